@@ -1,0 +1,376 @@
+//! The command line: clap's definition, GNU tail's obsolete forms (`-5`, `+5c`), GNU-style usage
+//! errors, and the conversion into a plain [`Config`]. Only `main.rs` uses this module.
+
+use std::ffi::OsString;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, FromArgMatches, Parser};
+use rtail::{Config, Count, Headers, Input, Unit, parse_count};
+
+const AFTER_HELP: &str = "\
+NUM may have a multiplier suffix: b 512, kB 1000, K 1024, MB 1000*1000, M 1024*1024, GB, G, T, P, E,
+Z, Y, R, Q (and KiB, MiB, ... for the binary ones).
+
+With no FILE, or when FILE is -, read standard input.
+
+Examples:
+  rtail app.log                 the last 10 lines
+  rtail -n 100 app.log          the last 100 lines
+  rtail -n +1 app.log | grep x  the whole file, from line 1
+  rtail -c 1K a.log b.log       the last 1024 bytes of each, with ==> NAME <== headers
+
+Exit status: 0 on success; 1 if a file could not be read, on a usage error, or on a write error;
+141 when the reader of standard output went away (as if killed by SIGPIPE).";
+
+/// rtail: print the last part of files (GNU tail compatible).
+#[derive(Parser, Debug)]
+#[command(
+    name = "rtail",
+    version,
+    about = "Print the last 10 lines of each FILE to standard output (GNU tail compatible).",
+    after_help = AFTER_HELP,
+    args_override_self = true,
+    infer_long_args = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Output the last NUM bytes; or use -c +NUM to output starting with byte NUM of each file.
+    #[arg(
+        short = 'c',
+        long = "bytes",
+        value_name = "[+]NUM",
+        allow_hyphen_values = true,
+        overrides_with = "lines"
+    )]
+    bytes: Option<String>,
+
+    /// Output the last NUM lines, instead of the last 10; or use -n +NUM to skip NUM-1 lines at the start.
+    #[arg(
+        short = 'n',
+        long = "lines",
+        value_name = "[+]NUM",
+        allow_hyphen_values = true,
+        overrides_with = "bytes"
+    )]
+    lines: Option<String>,
+
+    /// Never print headers giving file names.
+    #[arg(
+        short = 'q',
+        long = "quiet",
+        visible_alias = "silent",
+        overrides_with = "verbose"
+    )]
+    quiet: bool,
+
+    /// Always print headers giving file names.
+    #[arg(short = 'v', long = "verbose", overrides_with = "quiet")]
+    verbose: bool,
+
+    /// Line delimiter is NUL, not newline.
+    #[arg(short = 'z', long = "zero-terminated")]
+    zero_terminated: bool,
+
+    /// Files to read; `-` is standard input.
+    #[arg(value_name = "FILE")]
+    files: Vec<OsString>,
+}
+
+/// Short options that take a value (their value may follow in the same word).
+const SHORT_WITH_VALUE: &[char] = &['c', 'n'];
+/// Long options that take a value (a separate word unless given with `=`).
+const LONG_WITH_VALUE: &[&str] = &["bytes", "lines"];
+
+/// A command line that cannot run: print the message, GNU's hint, exit 1.
+#[derive(Debug)]
+pub enum Exit {
+    /// A usage error: `rtail: {0}` and the `--help` hint.
+    Usage(String),
+    /// A bad option value: `rtail: {0}`, no hint (as GNU).
+    Invalid(String),
+    /// Help or version text was printed: exit 0.
+    Printed,
+}
+
+/// Parse the process arguments into a [`Config`].
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Config, Exit> {
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    if args.is_empty() {
+        args.push("rtail".into());
+    }
+    let args = expand_obsolete(args);
+    reject_digit_options(&args)?;
+    let matches = Cli::command()
+        .try_get_matches_from(&args)
+        .map_err(|e| clap_exit(e, &args))?;
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| clap_exit(e, &args))?;
+    cli.into_config()
+}
+
+impl Cli {
+    fn into_config(self) -> Result<Config, Exit> {
+        let mut count = Count::default();
+        if let Some(text) = &self.bytes {
+            count = number(text, Unit::Bytes, "bytes")?;
+        } else if let Some(text) = &self.lines {
+            count = number(text, Unit::Lines, "lines")?;
+        }
+        let headers = if self.quiet {
+            Headers::Never
+        } else if self.verbose {
+            Headers::Always
+        } else {
+            Headers::Auto
+        };
+        let inputs = if self.files.is_empty() {
+            vec![Input::Stdin]
+        } else {
+            self.files.into_iter().map(Input::from_operand).collect()
+        };
+        Ok(Config {
+            inputs,
+            count,
+            headers,
+            delimiter: if self.zero_terminated { 0 } else { b'\n' },
+        })
+    }
+}
+
+fn number(text: &str, unit: Unit, what: &str) -> Result<Count, Exit> {
+    let (from_start, n) = parse_count(text)
+        .map_err(|_| Exit::Invalid(format!("invalid number of {what}: '{text}'")))?;
+    Ok(Count {
+        unit,
+        n,
+        from_start,
+    })
+}
+
+/// GNU's obsolete forms, accepted only as the sole option with at most one file operand:
+/// `-N`, `+N`, with an optional unit `b` (512 bytes), `c` (bytes) or `l` (lines), e.g. `-5c`.
+/// Rewritten into the modern options; anything else is returned unchanged.
+fn expand_obsolete(args: Vec<OsString>) -> Vec<OsString> {
+    let rest = &args[1..];
+    let shape_ok = match rest.len() {
+        1 => true,
+        2 => {
+            rest[1] == "--" || !(rest[1].as_encoded_bytes().starts_with(b"-") && rest[1].len() > 1)
+        }
+        3 => rest[1] == "--",
+        _ => false,
+    };
+    let Some(opt) = rest.first().and_then(|a| a.to_str()) else {
+        return args;
+    };
+    if !shape_ok {
+        return args;
+    }
+    let (from_start, body) = match opt.as_bytes().first() {
+        Some(b'+') => (true, &opt[1..]),
+        Some(b'-') if !opt[1..].is_empty() && opt != "-c" && !opt.starts_with("--") => {
+            (false, &opt[1..])
+        }
+        _ => return args,
+    };
+    let digits_end = body
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(body.len());
+    let (digits, mut tail) = body.split_at(digits_end);
+    let (unit, factor) = match tail.as_bytes().first() {
+        Some(b'b') => (Unit::Bytes, 512),
+        Some(b'c') => (Unit::Bytes, 1),
+        Some(b'l') => (Unit::Lines, 1),
+        _ => (Unit::Lines, 1),
+    };
+    if matches!(tail.as_bytes().first(), Some(b'b' | b'c' | b'l')) {
+        tail = &tail[1..];
+    }
+    if !tail.is_empty() {
+        return args;
+    }
+    let n = if digits.is_empty() {
+        10
+    } else {
+        digits.bytes().fold(0u64, |acc, d| {
+            acc.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+        })
+    };
+    let n = n.saturating_mul(factor);
+    let flag = if unit == Unit::Bytes { "-c" } else { "-n" };
+    let value = if from_start {
+        format!("+{n}")
+    } else {
+        n.to_string()
+    };
+    let mut out = vec![args[0].clone(), flag.into(), value.into()];
+    out.extend(rest[1..].iter().cloned());
+    out
+}
+
+/// GNU rejects digits inside option clusters (`-2 a b`, `-v5`) with a message of its own.
+fn reject_digit_options(args: &[OsString]) -> Result<(), Exit> {
+    let mut skip_next = false;
+    for arg in &args[1..] {
+        if std::mem::take(&mut skip_next) {
+            continue;
+        }
+        let Some(text) = arg.to_str() else { continue };
+        if text == "--" {
+            break;
+        }
+        if let Some(long) = text.strip_prefix("--") {
+            skip_next = !long.contains('=')
+                && !long.is_empty()
+                && LONG_WITH_VALUE.iter().any(|name| name.starts_with(long));
+            continue;
+        }
+        let Some(cluster) = text.strip_prefix('-') else {
+            continue;
+        };
+        for (i, ch) in cluster.char_indices() {
+            if ch.is_ascii_digit() {
+                return Err(Exit::Invalid(format!(
+                    "option used in invalid context -- {ch}"
+                )));
+            }
+            if SHORT_WITH_VALUE.contains(&ch) {
+                skip_next = i + ch.len_utf8() == cluster.len();
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn clap_exit(err: clap::Error, args: &[OsString]) -> Exit {
+    match err.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            return Exit::Printed;
+        }
+        _ => {}
+    }
+    let context = |kind| match err.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        Some(ContextValue::Strings(v)) => v.first().cloned(),
+        _ => None,
+    };
+    let arg = context(ContextKind::InvalidArg).unwrap_or_default();
+    let option = arg.split([' ', '=']).next().unwrap_or_default().to_string();
+    let message = match err.kind() {
+        ErrorKind::UnknownArgument if arg.starts_with("--") => {
+            format!("unrecognized option '{arg}'")
+        }
+        ErrorKind::UnknownArgument if arg.starts_with('-') => {
+            format!("invalid option -- '{}'", arg.chars().nth(1).unwrap_or('-'))
+        }
+        ErrorKind::InvalidValue
+            if context(ContextKind::InvalidValue).is_none_or(|v| v.is_empty()) =>
+        {
+            // Only the last word can lack its value; name it the way the user wrote it.
+            let last = args.last().and_then(|a| a.to_str()).unwrap_or_default();
+            match last.strip_prefix('-').and_then(|c| c.chars().last()) {
+                Some(letter) if !last.starts_with("--") => {
+                    format!("option requires an argument -- '{letter}'")
+                }
+                _ => format!("option '{option}' requires an argument"),
+            }
+        }
+        ErrorKind::InvalidValue => {
+            let value = context(ContextKind::InvalidValue).unwrap_or_default();
+            let mut text = format!("invalid argument '{value}' for '{option}'");
+            if let Some(ContextValue::Strings(valid)) = err.get(ContextKind::ValidValue) {
+                text.push_str("\nValid arguments are:");
+                for v in valid {
+                    text.push_str(&format!("\n  - '{v}'"));
+                }
+            }
+            text
+        }
+        _ => {
+            let rendered = err.to_string();
+            let first = rendered.lines().next().unwrap_or("invalid command line");
+            first.strip_prefix("error: ").unwrap_or(first).to_string()
+        }
+    };
+    Exit::Usage(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn obsolete_forms_are_rewritten() {
+        assert_eq!(
+            expand_obsolete(os(&["rtail", "-5", "f"])),
+            os(&["rtail", "-n", "5", "f"])
+        );
+        assert_eq!(
+            expand_obsolete(os(&["rtail", "+5"])),
+            os(&["rtail", "-n", "+5"])
+        );
+        assert_eq!(
+            expand_obsolete(os(&["rtail", "-3c", "f"])),
+            os(&["rtail", "-c", "3", "f"])
+        );
+        assert_eq!(
+            expand_obsolete(os(&["rtail", "-2b"])),
+            os(&["rtail", "-c", "1024"])
+        );
+        assert_eq!(
+            expand_obsolete(os(&["rtail", "-b"])),
+            os(&["rtail", "-c", "5120"])
+        );
+        assert_eq!(
+            expand_obsolete(os(&["rtail", "+l", "f"])),
+            os(&["rtail", "-n", "+10", "f"])
+        );
+        assert_eq!(
+            expand_obsolete(os(&["rtail", "-3", "--", "f"])),
+            os(&["rtail", "-n", "3", "--", "f"])
+        );
+        assert_eq!(
+            expand_obsolete(os(&["rtail", "-3", "-"])),
+            os(&["rtail", "-n", "3", "-"])
+        );
+    }
+
+    #[test]
+    fn non_obsolete_shapes_are_left_alone() {
+        for args in [
+            &["rtail", "-2", "a", "b"][..],
+            &["rtail", "-c", "f"],
+            &["rtail", "-5x", "f"],
+            &["rtail", "+x", "f"],
+            &["rtail", "-3", "-v"],
+            &["rtail", "-n", "3"],
+            &["rtail", "-"],
+            &["rtail", "--5"],
+        ] {
+            assert_eq!(expand_obsolete(os(args)), os(args), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn digits_in_option_clusters_are_rejected() {
+        assert!(reject_digit_options(&os(&["rtail", "-2", "a", "b"])).is_err());
+        assert!(reject_digit_options(&os(&["rtail", "-v5", "a"])).is_err());
+        assert!(reject_digit_options(&os(&["rtail", "-n", "-5", "a"])).is_ok());
+        assert!(reject_digit_options(&os(&["rtail", "-n5", "a"])).is_ok());
+        assert!(reject_digit_options(&os(&["rtail", "--lines", "-5", "a"])).is_ok());
+        assert!(reject_digit_options(&os(&["rtail", "--", "-5"])).is_ok());
+    }
+}

@@ -1,0 +1,247 @@
+//! Validated, plain run settings. Built by the command line (`cli.rs`) or by library users;
+//! the engine reads only this, never clap types.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// One operand: a named file, or standard input (`-` or no operand at all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Standard input, shown as `standard input` in headers.
+    Stdin,
+    /// A path as the user gave it.
+    Path(PathBuf),
+}
+
+impl Input {
+    /// Make an input from a command-line operand: `-` is standard input.
+    pub fn from_operand(op: OsString) -> Input {
+        if op == "-" {
+            Input::Stdin
+        } else {
+            Input::Path(PathBuf::from(op))
+        }
+    }
+
+    /// The name used in headers and messages, as bytes (file names need not be UTF-8).
+    pub fn display_name(&self) -> Vec<u8> {
+        use std::os::unix::ffi::OsStrExt;
+        match self {
+            Input::Stdin => b"standard input".to_vec(),
+            Input::Path(p) => p.as_os_str().as_bytes().to_vec(),
+        }
+    }
+}
+
+/// What `-n`/`-c` count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Lines, ended by the delimiter (`\n`, or NUL with `-z`).
+    Lines,
+    /// Bytes.
+    Bytes,
+}
+
+/// Where output starts: the last `n` units, or from unit `n` (1-based) onwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    /// Lines or bytes.
+    pub unit: Unit,
+    /// Invariant: when `from_start` is true, `n >= 1` (`+0` means the same as `+1`).
+    pub n: u64,
+    /// `+N`: start at unit N instead of printing the last N.
+    pub from_start: bool,
+}
+
+impl Default for Count {
+    fn default() -> Self {
+        Count {
+            unit: Unit::Lines,
+            n: 10,
+            from_start: false,
+        }
+    }
+}
+
+impl Count {
+    /// Nothing at all is to be printed (`-n 0`, `-c 0`): GNU does not even open the file.
+    pub fn is_nothing(&self) -> bool {
+        !self.from_start && self.n == 0
+    }
+}
+
+/// When `==> NAME <==` headers are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Headers {
+    /// With more than one input (GNU's default).
+    #[default]
+    Auto,
+    /// Always (`-v`).
+    Always,
+    /// Never (`-q`).
+    Never,
+}
+
+/// Everything a run needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Inputs in operand order; never empty (no operand means standard input).
+    pub inputs: Vec<Input>,
+    /// `-n` / `-c`.
+    pub count: Count,
+    /// Header policy.
+    pub headers: Headers,
+    /// Line delimiter: `\n`, or `\0` with `-z`.
+    pub delimiter: u8,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            inputs: vec![Input::Stdin],
+            count: Count::default(),
+            headers: Headers::Auto,
+            delimiter: b'\n',
+        }
+    }
+}
+
+impl Config {
+    /// Whether headers are printed for this run.
+    pub fn print_headers(&self) -> bool {
+        match self.headers {
+            Headers::Always => true,
+            Headers::Never => false,
+            Headers::Auto => self.inputs.len() > 1,
+        }
+    }
+}
+
+/// Why a count could not be parsed; the caller names the option in its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadNumber;
+
+/// Parse GNU's `[+|-]NUM[SUFFIX]`: an optional sign, decimal digits (leading blanks allowed),
+/// then an optional multiplier: `b` 512, `kB` 1000, `K`/`k`/`KiB` 1024, and likewise M, G, T, P, E,
+/// Z, Y, R, Q. Values past `u64::MAX` saturate (as GNU ≥ 9.6 does) rather than failing.
+/// Returns `(from_start, n)`; `+0` is returned as `+1`.
+pub fn parse_count(text: &str) -> Result<(bool, u64), BadNumber> {
+    let trimmed = text.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let (from_start, rest) = match trimmed.as_bytes().first() {
+        Some(b'+') => (true, &trimmed[1..]),
+        Some(b'-') => (false, &trimmed[1..]),
+        _ => (false, trimmed),
+    };
+    let n = parse_size(rest)?;
+    Ok((from_start, if from_start { n.max(1) } else { n }))
+}
+
+/// Parse an unsigned decimal number with an optional GNU size suffix (see [`parse_count`]).
+pub fn parse_size(text: &str) -> Result<u64, BadNumber> {
+    let digits_end = text
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(text.len());
+    if digits_end == 0 {
+        return Err(BadNumber);
+    }
+    let mut value: u64 = 0;
+    for b in text[..digits_end].bytes() {
+        value = value.saturating_mul(10).saturating_add(u64::from(b - b'0'));
+    }
+    let factor = suffix_factor(&text[digits_end..])?;
+    Ok(value.saturating_mul(factor))
+}
+
+fn suffix_factor(suffix: &str) -> Result<u64, BadNumber> {
+    if suffix.is_empty() {
+        return Ok(1);
+    }
+    if suffix == "b" {
+        return Ok(512);
+    }
+    let mut chars = suffix.chars();
+    let letter = chars.next().ok_or(BadNumber)?;
+    let power = match letter {
+        'k' | 'K' => 1,
+        'm' | 'M' => 2,
+        'G' => 3,
+        'T' => 4,
+        'P' => 5,
+        'E' => 6,
+        'Z' => 7,
+        'Y' => 8,
+        'R' => 9,
+        'Q' => 10,
+        _ => return Err(BadNumber),
+    };
+    let base: u64 = match chars.as_str() {
+        "" | "iB" => 1024,
+        "B" => 1000,
+        _ => return Err(BadNumber),
+    };
+    Ok((0..power).fold(1u64, |acc, _| acc.saturating_mul(base)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_and_signed_counts() {
+        assert_eq!(parse_count("10"), Ok((false, 10)));
+        assert_eq!(parse_count("-10"), Ok((false, 10)));
+        assert_eq!(parse_count("+10"), Ok((true, 10)));
+        assert_eq!(parse_count("0"), Ok((false, 0)));
+        assert_eq!(parse_count("-0"), Ok((false, 0)));
+        assert_eq!(parse_count("01"), Ok((false, 1)));
+        assert_eq!(parse_count(" 3"), Ok((false, 3)));
+    }
+
+    #[test]
+    fn plus_zero_means_plus_one() {
+        assert_eq!(parse_count("+0"), Ok((true, 1)));
+        assert_eq!(parse_count("+1"), Ok((true, 1)));
+    }
+
+    #[test]
+    fn suffixes_match_gnu() {
+        let cases = [
+            ("1b", 512),
+            ("1k", 1024),
+            ("1K", 1024),
+            ("1KiB", 1024),
+            ("1kiB", 1024),
+            ("1kB", 1000),
+            ("1KB", 1000),
+            ("1m", 1 << 20),
+            ("1M", 1 << 20),
+            ("1MB", 1_000_000),
+            ("2MiB", 2 << 20),
+            ("1G", 1 << 30),
+            ("1GB", 1_000_000_000),
+            ("1T", 1 << 40),
+            ("1E", 1 << 60),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_size(text), Ok(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn huge_values_saturate() {
+        assert_eq!(parse_size("99999999999999999999999"), Ok(u64::MAX));
+        assert_eq!(parse_size("1Q"), Ok(u64::MAX));
+        assert_eq!(parse_size("100Z"), Ok(u64::MAX));
+    }
+
+    #[test]
+    fn rejects_what_gnu_rejects() {
+        for bad in [
+            "", "+", "-", "abc", "1x", "1e", "0x10", "+-2", "1 ", "+ 1", "2Ki", "1B", "1c", "1g",
+            "--1", "1bb",
+        ] {
+            assert_eq!(parse_count(bad), Err(BadNumber), "{bad:?}");
+        }
+    }
+}

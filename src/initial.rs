@@ -1,0 +1,505 @@
+//! The initial output of one input: the last N lines/bytes, or everything from line/byte N.
+//!
+//! Regular files are read backwards from the end in large blocks, so the cost grows with N and
+//! not with the file's size; what to print is then sent as a file range the printer copies
+//! zero-copy. Pipes and other streams keep only what is needed in a bounded list of blocks.
+//! Everything starts at the input's current offset, so `(read x; rtail) < file` works as GNU's.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::{FileExt, FileTypeExt};
+use std::sync::Arc;
+
+use memchr::{memchr_iter, memrchr_iter};
+
+use crate::config::{Count, Unit};
+use crate::pipeline::{BLOCK, Msg, Sink, SourceId, Stopped};
+
+/// Why printing an input stopped early.
+#[derive(Debug)]
+pub(crate) enum ReadFail {
+    /// The printer is gone; stop quietly.
+    Stopped,
+    /// Reading the input failed (`error reading 'NAME': …`).
+    Io(io::Error),
+}
+
+impl From<Stopped> for ReadFail {
+    fn from(_: Stopped) -> Self {
+        ReadFail::Stopped
+    }
+}
+
+impl From<io::Error> for ReadFail {
+    fn from(e: io::Error) -> Self {
+        ReadFail::Io(e)
+    }
+}
+
+/// Where the initial output left the input: follow mode goes on from `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Reached {
+    /// Byte offset just past what was consumed.
+    pub(crate) offset: u64,
+}
+
+/// Finds where the last N lines start, fed blocks from the end of the data towards its start.
+#[derive(Debug)]
+pub(crate) struct BackScan {
+    /// Delimiters still to pass before the wanted start.
+    remaining: u64,
+    delim: u8,
+    /// No byte seen yet: a delimiter at the very end closes the last line, it does not start one.
+    at_end: bool,
+}
+
+impl BackScan {
+    /// `n` must be at least 1 (the caller handles "nothing").
+    pub(crate) fn new(n: u64, delim: u8) -> BackScan {
+        BackScan {
+            remaining: n,
+            delim,
+            at_end: true,
+        }
+    }
+
+    /// Feed the block just before everything fed so far; returns the index in `block` where the
+    /// last N lines start, once it is known.
+    pub(crate) fn feed(&mut self, block: &[u8]) -> Option<usize> {
+        let mut body = block;
+        if self.at_end && !body.is_empty() {
+            self.at_end = false;
+            if body[body.len() - 1] == self.delim {
+                body = &body[..body.len() - 1];
+            }
+        }
+        for pos in memrchr_iter(self.delim, body) {
+            self.remaining -= 1;
+            if self.remaining == 0 {
+                return Some(pos + 1);
+            }
+        }
+        None
+    }
+}
+
+/// Skips the first N-1 units going forward; fed blocks in order.
+#[derive(Debug)]
+pub(crate) struct ForwardSkip {
+    /// Units still to skip.
+    remaining: u64,
+    unit: Unit,
+    delim: u8,
+}
+
+impl ForwardSkip {
+    /// Start output at unit `n` (1-based; `n >= 1`).
+    pub(crate) fn new(n: u64, unit: Unit, delim: u8) -> ForwardSkip {
+        ForwardSkip {
+            remaining: n.saturating_sub(1),
+            unit,
+            delim,
+        }
+    }
+
+    /// Feed the next block; returns the index in `block` where output starts, once reached.
+    pub(crate) fn feed(&mut self, block: &[u8]) -> Option<usize> {
+        if self.remaining == 0 {
+            return Some(0);
+        }
+        match self.unit {
+            Unit::Bytes => {
+                let len = block.len() as u64;
+                if len >= self.remaining {
+                    let at = self.remaining as usize;
+                    self.remaining = 0;
+                    Some(at)
+                } else {
+                    self.remaining -= len;
+                    None
+                }
+            }
+            Unit::Lines => {
+                for pos in memchr_iter(self.delim, block) {
+                    self.remaining -= 1;
+                    if self.remaining == 0 {
+                        return Some(pos + 1);
+                    }
+                }
+                None
+            }
+        }
+    }
+}
+
+/// Read one block into `buf` (replacing its contents), retrying on EINTR. Returns the bytes read.
+pub(crate) fn read_block(mut file: &File, buf: &mut Vec<u8>) -> io::Result<usize> {
+    buf.clear();
+    buf.resize(BLOCK, 0);
+    loop {
+        match file.read(buf) {
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                buf.clear();
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// Print the initial part of `file` for `source` as `count` asks, with lines ended by `delim`.
+pub(crate) fn print_initial(
+    file: &Arc<File>,
+    count: Count,
+    delim: u8,
+    source: SourceId,
+    sink: &Sink,
+) -> Result<Reached, ReadFail> {
+    let meta = file.metadata()?;
+    let kind = meta.file_type();
+    if kind.is_dir() {
+        return Err(ReadFail::Io(io::Error::from_raw_os_error(libc::EISDIR)));
+    }
+    if kind.is_file() {
+        let lo = (&**file).stream_position()?;
+        let hi = meta.len();
+        if hi > lo {
+            let start = seekable_start(file, lo, hi, count, delim)?;
+            if start < hi {
+                sink.send(Msg::Range {
+                    source,
+                    file: Arc::clone(file),
+                    start,
+                    end: hi,
+                })?;
+            }
+            (&**file).seek(SeekFrom::Start(hi))?;
+            return Ok(Reached { offset: hi });
+        }
+        // Empty, or a file whose size says nothing (/proc): read it as a stream.
+        return stream(file, count, delim, source, sink, lo);
+    }
+    if kind.is_char_device() && count.unit == Unit::Bytes && !count.from_start {
+        // A device such as /dev/zero never ends; GNU takes its last N bytes as "N bytes from a
+        // seek to N before its end", which terminates. Devices that cannot seek are streamed.
+        if let Ok(offset) = i64::try_from(count.n)
+            && (&**file).seek(SeekFrom::End(-offset)).is_ok()
+        {
+            return read_exactly(file, count.n, source, sink);
+        }
+    }
+    stream(file, count, delim, source, sink, 0)
+}
+
+/// Offset in `lo..hi` of a regular file where the wanted output starts.
+fn seekable_start(file: &File, lo: u64, hi: u64, count: Count, delim: u8) -> io::Result<u64> {
+    match (count.unit, count.from_start) {
+        (_, false) if count.n == 0 => Ok(hi),
+        (Unit::Bytes, false) => Ok(hi.saturating_sub(count.n).max(lo)),
+        (Unit::Bytes, true) => Ok(lo.saturating_add(count.n - 1).min(hi)),
+        (Unit::Lines, false) => last_lines_start(file, lo, hi, count.n, delim),
+        (Unit::Lines, true) => {
+            let mut skip = ForwardSkip::new(count.n, Unit::Lines, delim);
+            let mut block = vec![0u8; BLOCK];
+            let mut pos = lo;
+            while pos < hi {
+                let want = (hi - pos).min(BLOCK as u64) as usize;
+                let got = read_at_retry(file, &mut block[..want], pos)?;
+                if got == 0 {
+                    break;
+                }
+                if let Some(at) = skip.feed(&block[..got]) {
+                    return Ok(pos + at as u64);
+                }
+                pos += got as u64;
+            }
+            Ok(hi)
+        }
+    }
+}
+
+/// Start of the last `n` lines (`n >= 1`) of `lo..hi`, reading backwards in blocks.
+pub(crate) fn last_lines_start(
+    file: &File,
+    lo: u64,
+    hi: u64,
+    n: u64,
+    delim: u8,
+) -> io::Result<u64> {
+    let mut scan = BackScan::new(n, delim);
+    let mut block = vec![0u8; BLOCK];
+    let mut end = hi;
+    while end > lo {
+        let begin = end.saturating_sub(BLOCK as u64).max(lo);
+        let len = (end - begin) as usize;
+        let got = read_at_retry(file, &mut block[..len], begin)?;
+        if got < len {
+            // The file shrank under us: what is left of it starts at `lo`.
+            return Ok(lo);
+        }
+        if let Some(at) = scan.feed(&block[..len]) {
+            return Ok(begin + at as u64);
+        }
+        end = begin;
+    }
+    Ok(lo)
+}
+
+fn read_at_retry(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match file.read_at(&mut buf[done..], pos + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+/// Read exactly `n` bytes (or to end of input) and print them.
+fn read_exactly(file: &File, n: u64, source: SourceId, sink: &Sink) -> Result<Reached, ReadFail> {
+    let mut left = n;
+    while left > 0 {
+        let mut buf = sink.buffer();
+        let got = read_block(file, &mut buf)? as u64;
+        if got == 0 {
+            break;
+        }
+        buf.truncate(got.min(left) as usize);
+        left -= buf.len() as u64;
+        sink.send(Msg::Data { source, bytes: buf })?;
+    }
+    Ok(Reached { offset: n - left })
+}
+
+/// Stream input that cannot be read backwards, keeping only what the count needs.
+fn stream(
+    file: &File,
+    count: Count,
+    delim: u8,
+    source: SourceId,
+    sink: &Sink,
+    base: u64,
+) -> Result<Reached, ReadFail> {
+    let mut consumed = base;
+    if count.from_start {
+        let mut skip = ForwardSkip::new(count.n, count.unit, delim);
+        loop {
+            let mut buf = sink.buffer();
+            let got = read_block(file, &mut buf)?;
+            if got == 0 {
+                return Ok(Reached { offset: consumed });
+            }
+            consumed += got as u64;
+            if let Some(at) = skip.feed(&buf) {
+                if at > 0 {
+                    buf.drain(..at);
+                }
+                if !buf.is_empty() {
+                    sink.send(Msg::Data { source, bytes: buf })?;
+                }
+            }
+        }
+    }
+    // Last N units: keep blocks while the ones after the first still hold fewer than needed.
+    let mut kept: VecDeque<(Vec<u8>, u64)> = VecDeque::new();
+    let mut total: u64 = 0;
+    let measure = |b: &[u8]| match count.unit {
+        Unit::Lines => memchr_iter(delim, b).count() as u64,
+        Unit::Bytes => b.len() as u64,
+    };
+    // For lines, a block may go once the rest holds more than N delimiters (one of them may
+    // close the last line); for bytes, once the rest holds N bytes.
+    let needed = match count.unit {
+        Unit::Lines => count.n.saturating_add(1),
+        Unit::Bytes => count.n,
+    };
+    loop {
+        let mut buf = Vec::with_capacity(BLOCK);
+        let got = read_block(file, &mut buf)?;
+        if got == 0 {
+            break;
+        }
+        consumed += got as u64;
+        if count.n == 0 {
+            continue;
+        }
+        let units = measure(&buf);
+        total += units;
+        kept.push_back((buf, units));
+        while let Some((_, first)) = kept.front() {
+            if kept.len() > 1 && total - first >= needed {
+                total -= first;
+                kept.pop_front();
+            } else {
+                break;
+            }
+        }
+    }
+    if count.n == 0 || kept.is_empty() {
+        return Ok(Reached { offset: consumed });
+    }
+    let (first_block, first_at) = match count.unit {
+        Unit::Bytes => {
+            let len: u64 = kept.iter().map(|(b, _)| b.len() as u64).sum();
+            let mut skip = len.saturating_sub(count.n);
+            let mut index = 0;
+            while skip >= kept[index].0.len() as u64 {
+                skip -= kept[index].0.len() as u64;
+                index += 1;
+            }
+            (index, skip as usize)
+        }
+        Unit::Lines => {
+            let mut scan = BackScan::new(count.n, delim);
+            let mut found = (0, 0);
+            for index in (0..kept.len()).rev() {
+                if let Some(at) = scan.feed(&kept[index].0) {
+                    found = (index, at);
+                    break;
+                }
+            }
+            found
+        }
+    };
+    for (index, (mut bytes, _)) in kept.into_iter().enumerate().skip(first_block) {
+        if index == first_block {
+            bytes.drain(..first_at);
+        }
+        if !bytes.is_empty() {
+            sink.send(Msg::Data { source, bytes })?;
+        }
+    }
+    Ok(Reached { offset: consumed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Run BackScan over `data` cut into blocks of `block` bytes; returns the start offset.
+    fn back_start(data: &[u8], n: u64, block: usize) -> usize {
+        let mut scan = BackScan::new(n, b'\n');
+        let mut end = data.len();
+        while end > 0 {
+            let begin = end.saturating_sub(block);
+            if let Some(at) = scan.feed(&data[begin..end]) {
+                return begin + at;
+            }
+            end = begin;
+        }
+        0
+    }
+
+    #[test]
+    fn back_scan_counts_lines_from_the_end() {
+        let data = b"a\nb\nc\n";
+        for block in 1..=7 {
+            assert_eq!(back_start(data, 1, block), 4, "block {block}");
+            assert_eq!(back_start(data, 2, block), 2, "block {block}");
+            assert_eq!(back_start(data, 3, block), 0, "block {block}");
+            assert_eq!(back_start(data, 99, block), 0, "block {block}");
+        }
+    }
+
+    #[test]
+    fn back_scan_counts_an_unterminated_last_line() {
+        let data = b"a\nb\nc";
+        for block in 1..=6 {
+            assert_eq!(back_start(data, 1, block), 4, "block {block}");
+            assert_eq!(back_start(data, 2, block), 2, "block {block}");
+        }
+    }
+
+    #[test]
+    fn back_scan_with_only_delimiters() {
+        let data = b"\n\n\n";
+        for block in 1..=4 {
+            assert_eq!(back_start(data, 1, block), 2);
+            assert_eq!(back_start(data, 3, block), 0);
+        }
+    }
+
+    #[test]
+    fn back_scan_skips_empty_blocks_at_the_end() {
+        let mut scan = BackScan::new(1, b'\n');
+        assert_eq!(scan.feed(b""), None);
+        assert_eq!(scan.feed(b"x\ny\n"), Some(2));
+    }
+
+    #[test]
+    fn forward_skip_lines_across_blocks() {
+        let data = b"1\n2\n3\n4\n";
+        for block in 1..=9 {
+            let mut skip = ForwardSkip::new(3, Unit::Lines, b'\n');
+            let mut found = None;
+            for (i, chunk) in data.chunks(block).enumerate() {
+                if let Some(at) = skip.feed(chunk) {
+                    found = Some(i * block + at);
+                    break;
+                }
+            }
+            assert_eq!(found, Some(4), "block {block}");
+        }
+    }
+
+    #[test]
+    fn forward_skip_bytes_and_first_unit() {
+        let mut skip = ForwardSkip::new(1, Unit::Bytes, b'\n');
+        assert_eq!(skip.feed(b"abc"), Some(0));
+        let mut skip = ForwardSkip::new(3, Unit::Bytes, b'\n');
+        assert_eq!(skip.feed(b"a"), None);
+        assert_eq!(skip.feed(b"bcd"), Some(1));
+        let mut skip = ForwardSkip::new(u64::MAX, Unit::Lines, b'\n');
+        assert_eq!(skip.feed(b"a\nb\n"), None);
+    }
+
+    fn temp_file(data: &[u8]) -> File {
+        use std::io::Write;
+        let mut f = tempfile::tempfile().expect("temp file");
+        f.write_all(data).expect("write");
+        f
+    }
+
+    #[test]
+    fn last_lines_start_at_block_edges() {
+        // Lines of 100 bytes so block boundaries fall at every position in turn.
+        let line = [b'x'; 99];
+        let mut data = Vec::new();
+        for _ in 0..5000 {
+            data.extend_from_slice(&line);
+            data.push(b'\n');
+        }
+        let f = temp_file(&data);
+        let len = data.len() as u64;
+        for n in [1u64, 2, 1310, 1311, 1312, 4999, 5000, 5001] {
+            let want = len.saturating_sub(n * 100);
+            assert_eq!(
+                last_lines_start(&f, 0, len, n, b'\n').expect("scan"),
+                want,
+                "n={n}"
+            );
+        }
+        // Respect a lower bound (inherited offset).
+        assert_eq!(
+            last_lines_start(&f, 250, len, 9999, b'\n').expect("scan"),
+            250
+        );
+    }
+
+    #[test]
+    fn last_lines_start_without_delimiter_at_the_end() {
+        let f = temp_file(b"one\ntwo\nthree");
+        assert_eq!(last_lines_start(&f, 0, 13, 1, b'\n').expect("scan"), 8);
+        assert_eq!(last_lines_start(&f, 0, 13, 2, b'\n').expect("scan"), 4);
+        let f = temp_file(b"single line no newline");
+        assert_eq!(last_lines_start(&f, 0, 22, 1, b'\n').expect("scan"), 0);
+    }
+}

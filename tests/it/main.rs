@@ -1,0 +1,3 @@
+//! Integration tests: every behaviour through the real `rtail` binary.
+
+mod util;
