@@ -5,7 +5,9 @@ use std::ffi::OsString;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, FromArgMatches, Parser};
-use rtail::{Config, Count, Headers, Input, Unit, parse_count};
+use std::time::Duration;
+
+use rtail::{Config, Count, Follow, FollowMode, Headers, Input, Unit, parse_count};
 
 const AFTER_HELP: &str = "\
 NUM may have a multiplier suffix: b 512, kB 1000, K 1024, MB 1000*1000, M 1024*1024, GB, G, T, P, E,
@@ -71,15 +73,70 @@ pub struct Cli {
     #[arg(short = 'z', long = "zero-terminated")]
     zero_terminated: bool,
 
+    /// Output appended data as the file grows; HOW is `descriptor` (the default for -f: keep
+    /// reading the open file even if renamed) or `name` (reopen the name after rotation).
+    #[arg(
+        short = 'f',
+        long = "follow",
+        value_name = "HOW",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "descriptor",
+        value_enum,
+        help_heading = "Following"
+    )]
+    follow: Option<FollowHow>,
+
+    /// Same as --follow=name --retry: follow a log across rotation, deletion and re-creation.
+    #[arg(short = 'F', help_heading = "Following")]
+    follow_name_retry: bool,
+
+    /// Keep trying to open a file that is missing or unreadable.
+    #[arg(long = "retry", help_heading = "Following")]
+    retry: bool,
+
+    /// Poll every N seconds (default 1.0) where change notifications are not available
+    /// (network and FUSE file systems, standard input, --poll).
+    #[arg(
+        short = 's',
+        long = "sleep-interval",
+        value_name = "N",
+        help_heading = "Following"
+    )]
+    sleep_interval: Option<String>,
+
+    /// Accepted for GNU compatibility. rtail's poll re-checks the name on every tick, so the
+    /// GNU default of reopening after N unchanged polls is always met.
+    #[arg(
+        long = "max-unchanged-stats",
+        value_name = "N",
+        help_heading = "Following"
+    )]
+    max_unchanged_stats: Option<String>,
+
+    /// Poll with stat instead of change notifications: for NFS, CIFS, FUSE or bind mounts
+    /// where notifications do not arrive (those are detected and polled anyway).
+    #[arg(long = "poll", help_heading = "Following")]
+    poll: bool,
+
     /// Files to read; `-` is standard input.
     #[arg(value_name = "FILE")]
     files: Vec<OsString>,
 }
 
+/// `--follow=HOW`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FollowHow {
+    /// Follow the open file descriptor.
+    Descriptor,
+    /// Follow the file name, reopening it after rotation.
+    Name,
+}
+
 /// Short options that take a value (their value may follow in the same word).
-const SHORT_WITH_VALUE: &[char] = &['c', 'n'];
+const SHORT_WITH_VALUE: &[char] = &['c', 'n', 's'];
 /// Long options that take a value (a separate word unless given with `=`).
-const LONG_WITH_VALUE: &[&str] = &["bytes", "lines"];
+const LONG_WITH_VALUE: &[&str] = &["bytes", "lines", "sleep-interval", "max-unchanged-stats"];
 
 /// A command line that cannot run: print the message, GNU's hint, exit 1.
 #[derive(Debug)]
@@ -122,18 +179,52 @@ impl Cli {
         } else {
             Headers::Auto
         };
-        let inputs = if self.files.is_empty() {
+        let inputs: Vec<Input> = if self.files.is_empty() {
             vec![Input::Stdin]
         } else {
             self.files.into_iter().map(Input::from_operand).collect()
         };
+        let mut sleep_interval = Duration::from_secs(1);
+        if let Some(text) = &self.sleep_interval {
+            sleep_interval = parse_seconds(text)
+                .ok_or_else(|| Exit::Invalid(format!("invalid number of seconds: '{text}'")))?;
+        }
+        if let Some(text) = &self.max_unchanged_stats
+            && text.trim().parse::<u64>().is_err()
+        {
+            return Err(Exit::Invalid(format!(
+                "invalid maximum number of unchanged stats between opens: '{text}'"
+            )));
+        }
+        let mode = match (self.follow_name_retry, self.follow) {
+            (true, _) | (false, Some(FollowHow::Name)) => Some(FollowMode::Name),
+            (false, Some(FollowHow::Descriptor)) => Some(FollowMode::Descriptor),
+            (false, None) => None,
+        };
+        let follow = mode.map(|mode| Follow {
+            mode,
+            retry: self.retry || self.follow_name_retry,
+            sleep_interval,
+            poll: self.poll,
+        });
+        if mode == Some(FollowMode::Name) && inputs.contains(&Input::Stdin) {
+            return Err(Exit::Invalid("cannot follow '-' by name".into()));
+        }
         Ok(Config {
             inputs,
             count,
             headers,
             delimiter: if self.zero_terminated { 0 } else { b'\n' },
+            follow,
+            retry_requested: self.retry,
         })
     }
+}
+
+/// GNU's `-s`: a non-negative decimal number of seconds (fractions allowed).
+fn parse_seconds(text: &str) -> Option<Duration> {
+    let value: f64 = text.trim().parse().ok()?;
+    (value.is_finite() && value >= 0.0).then(|| Duration::from_secs_f64(value.min(1e9)))
 }
 
 fn number(text: &str, unit: Unit, what: &str) -> Result<Count, Exit> {
@@ -186,7 +277,8 @@ fn expand_obsolete(args: Vec<OsString>) -> Vec<OsString> {
     if matches!(tail.as_bytes().first(), Some(b'b' | b'c' | b'l')) {
         tail = &tail[1..];
     }
-    if !tail.is_empty() {
+    let follow = tail == "f";
+    if !tail.is_empty() && !follow {
         return args;
     }
     let n = if digits.is_empty() {
@@ -204,6 +296,9 @@ fn expand_obsolete(args: Vec<OsString>) -> Vec<OsString> {
         n.to_string()
     };
     let mut out = vec![args[0].clone(), flag.into(), value.into()];
+    if follow {
+        out.push("-f".into());
+    }
     out.extend(rest[1..].iter().cloned());
     out
 }

@@ -82,6 +82,39 @@ pub enum Headers {
     Never,
 }
 
+/// How followed files are tracked after their initial output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowMode {
+    /// `-f`, `--follow=descriptor`: keep reading the open file, whatever happens to its name.
+    Descriptor,
+    /// `-F`, `--follow=name`: follow the name across rotation, truncation and re-creation.
+    Name,
+}
+
+/// Follow-mode settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Follow {
+    /// By descriptor or by name.
+    pub mode: FollowMode,
+    /// Keep trying to open names that are missing or unreadable (`--retry`, part of `-F`).
+    pub retry: bool,
+    /// Period of the stat poll, for paths where notifications do not work (`-s`).
+    pub sleep_interval: std::time::Duration,
+    /// Poll every path instead of using notifications (`--poll`).
+    pub poll: bool,
+}
+
+impl Default for Follow {
+    fn default() -> Self {
+        Follow {
+            mode: FollowMode::Name,
+            retry: true,
+            sleep_interval: std::time::Duration::from_secs(1),
+            poll: false,
+        }
+    }
+}
+
 /// Everything a run needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -93,6 +126,10 @@ pub struct Config {
     pub headers: Headers,
     /// Line delimiter: `\n`, or `\0` with `-z`.
     pub delimiter: u8,
+    /// Keep following after the initial output (`-f`, `-F`); `None` prints and exits.
+    pub follow: Option<Follow>,
+    /// `--retry` was given (only used to warn that it does nothing without following).
+    pub retry_requested: bool,
 }
 
 impl Default for Config {
@@ -102,6 +139,8 @@ impl Default for Config {
             count: Count::default(),
             headers: Headers::Auto,
             delimiter: b'\n',
+            follow: None,
+            retry_requested: false,
         }
     }
 }

@@ -18,6 +18,7 @@
 
 mod config;
 mod error;
+mod follow;
 mod initial;
 mod pipeline;
 mod printer;
@@ -28,7 +29,9 @@ use std::io;
 use std::os::fd::AsFd;
 use std::sync::Arc;
 
-pub use config::{BadNumber, Config, Count, Headers, Input, Unit, parse_count, parse_size};
+pub use config::{
+    BadNumber, Config, Count, Follow, FollowMode, Headers, Input, Unit, parse_count, parse_size,
+};
 pub use error::{Error, Result};
 
 use initial::ReadFail;
@@ -74,9 +77,10 @@ pub fn run(config: &Config) -> Result<Outcome> {
         headers: config.print_headers(),
     };
     let (sink, source) = pipeline::channel();
+    let (_control_tx, control_rx) = crossbeam_channel::bounded::<follow::Control>(8);
     std::thread::scope(|scope| {
         let printer = scope.spawn(move || Printer::new(layout).run(source));
-        let had_errors = print_all(config, &names, &sink);
+        let had_errors = produce(config, &names, &sink, control_rx);
         drop(sink);
         let printed = printer
             .join()
@@ -89,28 +93,70 @@ pub fn run(config: &Config) -> Result<Outcome> {
     })
 }
 
-/// Print the initial output of every input in order. Returns whether any input failed.
-fn print_all(config: &Config, names: &[Vec<u8>], sink: &Sink) -> bool {
-    let mut had_errors = false;
-    for (id, input) in config.inputs.iter().enumerate() {
-        match print_one(config, id, input, &names[id], sink) {
-            Ok(ok) => had_errors |= !ok,
-            Err(Stopped) => break,
+/// Everything the producer side does: warnings, initial output, then following. Returns whether
+/// any input failed (exit status 1).
+fn produce(
+    config: &Config,
+    names: &[Vec<u8>],
+    sink: &Sink,
+    control: crossbeam_channel::Receiver<follow::Control>,
+) -> bool {
+    let result = (|| -> Result<bool, Stopped> {
+        for warning in warnings(config) {
+            sink.diag(warning.into())?;
         }
-    }
-    had_errors
+        let mut had_errors = false;
+        let mut starts = Vec::with_capacity(config.inputs.len());
+        for (id, input) in config.inputs.iter().enumerate() {
+            let start = print_one(config, id, input, &names[id], sink)?;
+            had_errors |= start.failure.is_some();
+            starts.push(start);
+        }
+        if config.follow.is_none() {
+            return Ok(had_errors);
+        }
+        let engine = follow::Engine::new(config, starts, sink, control)?;
+        if engine.is_empty() {
+            return Ok(had_errors);
+        }
+        match engine.run()? {
+            follow::FollowEnd::NoFilesRemaining => Ok(true),
+            follow::FollowEnd::Stopped => Ok(had_errors),
+        }
+    })();
+    result.unwrap_or(false)
 }
 
-/// Open and print one input. `Ok(false)` when it failed (after reporting why).
+/// GNU's warnings about options that do nothing in this combination.
+fn warnings(config: &Config) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    match &config.follow {
+        None if config.retry_requested => {
+            out.push("warning: --retry ignored; --retry is useful only when following")
+        }
+        Some(f) if f.mode == FollowMode::Descriptor && f.retry => {
+            out.push("warning: --retry only effective for the initial open")
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Open and print one input; report a failure on stderr and in the returned [`follow::Start`].
 fn print_one(
     config: &Config,
     id: SourceId,
     input: &Input,
     name: &[u8],
     sink: &Sink,
-) -> Result<bool, Stopped> {
-    if config.count.is_nothing() {
-        return Ok(true);
+) -> Result<follow::Start, Stopped> {
+    let mut start = follow::Start {
+        id,
+        open: None,
+        failure: None,
+    };
+    if config.count.is_nothing() && config.follow.is_none() {
+        return Ok(start);
     }
     let file = match open_input(input) {
         Ok(file) => Arc::new(file),
@@ -120,22 +166,42 @@ fn print_one(
                 quote(name),
                 sys::error_text(&e)
             ))?;
-            return Ok(false);
+            start.failure = Some(follow::Failure::Errno(
+                e.raw_os_error().unwrap_or(libc::EIO),
+            ));
+            return Ok(start);
         }
     };
     sink.send(pipeline::Msg::Header(id))?;
     match initial::print_initial(&file, config.count, config.delimiter, id, sink) {
-        Ok(_) => Ok(true),
-        Err(ReadFail::Stopped) => Err(Stopped),
+        Ok(reached) => start.open = Some((file, reached.offset)),
+        Err(ReadFail::Stopped) => return Err(Stopped),
         Err(ReadFail::Io(e)) => {
             sink.diag(format!(
                 "error reading {}: {}",
                 quote(name),
                 sys::error_text(&e)
             ))?;
-            Ok(false)
+            let untailable = e.raw_os_error() == Some(libc::EISDIR);
+            if untailable && let Some(follow) = &config.follow {
+                let giving_up = if follow.retry && follow.mode == FollowMode::Name {
+                    ""
+                } else {
+                    "; giving up on this name"
+                };
+                sink.diag(format!(
+                    "{}: cannot follow end of this type of file{giving_up}",
+                    String::from_utf8_lossy(name)
+                ))?;
+            }
+            start.failure = Some(if untailable {
+                follow::Failure::Untailable
+            } else {
+                follow::Failure::Errno(e.raw_os_error().unwrap_or(libc::EIO))
+            });
         }
     }
+    Ok(start)
 }
 
 /// Open an input for reading; standard input is duplicated so it shares its offset with the

@@ -69,3 +69,37 @@ pub fn copy_file_range_to(
         Err(io::ErrorKind::Unsupported.into())
     }
 }
+
+/// Whether `path` lies on a file system where change notifications miss writes made by other
+/// machines or by the kernel's network client (NFS, SMB/CIFS, FUSE, 9p, Ceph, ...): such paths
+/// are polled. Unknown answers count as local; `--poll` is the user's override.
+pub fn is_remote_fs(path: &std::path::Path) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // Magic numbers from statfs(2) and linux/magic.h.
+        const REMOTE: &[i64] = &[
+            0x6969,      // NFS
+            0x517B,      // SMB
+            0xFF53_4D42, // CIFS
+            0xFE53_4D42, // SMB2
+            0x6573_5546, // FUSE
+            0x0102_1997, // 9P (v9fs)
+            0x00C3_6400, // Ceph
+            0x5346_414F, // AFS
+            0x0116_1970, // GFS2
+            0x7375_7245, // Coda
+            0x0BD0_0BD0, // Lustre
+        ];
+        match nix::sys::statfs::statfs(path) {
+            // f_type is i64 on x86_64 glibc but narrower elsewhere.
+            #[allow(clippy::unnecessary_cast)]
+            Ok(fs) => REMOTE.contains(&(fs.filesystem_type().0 as i64)),
+            Err(_) => false,
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        false
+    }
+}

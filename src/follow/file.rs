@@ -1,0 +1,337 @@
+//! One followed file: its identity, read offset, partial-line tail and fingerprint, and the small
+//! rules that decide what happened to it (appended, truncated, replaced, gone, back).
+//!
+//! Nothing here knows about notifications or the loop; it reads and reports.
+
+use std::fs::{File, Metadata};
+use std::io;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::sync::Arc;
+use std::time::Instant;
+
+use memchr::memrchr;
+
+use crate::pipeline::{BLOCK, Sink};
+
+/// Bytes of a file's start remembered to notice a rewrite that regrew past our offset.
+const FINGERPRINT_LEN: usize = 64;
+
+/// A line longer than this is passed on in pieces rather than held: memory stays bounded.
+pub(crate) const LINE_CAP: usize = 2 * BLOCK;
+
+/// Which file a descriptor or a name refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Identity {
+    pub(crate) dev: u64,
+    pub(crate) ino: u64,
+}
+
+impl Identity {
+    pub(crate) fn of(meta: &Metadata) -> Identity {
+        Identity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// What happened to a followed name between two looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NameChange {
+    /// Still the file we have open (or still absent).
+    Same,
+    /// The name exists again after being absent (or was never there).
+    Back,
+    /// The name now points at another file.
+    Replaced,
+    /// The name no longer leads to a file we can stat.
+    Gone,
+}
+
+/// Compare the open file's identity with what the name leads to now.
+pub(crate) fn name_change(open: Option<Identity>, now: Option<Identity>) -> NameChange {
+    match (open, now) {
+        (None, None) => NameChange::Same,
+        (None, Some(_)) => NameChange::Back,
+        (Some(_), None) => NameChange::Gone,
+        (Some(a), Some(b)) if a == b => NameChange::Same,
+        (Some(_), Some(_)) => NameChange::Replaced,
+    }
+}
+
+/// A file shorter than what we already read was truncated.
+pub(crate) fn truncated(offset: u64, size: u64) -> bool {
+    size < offset
+}
+
+/// The file's first bytes differ from those we read earlier: it was truncated and rewritten
+/// (copytruncate with a busy writer, `>` with more bytes than we had read).
+pub(crate) fn rewritten(remembered: &[u8], head_now: &[u8]) -> bool {
+    head_now.len() < remembered.len() || head_now[..remembered.len()] != *remembered
+}
+
+/// What [`Reader::detect`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// Nothing new, or new bytes to read.
+    Fine,
+    /// Truncated or rewritten: reading restarted at offset 0.
+    Truncated,
+}
+
+/// An open file being read forward.
+#[derive(Debug)]
+pub(crate) struct Reader {
+    pub(crate) file: Arc<File>,
+    pub(crate) identity: Identity,
+    /// Bytes consumed so far; everything before it was sent or sits in `pending`.
+    pub(crate) offset: u64,
+    /// Bytes after the last delimiter, not sent yet. Invariant: `pending.len() < LINE_CAP`.
+    pub(crate) pending: Vec<u8>,
+    /// The file's first bytes as read (at most [`FINGERPRINT_LEN`]).
+    fingerprint: Vec<u8>,
+    /// Size and mtime at the last look, to skip work on hints that changed nothing.
+    last_size: u64,
+    last_mtime: (i64, i64),
+    /// When the file last grew (drain grace, quiet flush of a partial line).
+    pub(crate) last_growth: Instant,
+    /// Regular file: positional reads, truncation checks.
+    regular: bool,
+}
+
+impl Reader {
+    /// Start reading `file` at `offset` (0 for a new file, or where the initial output ended).
+    pub(crate) fn new(file: Arc<File>, meta: &Metadata, offset: u64) -> Reader {
+        let mut reader = Reader {
+            identity: Identity::of(meta),
+            regular: meta.file_type().is_file(),
+            file,
+            offset,
+            pending: Vec::new(),
+            fingerprint: Vec::new(),
+            last_size: meta.len(),
+            last_mtime: (meta.mtime(), meta.mtime_nsec()),
+            last_growth: Instant::now(),
+        };
+        if !reader.regular {
+            // A pipe or device must never block the engine: read what is there, then wait.
+            let _ = set_nonblocking(&reader.file);
+        }
+        reader.refresh_fingerprint();
+        reader
+    }
+
+    /// Remember up to [`FINGERPRINT_LEN`] bytes of the file's start (below our offset only: those
+    /// are bytes we have read, so a change there cannot be an append).
+    fn refresh_fingerprint(&mut self) {
+        let want = (self.offset.min(FINGERPRINT_LEN as u64)) as usize;
+        if !self.regular || want <= self.fingerprint.len() {
+            return;
+        }
+        let mut head = vec![0u8; want];
+        if let Ok(n) = read_full_at(&self.file, &mut head, 0) {
+            head.truncate(n);
+            self.fingerprint = head;
+        }
+    }
+
+    /// Look at the open file: was it truncated or rewritten since we read it?
+    pub(crate) fn detect(&mut self) -> io::Result<Change> {
+        if !self.regular {
+            return Ok(Change::Fine);
+        }
+        let meta = self.file.metadata()?;
+        let (size, mtime) = (meta.len(), (meta.mtime(), meta.mtime_nsec()));
+        if size == self.last_size && mtime == self.last_mtime {
+            return Ok(Change::Fine);
+        }
+        self.last_size = size;
+        self.last_mtime = mtime;
+        let mut shrunk = truncated(self.offset, size);
+        if !shrunk && !self.fingerprint.is_empty() {
+            let mut head = vec![0u8; self.fingerprint.len()];
+            let n = read_full_at(&self.file, &mut head, 0)?;
+            shrunk = rewritten(&self.fingerprint, &head[..n]);
+        }
+        if shrunk {
+            self.offset = 0;
+            self.fingerprint.clear();
+            return Ok(Change::Truncated);
+        }
+        Ok(Change::Fine)
+    }
+
+    /// Read the next block after `offset`. Returns `None` at end of file; otherwise the complete
+    /// lines to send (possibly none yet), keeping a trailing partial line in `pending`.
+    pub(crate) fn read_more(&mut self, sink: &Sink, delim: u8) -> io::Result<Option<Vec<u8>>> {
+        let mut buf = sink.buffer();
+        buf.extend_from_slice(&self.pending);
+        let start = buf.len();
+        buf.resize(start + BLOCK, 0);
+        let got = if self.regular {
+            read_full_at(&self.file, &mut buf[start..], self.offset)?
+        } else {
+            read_some(&self.file, &mut buf[start..])?
+        };
+        buf.truncate(start + got);
+        if got == 0 {
+            return Ok(None);
+        }
+        self.offset += got as u64;
+        self.last_growth = Instant::now();
+        if self.fingerprint.len() < FINGERPRINT_LEN {
+            self.refresh_fingerprint();
+        }
+        match memrchr(delim, &buf) {
+            Some(last) => {
+                self.pending.clear();
+                self.pending.extend_from_slice(&buf[last + 1..]);
+                buf.truncate(last + 1);
+                Ok(Some(buf))
+            }
+            None if buf.len() >= LINE_CAP => {
+                // An overlong line: pass it on in pieces, in order.
+                self.pending.clear();
+                Ok(Some(buf))
+            }
+            None => {
+                self.pending.clear();
+                self.pending.extend_from_slice(&buf);
+                buf.clear();
+                Ok(Some(buf))
+            }
+        }
+    }
+
+    /// Hand over the partial line (file quiet, drained, truncated, or at exit).
+    pub(crate) fn take_pending(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.pending)
+    }
+}
+
+fn read_full_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        match file.read_at(&mut buf[done..], pos + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+fn read_some(mut file: &File, buf: &mut [u8]) -> io::Result<usize> {
+    use std::io::Read;
+    loop {
+        match file.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
+            other => return other,
+        }
+    }
+}
+
+fn set_nonblocking(file: &File) -> io::Result<()> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    let flags = OFlag::from_bits_truncate(fcntl(file, FcntlArg::F_GETFL)?);
+    fcntl(file, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: Identity = Identity { dev: 1, ino: 10 };
+    const B: Identity = Identity { dev: 1, ino: 11 };
+
+    #[test]
+    fn name_changes() {
+        assert_eq!(name_change(Some(A), Some(A)), NameChange::Same);
+        assert_eq!(name_change(Some(A), Some(B)), NameChange::Replaced);
+        assert_eq!(name_change(Some(A), None), NameChange::Gone);
+        assert_eq!(name_change(None, Some(B)), NameChange::Back);
+        assert_eq!(name_change(None, None), NameChange::Same);
+        let other_dev = Identity { dev: 2, ino: 10 };
+        assert_eq!(name_change(Some(A), Some(other_dev)), NameChange::Replaced);
+    }
+
+    #[test]
+    fn truncation_is_size_below_offset() {
+        assert!(truncated(10, 9));
+        assert!(truncated(10, 0));
+        assert!(!truncated(10, 10));
+        assert!(!truncated(10, 11));
+        assert!(!truncated(0, 0));
+    }
+
+    #[test]
+    fn rewrite_is_a_changed_head() {
+        assert!(!rewritten(b"2026-01-01 a", b"2026-01-01 a"));
+        assert!(!rewritten(b"", b"anything"));
+        assert!(rewritten(b"2026-01-01 a", b"2026-01-02 a"));
+        assert!(rewritten(b"abc", b"ab"));
+    }
+
+    fn sink() -> (Sink, crate::pipeline::Source) {
+        crate::pipeline::channel()
+    }
+
+    fn reader_for(data: &[u8], offset: u64) -> (tempfile::NamedTempFile, Reader) {
+        use std::io::Write;
+        let mut tmp = tempfile::NamedTempFile::new().expect("temp");
+        tmp.write_all(data).expect("write");
+        let file = Arc::new(File::open(tmp.path()).expect("open"));
+        let meta = file.metadata().expect("meta");
+        let reader = Reader::new(file, &meta, offset);
+        (tmp, reader)
+    }
+
+    #[test]
+    fn reads_complete_lines_and_keeps_the_partial() {
+        let (_tmp, mut r) = reader_for(b"one\ntwo\npart", 0);
+        let (sink, _src) = sink();
+        assert_eq!(
+            r.read_more(&sink, b'\n').expect("read").as_deref(),
+            Some(&b"one\ntwo\n"[..])
+        );
+        assert_eq!(r.pending, b"part");
+        assert_eq!(r.read_more(&sink, b'\n').expect("read"), None);
+        assert_eq!(r.take_pending(), b"part");
+    }
+
+    #[test]
+    fn detects_truncation_and_rewrite() {
+        use std::io::Write;
+        let (tmp, mut r) = reader_for(b"2026 first line\n", 0);
+        let (sink, _src) = sink();
+        while r.read_more(&sink, b'\n').expect("read").is_some() {}
+        assert_eq!(r.detect().expect("detect"), Change::Fine);
+        // Rewrite with more bytes than we had read: size alone cannot tell.
+        let mut f = std::fs::File::create(tmp.path()).expect("truncate");
+        f.write_all(b"2027 a longer new first line\n")
+            .expect("write");
+        assert_eq!(r.detect().expect("detect"), Change::Truncated);
+        assert_eq!(r.offset, 0);
+        // Plain truncation.
+        while r.read_more(&sink, b'\n').expect("read").is_some() {}
+        std::fs::File::create(tmp.path()).expect("truncate");
+        assert_eq!(r.detect().expect("detect"), Change::Truncated);
+    }
+
+    #[test]
+    fn overlong_line_is_passed_on() {
+        let data = vec![b'x'; LINE_CAP + 10];
+        let (_tmp, mut r) = reader_for(&data, 0);
+        let (sink, _src) = sink();
+        let mut total = 0;
+        while let Some(chunk) = r.read_more(&sink, b'\n').expect("read") {
+            total += chunk.len();
+            assert!(r.pending.len() < LINE_CAP);
+        }
+        total += r.take_pending().len();
+        assert_eq!(total, data.len());
+    }
+}

@@ -1,0 +1,658 @@
+//! The follow engine: after the initial output, keep printing what is appended, by descriptor
+//! (`-f`) or by name (`-F`), across truncation, rotation, deletion and re-creation.
+//!
+//! One thread runs [`Engine::run`]. It wakes only on a notification hint, a control message, or
+//! the nearest pending deadline (poll tick for polled paths, drain poll and grace end of a
+//! renamed file, quiet flush of a partial line); with nothing pending it blocks with no timeout.
+//!
+//! Exactly once: a reader's offset only moves past bytes that were sent or kept as its partial
+//! line. A renamed or deleted file is kept open and drained (see [`DRAIN_GRACE`]) while the new
+//! file is followed from offset 0; the old file's bytes are always sent before the new file's
+//! bytes that were read after them, so each writer's lines stay in order.
+
+mod file;
+mod watch;
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, select};
+
+use crate::config::{Config, FollowMode, Input};
+use crate::pipeline::{Msg, Sink, SourceId, Stopped};
+use crate::quote;
+use crate::sys;
+use file::{Change, Identity, NameChange, Reader, name_change};
+use watch::{Hint, WatchFail, Watches};
+
+/// How long a renamed or deleted file is still read after it last grew. Writers that had it
+/// open notice a rotation within milliseconds (RotatingFileHandler reopens at once, logrotate's
+/// postrotate signals the daemon), so a second of silence means nobody writes there any more.
+pub(crate) const DRAIN_GRACE: Duration = Duration::from_secs(1);
+
+/// While a file is draining it is also polled this often: it may have been moved out of every
+/// watched directory, and must still be read when it grows.
+const DRAIN_POLL: Duration = Duration::from_millis(50);
+
+/// A partial line is printed once its file has been quiet this long (so prompts show), and
+/// never split by a read boundary before that.
+const QUIET_FLUSH: Duration = Duration::from_millis(100);
+
+/// Requests from outside the engine (signals, --pid, the printer noticing a closed stdout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code)] // Sent by the signal and --pid watchers, which plug in next.
+pub(crate) enum Control {
+    /// Flush what was read and return.
+    Stop,
+}
+
+/// How the engine ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FollowEnd {
+    /// Asked to stop.
+    Stopped,
+    /// Every name was given up: `no files remaining`.
+    NoFilesRemaining,
+}
+
+/// What the initial output left for one input.
+#[derive(Debug)]
+pub(crate) struct Start {
+    pub(crate) id: SourceId,
+    /// The open file and the offset its initial output ended at, if it opened.
+    pub(crate) open: Option<(Arc<File>, u64)>,
+    /// Why it did not open, or was not tailable (a directory).
+    pub(crate) failure: Option<Failure>,
+}
+
+/// Why a name is not being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// open(2) failed with this errno.
+    Errno(i32),
+    /// Not a file we can follow (a directory).
+    Untailable,
+}
+
+/// A file being drained after its name moved on.
+#[derive(Debug)]
+struct Drain {
+    reader: Reader,
+}
+
+/// One followed input.
+#[derive(Debug)]
+struct Followed {
+    id: SourceId,
+    /// The name, for follow-by-name and retries; `None` for standard input.
+    path: Option<PathBuf>,
+    /// Name for messages.
+    name: Vec<u8>,
+    cur: Option<Reader>,
+    /// Older files of this name, oldest first.
+    drains: Vec<Drain>,
+    /// Why `cur` is `None` (for the wording of the next notice).
+    failure: Option<Failure>,
+    /// Given up: no longer checked.
+    dead: bool,
+    /// What is watched for this input: its directory (by name) or the file itself (by
+    /// descriptor). `None` while polled.
+    watched: Option<PathBuf>,
+    /// Checked on every poll tick (no usable notifications for it right now).
+    polled: bool,
+    /// Polled for good: `--poll`, a remote file system, a symlink name, standard input, or a
+    /// pipe or device (which notifications do not report).
+    poll_only: bool,
+}
+
+pub(crate) struct Engine<'a> {
+    sink: &'a Sink,
+    delim: u8,
+    by_name: bool,
+    retry: bool,
+    poll_every: Duration,
+    files: Vec<Followed>,
+    watches: Watches,
+    /// Watched path (a directory, a followed name in it, or a watched file) -> indexes into
+    /// `files` that a hint for that path concerns.
+    by_path: HashMap<PathBuf, Vec<usize>>,
+    control: Receiver<Control>,
+    next_poll: Option<Instant>,
+}
+
+impl<'a> Engine<'a> {
+    /// Set up following for `starts` (one per input, in order) after their initial output.
+    pub(crate) fn new(
+        config: &Config,
+        starts: Vec<Start>,
+        sink: &'a Sink,
+        control: Receiver<Control>,
+    ) -> Result<Engine<'a>, Stopped> {
+        let follow = config.follow.clone().unwrap_or_default();
+        let (watches, notice) = Watches::new(!follow.poll);
+        if let Some(text) = notice {
+            sink.diag(text)?;
+        }
+        let by_name = follow.mode == FollowMode::Name;
+        let mut engine = Engine {
+            sink,
+            delim: config.delimiter,
+            by_name,
+            retry: follow.retry,
+            poll_every: follow.sleep_interval.max(Duration::from_millis(10)),
+            files: Vec::new(),
+            watches,
+            by_path: HashMap::new(),
+            control,
+            next_poll: None,
+        };
+        for start in starts {
+            let input = &config.inputs[start.id];
+            let path = match input {
+                Input::Path(p) => Some(p.clone()),
+                Input::Stdin => None,
+            };
+            let meta = start
+                .open
+                .as_ref()
+                .and_then(|(file, _)| file.metadata().ok());
+            // POSIX: following standard input is ignored when it is a pipe. A terminal or other
+            // device on standard input is shared with the shell, so it is not followed either.
+            if path.is_none() && meta.as_ref().is_some_and(|m| !m.is_file()) {
+                if !meta
+                    .as_ref()
+                    .is_some_and(|m| m.file_type().is_fifo() || m.file_type().is_socket())
+                {
+                    sink.diag(
+                        "warning: following standard input indefinitely is ineffective".into(),
+                    )?;
+                }
+                continue;
+            }
+            let cur = match (&start.open, &meta) {
+                (Some((file, offset)), Some(meta)) if !meta.is_dir() => {
+                    Some(Reader::new(Arc::clone(file), meta, *offset))
+                }
+                _ => None,
+            };
+            // Without --retry, a name that failed at start is not followed.
+            let dead = cur.is_none() && !(follow.retry && path.is_some());
+            let not_regular = meta.as_ref().is_some_and(|m| !m.is_file() && !m.is_dir());
+            let symlink = by_name && path.as_ref().is_some_and(|p| p.is_symlink());
+            let poll_only = follow.poll || path.is_none() || not_regular || symlink;
+            engine.files.push(Followed {
+                id: start.id,
+                path,
+                name: input.display_name(),
+                cur,
+                drains: Vec::new(),
+                failure: start.failure,
+                dead,
+                watched: None,
+                polled: poll_only,
+                poll_only,
+            });
+        }
+        for index in 0..engine.files.len() {
+            engine.watch(index)?;
+        }
+        Ok(engine)
+    }
+
+    /// Follow until stopped or nothing is left to follow.
+    /// Whether anything is followed at all (a piped standard input alone is not).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    pub(crate) fn run(mut self) -> Result<FollowEnd, Stopped> {
+        // Catch what changed between the initial output and the watches.
+        self.check_all()?;
+        loop {
+            if self.files.iter().all(|f| f.dead && f.drains.is_empty()) {
+                self.flush_all_partials()?;
+                self.sink.diag("no files remaining".into())?;
+                return Ok(FollowEnd::NoFilesRemaining);
+            }
+            let now = Instant::now();
+            let deadline = self.next_deadline(now);
+            let mut hints = Vec::new();
+            let hints_rx = &self.watches.hints;
+            let stop = match deadline {
+                None => select! {
+                    recv(hints_rx) -> h => { if let Ok(h) = h { hints.push(h) } false }
+                    recv(self.control) -> c => c.is_ok(),
+                },
+                Some(at) => {
+                    let timeout = at.saturating_duration_since(now);
+                    select! {
+                        recv(hints_rx) -> h => { if let Ok(h) = h { hints.push(h) } false }
+                        recv(self.control) -> c => c.is_ok(),
+                        default(timeout) => false,
+                    }
+                }
+            };
+            if stop {
+                self.drain_everything()?;
+                return Ok(FollowEnd::Stopped);
+            }
+            while let Ok(h) = self.watches.hints.try_recv() {
+                hints.push(h);
+            }
+            self.handle(hints)?;
+        }
+    }
+
+    fn next_deadline(&mut self, now: Instant) -> Option<Instant> {
+        let mut next: Option<Instant> = None;
+        let mut consider = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
+        let mut any_polled = false;
+        for f in &self.files {
+            for d in &f.drains {
+                consider((d.reader.last_growth + DRAIN_GRACE).min(now + DRAIN_POLL));
+                if !d.reader.pending.is_empty() {
+                    consider(d.reader.last_growth + QUIET_FLUSH);
+                }
+            }
+            if let Some(r) = &f.cur
+                && !r.pending.is_empty()
+            {
+                consider(r.last_growth + QUIET_FLUSH);
+            }
+            any_polled |= !f.dead && f.polled;
+        }
+        if any_polled {
+            let tick = *self.next_poll.get_or_insert(now + self.poll_every);
+            consider(tick);
+        } else {
+            self.next_poll = None;
+        }
+        next
+    }
+
+    /// Act on a batch of hints and on whatever deadline has passed.
+    fn handle(&mut self, hints: Vec<Hint>) -> Result<(), Stopped> {
+        let mut rescan = self.watches.take_rescan();
+        let mut due: BTreeSet<usize> = BTreeSet::new();
+        for hint in hints {
+            match hint {
+                Hint::Rescan => rescan = true,
+                Hint::Path(path) => {
+                    if let Some(list) = self.by_path.get(&path) {
+                        due.extend(list.iter().copied());
+                    }
+                }
+            }
+        }
+        let now = Instant::now();
+        if self.next_poll.is_some_and(|t| t <= now) {
+            self.next_poll = Some(now + self.poll_every);
+            for (i, f) in self.files.iter().enumerate() {
+                if f.polled && !f.dead {
+                    due.insert(i);
+                }
+            }
+        }
+        if rescan {
+            due.extend(0..self.files.len());
+        }
+        // Files with something draining are looked at on every wake-up.
+        for (i, f) in self.files.iter().enumerate() {
+            if !f.drains.is_empty() {
+                due.insert(i);
+            }
+        }
+        for i in due {
+            self.check(i)?;
+        }
+        self.expire(Instant::now())
+    }
+
+    fn check_all(&mut self) -> Result<(), Stopped> {
+        for i in 0..self.files.len() {
+            self.check(i)?;
+        }
+        Ok(())
+    }
+
+    /// Bring one followed input up to date: drains first, then the open file, then the name.
+    fn check(&mut self, i: usize) -> Result<(), Stopped> {
+        self.pump_drains(i)?;
+        self.pump_current(i)?;
+        let f = &self.files[i];
+        if f.polled && !f.poll_only && !f.dead {
+            // A directory that was missing may be back: watch it again before looking.
+            self.rewatch_if_dir_gone(i)?;
+        }
+        let f = &self.files[i];
+        if self.by_name && !f.dead && f.path.is_some() {
+            self.check_name(i)?;
+        } else if !self.by_name && f.cur.is_none() && !f.dead && f.path.is_some() {
+            // Descriptor mode with --retry: only the initial open is retried.
+            self.check_name(i)?;
+        }
+        Ok(())
+    }
+
+    /// Read every draining file of input `i` to its current end.
+    fn pump_drains(&mut self, i: usize) -> Result<(), Stopped> {
+        let f = &mut self.files[i];
+        for d in &mut f.drains {
+            // A read error on a draining file ends its draining; nothing to report it against.
+            while let Ok(Some(bytes)) = d.reader.read_more(self.sink, self.delim) {
+                send_data(self.sink, f.id, bytes)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Read the open file of input `i` to its end, noticing truncation first. Each block read is
+    /// sent only after the draining files were read again, so a writer's older lines come first.
+    fn pump_current(&mut self, i: usize) -> Result<(), Stopped> {
+        let Some(reader) = self.files[i].cur.as_mut() else {
+            return Ok(());
+        };
+        match reader.detect() {
+            Ok(Change::Fine) => {}
+            Ok(Change::Truncated) => {
+                let partial = reader.take_pending();
+                let id = self.files[i].id;
+                send_data(self.sink, id, partial)?;
+                let name = &self.files[i].name;
+                self.sink
+                    .diag(format!("{}: file truncated", String::from_utf8_lossy(name)))?;
+            }
+            Err(e) => {
+                // The open descriptor itself failed (EIO): report once, give the file up.
+                let f = &mut self.files[i];
+                self.sink.diag(format!(
+                    "error reading {}: {}",
+                    quote(&f.name),
+                    sys::error_text(&e)
+                ))?;
+                f.cur = None;
+                f.failure = e.raw_os_error().map(Failure::Errno);
+                f.dead = !(self.by_name && self.retry);
+                return Ok(());
+            }
+        }
+        loop {
+            let Some(reader) = self.files[i].cur.as_mut() else {
+                return Ok(());
+            };
+            let bytes = match reader.read_more(self.sink, self.delim) {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    let f = &self.files[i];
+                    self.sink.diag(format!(
+                        "error reading {}: {}",
+                        quote(&f.name),
+                        sys::error_text(&e)
+                    ))?;
+                    return Ok(());
+                }
+            };
+            if !self.files[i].drains.is_empty() {
+                self.pump_drains(i)?;
+            }
+            send_data(self.sink, self.files[i].id, bytes)?;
+        }
+    }
+
+    /// Follow by name: has the name moved on to another file, gone, or come back?
+    fn check_name(&mut self, i: usize) -> Result<(), Stopped> {
+        let Some(path) = self.files[i].path.clone() else {
+            return Ok(());
+        };
+        let now = std::fs::metadata(&path);
+        let open_id = self.files[i].cur.as_ref().map(|r| r.identity);
+        let now_id = now.as_ref().ok().map(Identity::of);
+        match name_change(open_id, now_id) {
+            NameChange::Same => {
+                if now_id.is_none() {
+                    self.rewatch_if_dir_gone(i)?;
+                }
+                Ok(())
+            }
+            NameChange::Gone => {
+                let err = now
+                    .err()
+                    .unwrap_or_else(|| io::Error::from_raw_os_error(libc::ENOENT));
+                self.retire_current(i);
+                let f = &mut self.files[i];
+                f.failure = Some(Failure::Errno(err.raw_os_error().unwrap_or(libc::ENOENT)));
+                let text = format!(
+                    "{} has become inaccessible: {}",
+                    quote(&f.name),
+                    sys::error_text(&err)
+                );
+                if !self.retry {
+                    f.dead = true;
+                }
+                self.sink.diag(text)?;
+                self.rewatch_if_dir_gone(i)
+            }
+            NameChange::Replaced => {
+                self.retire_current(i);
+                self.open_name(i, &path, true)
+            }
+            NameChange::Back => self.open_name(i, &path, false),
+        }
+    }
+
+    /// Move the open file of input `i` to its draining list (already read to its end).
+    fn retire_current(&mut self, i: usize) {
+        let f = &mut self.files[i];
+        if let Some(mut reader) = f.cur.take() {
+            // Grace counts from now: the rotation is the moment writers start to move on.
+            reader.last_growth = Instant::now();
+            f.drains.push(Drain { reader });
+        }
+    }
+
+    /// Open the name of input `i` and read it from its first byte.
+    fn open_name(&mut self, i: usize, path: &Path, replaced: bool) -> Result<(), Stopped> {
+        let opened = File::open(path).and_then(|file| {
+            let meta = file.metadata()?;
+            Ok((file, meta))
+        });
+        let f = &mut self.files[i];
+        let name = quote(&f.name);
+        match opened {
+            Ok((_, meta)) if meta.is_dir() => {
+                if f.failure != Some(Failure::Untailable) {
+                    f.failure = Some(Failure::Untailable);
+                    let give_up = !self.retry;
+                    f.dead |= give_up;
+                    let suffix = if give_up {
+                        "; giving up on this name"
+                    } else {
+                        ""
+                    };
+                    self.sink.diag(format!(
+                        "{name} has been replaced with an untailable file{suffix}"
+                    ))?;
+                }
+                Ok(())
+            }
+            Ok((file, meta)) => {
+                let before = f.failure.take();
+                f.cur = Some(Reader::new(Arc::new(file), &meta, 0));
+                let text = match before {
+                    _ if replaced => format!("{name} has been replaced;  following new file"),
+                    Some(Failure::Untailable) => format!("{name} has become accessible"),
+                    Some(Failure::Errno(e)) if e != libc::ENOENT => {
+                        format!("{name} has become accessible")
+                    }
+                    _ => format!("{name} has appeared;  following new file"),
+                };
+                self.sink.diag(text)?;
+                self.pump_current(i)
+            }
+            Err(e) => {
+                let errno = e.raw_os_error().unwrap_or(libc::EIO);
+                if f.failure != Some(Failure::Errno(errno)) {
+                    f.failure = Some(Failure::Errno(errno));
+                    self.sink.diag(format!(
+                        "{name} has become inaccessible: {}",
+                        sys::error_text(&e)
+                    ))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The name is missing: if its directory went with it, so did the watch. Poll until the
+    /// directory is back, then watch it again.
+    fn rewatch_if_dir_gone(&mut self, i: usize) -> Result<(), Stopped> {
+        let f = &mut self.files[i];
+        if f.dead || f.poll_only {
+            return Ok(());
+        }
+        if let Some(watched) = f.watched.clone()
+            && !watched.exists()
+        {
+            self.unwatch(i, &watched);
+        }
+        if self.files[i].watched.is_none() {
+            self.watch(i)?;
+        }
+        Ok(())
+    }
+
+    fn unwatch(&mut self, i: usize, watched: &Path) {
+        self.watches.forget(watched);
+        self.by_path.retain(|_, list| {
+            list.retain(|&k| k != i);
+            !list.is_empty()
+        });
+        let f = &mut self.files[i];
+        f.watched = None;
+        f.polled = true;
+    }
+
+    /// Watch input `i`: the directory of its name (by name), or the file itself (by descriptor,
+    /// so renames anywhere keep reporting its writes). Poll it when that is not possible.
+    fn watch(&mut self, i: usize) -> Result<(), Stopped> {
+        let f = &self.files[i];
+        let Some(path) = f.path.clone() else {
+            return Ok(());
+        };
+        if f.dead || f.watched.is_some() || f.poll_only {
+            return Ok(());
+        }
+        let dir = absolute_dir(&path);
+        let key = dir.join(path.file_name().unwrap_or_default());
+        let target = if !self.by_name && f.cur.is_some() {
+            key.clone()
+        } else {
+            dir.clone()
+        };
+        let result = if sys::is_remote_fs(&dir) {
+            self.files[i].poll_only = true;
+            Err(WatchFail::Refused(String::new()))
+        } else {
+            self.watches.add(&target)
+        };
+        let f = &mut self.files[i];
+        match result {
+            Ok(()) => {
+                f.watched = Some(target.clone());
+                f.polled = false;
+                self.by_path.entry(key.clone()).or_default().push(i);
+                if target != key {
+                    self.by_path.entry(target).or_default().push(i);
+                }
+                Ok(())
+            }
+            Err(WatchFail::Missing) => {
+                f.polled = true;
+                Ok(())
+            }
+            Err(WatchFail::Refused(why)) => {
+                f.polled = true;
+                if !why.is_empty() {
+                    f.poll_only = true;
+                    let name = quote(&f.name);
+                    self.sink
+                        .diag(format!("cannot watch {name}: {why}; polling it instead"))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Drop draining files whose grace has passed, after printing their partial line.
+    fn expire(&mut self, now: Instant) -> Result<(), Stopped> {
+        for f in &mut self.files {
+            let mut k = 0;
+            while k < f.drains.len() {
+                let reader = &mut f.drains[k].reader;
+                if now.duration_since(reader.last_growth) >= DRAIN_GRACE {
+                    let partial = reader.take_pending();
+                    send_data(self.sink, f.id, partial)?;
+                    f.drains.remove(k);
+                } else {
+                    if !reader.pending.is_empty()
+                        && now.duration_since(reader.last_growth) >= QUIET_FLUSH
+                    {
+                        send_data(self.sink, f.id, reader.take_pending())?;
+                    }
+                    k += 1;
+                }
+            }
+            if let Some(r) = f.cur.as_mut()
+                && !r.pending.is_empty()
+                && now.duration_since(r.last_growth) >= QUIET_FLUSH
+            {
+                send_data(self.sink, f.id, r.take_pending())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Read everything still readable and print partial lines: the run is ending.
+    fn drain_everything(&mut self) -> Result<(), Stopped> {
+        for i in 0..self.files.len() {
+            self.pump_drains(i)?;
+            self.pump_current(i)?;
+        }
+        self.flush_all_partials()
+    }
+
+    fn flush_all_partials(&mut self) -> Result<(), Stopped> {
+        for f in &mut self.files {
+            for d in &mut f.drains {
+                send_data(self.sink, f.id, d.reader.take_pending())?;
+            }
+            if let Some(r) = f.cur.as_mut() {
+                send_data(self.sink, f.id, r.take_pending())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn send_data(sink: &Sink, source: SourceId, bytes: Vec<u8>) -> Result<(), Stopped> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    sink.send(Msg::Data { source, bytes })
+}
+
+/// The absolute directory holding `path` (symlinks in the directory part resolved when it exists).
+fn absolute_dir(path: &Path) -> PathBuf {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::canonicalize(&parent)
+        .unwrap_or_else(|_| std::path::absolute(&parent).unwrap_or(parent))
+}
