@@ -114,6 +114,11 @@ pub struct Cli {
     )]
     max_unchanged_stats: Option<String>,
 
+    /// With -f: end after process PID dies (repeatable: after all of them), once the files
+    /// have been read to their end.
+    #[arg(long = "pid", value_name = "PID", action = clap::ArgAction::Append, help_heading = "Following")]
+    pid: Vec<String>,
+
     /// Poll with stat instead of change notifications: for NFS, CIFS, FUSE or bind mounts
     /// where notifications do not arrive (those are detected and polled anyway).
     #[arg(long = "poll", help_heading = "Following")]
@@ -136,7 +141,13 @@ enum FollowHow {
 /// Short options that take a value (their value may follow in the same word).
 const SHORT_WITH_VALUE: &[char] = &['c', 'n', 's'];
 /// Long options that take a value (a separate word unless given with `=`).
-const LONG_WITH_VALUE: &[&str] = &["bytes", "lines", "sleep-interval", "max-unchanged-stats"];
+const LONG_WITH_VALUE: &[&str] = &[
+    "bytes",
+    "lines",
+    "sleep-interval",
+    "max-unchanged-stats",
+    "pid",
+];
 
 /// A command line that cannot run: print the message, GNU's hint, exit 1.
 #[derive(Debug)]
@@ -196,6 +207,13 @@ impl Cli {
                 "invalid maximum number of unchanged stats between opens: '{text}'"
             )));
         }
+        let mut pids = Vec::with_capacity(self.pid.len());
+        for text in &self.pid {
+            match text.trim().parse::<i32>() {
+                Ok(pid) if pid > 0 => pids.push(pid),
+                _ => return Err(Exit::Invalid(format!("invalid PID: '{text}'"))),
+            }
+        }
         let mode = match (self.follow_name_retry, self.follow) {
             (true, _) | (false, Some(FollowHow::Name)) => Some(FollowMode::Name),
             (false, Some(FollowHow::Descriptor)) => Some(FollowMode::Descriptor),
@@ -217,6 +235,7 @@ impl Cli {
             delimiter: if self.zero_terminated { 0 } else { b'\n' },
             follow,
             retry_requested: self.retry,
+            pids,
         })
     }
 }

@@ -130,6 +130,8 @@ pub struct Config {
     pub follow: Option<Follow>,
     /// `--retry` was given (only used to warn that it does nothing without following).
     pub retry_requested: bool,
+    /// `--pid`: when following, end (after draining the files) once all these processes died.
+    pub pids: Vec<i32>,
 }
 
 impl Default for Config {
@@ -141,6 +143,7 @@ impl Default for Config {
             delimiter: b'\n',
             follow: None,
             retry_requested: false,
+            pids: Vec::new(),
         }
     }
 }

@@ -22,12 +22,14 @@ mod follow;
 mod initial;
 mod pipeline;
 mod printer;
+mod signal;
 mod sys;
 
 use std::fs::File;
 use std::io;
 use std::os::fd::AsFd;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use config::{
     BadNumber, Config, Count, Follow, FollowMode, Headers, Input, Unit, parse_count, parse_size,
@@ -35,7 +37,7 @@ pub use config::{
 pub use error::{Error, Result};
 
 use initial::ReadFail;
-use pipeline::{Sink, SourceId, Stopped};
+use pipeline::{Shutdown, Sink, SourceId, StopReason, Stopped};
 use printer::{Layout, PrintEnd, Printer};
 
 /// How a run ended.
@@ -48,6 +50,11 @@ pub enum Outcome {
     FileErrors,
     /// The reader of standard output went away; the run stopped quietly.
     BrokenPipe,
+    /// Stopped by this signal (SIGINT, SIGTERM, SIGHUP) after flushing; the binary ends by
+    /// re-raising it so the shell sees 128+N.
+    Signaled(i32),
+    /// Following ended because every `--pid` process died (exit status 0).
+    PidsGone,
 }
 
 impl Outcome {
@@ -55,11 +62,31 @@ impl Outcome {
     /// SIGPIPE).
     pub fn exit_code(self) -> i32 {
         match self {
-            Outcome::Success => 0,
+            Outcome::Success | Outcome::PidsGone => 0,
             Outcome::FileErrors => 1,
             Outcome::BrokenPipe => 128 + libc::SIGPIPE,
+            Outcome::Signaled(sig) => 128 + sig,
         }
     }
+}
+
+impl Outcome {
+    /// End the process the way this outcome asks: a broken pipe or a signal ends it killed by
+    /// that signal (status 141, 130, 143, 129 in a shell), as GNU tail does; anything else
+    /// returns the exit code for `main` to return.
+    pub fn into_exit_code(self) -> std::process::ExitCode {
+        match self {
+            Outcome::BrokenPipe => signal::die_by(libc::SIGPIPE),
+            Outcome::Signaled(sig) => signal::die_by(sig),
+            _ => {}
+        }
+        std::process::ExitCode::from(u8::try_from(self.exit_code()).unwrap_or(1))
+    }
+}
+
+/// Whether standard output was closed when the process started (`rtail ... >&-`).
+pub fn stdout_was_closed() -> bool {
+    sys::stdout_was_closed()
 }
 
 /// Quote a name for a message the way GNU's diagnostics do: `'name'`, with a `'` inside
@@ -69,67 +96,132 @@ pub(crate) fn quote(name: &[u8]) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-/// Run rtail with `config`, printing to standard output and diagnostics to standard error.
+/// Run rtail with `config` as the `rtail` command does: print to standard output and
+/// diagnostics to standard error, and while it runs handle SIGINT, SIGTERM and SIGHUP by
+/// flushing and stopping ([`Outcome::Signaled`]).
 pub fn run(config: &Config) -> Result<Outcome> {
     let names: Vec<Vec<u8>> = config.inputs.iter().map(Input::display_name).collect();
     let layout = Layout {
         names: names.clone(),
         headers: config.print_headers(),
     };
-    let (sink, source) = pipeline::channel();
-    let (_control_tx, control_rx) = crossbeam_channel::bounded::<follow::Control>(8);
-    std::thread::scope(|scope| {
+    let shutdown = Shutdown::new();
+    let (sink, source) = pipeline::channel(shutdown.clone());
+    let (control_tx, control_rx) = crossbeam_channel::bounded::<follow::Control>(1);
+    let following = config.follow.is_some();
+    let watch = signal::Watch {
+        signals: true,
+        stdout: following && sys::stdout_is_pipe(),
+        pids: if following {
+            config.pids.clone()
+        } else {
+            Vec::new()
+        },
+        poll_every: config
+            .follow
+            .as_ref()
+            .map_or(Duration::from_secs(1), |f| f.sleep_interval),
+    };
+    let result = std::thread::scope(|scope| {
+        let watcher = signal::Watcher::start(scope, watch, shutdown.clone(), control_tx)
+            .map_err(|e| Error::Internal(format!("cannot start the signal watcher: {e}")))?;
         let printer = scope.spawn(move || Printer::new(layout).run(source));
-        let had_errors = produce(config, &names, &sink, control_rx);
+        let produced = produce(config, &names, &sink, control_rx);
         drop(sink);
         let printed = printer
             .join()
-            .map_err(|_| Error::Internal("the printer thread panicked".into()))?;
-        Ok(match printed? {
-            PrintEnd::BrokenPipe => Outcome::BrokenPipe,
-            PrintEnd::Done if had_errors => Outcome::FileErrors,
-            PrintEnd::Done => Outcome::Success,
-        })
+            .map_err(|_| Error::Internal("the printer thread panicked".into()));
+        if let Some(w) = watcher {
+            w.stop();
+        }
+        Ok::<_, Error>((produced, printed??))
+    });
+    let (produced, printed) = result?;
+    if let Some(sig) = signal::received() {
+        return Ok(Outcome::Signaled(sig));
+    }
+    Ok(match (printed, shutdown.reason(), produced) {
+        (PrintEnd::BrokenPipe, _, _) | (_, Some(StopReason::OutputClosed), _) => {
+            Outcome::BrokenPipe
+        }
+        (
+            _,
+            _,
+            Produced {
+                had_errors: true, ..
+            },
+        ) => Outcome::FileErrors,
+        (
+            _,
+            _,
+            Produced {
+                pids_gone: true, ..
+            },
+        ) => Outcome::PidsGone,
+        _ => Outcome::Success,
     })
 }
 
-/// Everything the producer side does: warnings, initial output, then following. Returns whether
-/// any input failed (exit status 1).
+/// What the producer side reports.
+#[derive(Debug, Clone, Copy, Default)]
+struct Produced {
+    had_errors: bool,
+    pids_gone: bool,
+}
+
+/// Everything the producer side does: warnings, initial output, then following.
 fn produce(
     config: &Config,
     names: &[Vec<u8>],
     sink: &Sink,
     control: crossbeam_channel::Receiver<follow::Control>,
-) -> bool {
-    let result = (|| -> Result<bool, Stopped> {
+) -> Produced {
+    let mut produced = Produced::default();
+    let _ = (|| -> Result<(), Stopped> {
         for warning in warnings(config) {
             sink.diag(warning.into())?;
         }
-        let mut had_errors = false;
+        if config.follow.is_some() {
+            // One descriptor per followed file, plus a few for ourselves.
+            let limit = sys::raise_open_file_limit();
+            let needed = config.inputs.len() as u64 + 32;
+            if needed > limit {
+                sink.diag(format!(
+                    "warning: following {} files needs about {needed} open files, but the limit is {limit}; \
+                     files past it cannot be opened (raise it with 'ulimit -n')",
+                    config.inputs.len()
+                ))?;
+            }
+        }
         let mut starts = Vec::with_capacity(config.inputs.len());
         for (id, input) in config.inputs.iter().enumerate() {
             let start = print_one(config, id, input, &names[id], sink)?;
-            had_errors |= start.failure.is_some();
+            produced.had_errors |= start.failure.is_some();
             starts.push(start);
         }
         if config.follow.is_none() {
-            return Ok(had_errors);
+            return Ok(());
         }
         let engine = follow::Engine::new(config, starts, sink, control)?;
         if engine.is_empty() {
-            return Ok(had_errors);
+            return Ok(());
         }
         match engine.run()? {
-            follow::FollowEnd::NoFilesRemaining => Ok(true),
-            follow::FollowEnd::Stopped => Ok(had_errors),
+            follow::FollowEnd::NoFilesRemaining => produced.had_errors = true,
+            follow::FollowEnd::PidsGone => produced.pids_gone = true,
+            follow::FollowEnd::Stopped => {}
         }
+        Ok(())
     })();
-    result.unwrap_or(false)
+    produced
 }
 
 /// GNU's warnings about options that do nothing in this combination.
 fn warnings(config: &Config) -> Vec<&'static str> {
     let mut out = Vec::new();
+    if config.follow.is_none() && !config.pids.is_empty() {
+        out.push("warning: PID ignored; --pid=PID is useful only when following");
+    }
     match &config.follow {
         None if config.retry_requested => {
             out.push("warning: --retry ignored; --retry is useful only when following")

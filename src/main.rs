@@ -4,8 +4,6 @@ mod cli;
 
 use std::process::ExitCode;
 
-use rtail::Outcome;
-
 fn main() -> ExitCode {
     let config = match cli::parse(std::env::args_os()) {
         Ok(config) => config,
@@ -19,24 +17,15 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if rtail::stdout_was_closed() {
+        eprintln!("rtail: standard output: Bad file descriptor");
+        return ExitCode::from(1);
+    }
     match rtail::run(&config) {
-        Ok(Outcome::BrokenPipe) => die_of_sigpipe(),
-        Ok(outcome) => ExitCode::from(u8::try_from(outcome.exit_code()).unwrap_or(1)),
+        Ok(outcome) => outcome.into_exit_code(),
         Err(err) => {
             eprintln!("rtail: {err}");
             ExitCode::from(1)
         }
     }
-}
-
-/// End as GNU tail does when its reader goes away: killed by SIGPIPE (status 141 in a shell).
-/// Rust ignores SIGPIPE at start-up, so restore the default action first.
-fn die_of_sigpipe() -> ExitCode {
-    use nix::sys::signal::{SigHandler, Signal, raise, signal};
-    // SAFETY: restoring the default action installs no handler code of ours.
-    unsafe {
-        let _ = signal(Signal::SIGPIPE, SigHandler::SigDfl);
-    }
-    let _ = raise(Signal::SIGPIPE);
-    ExitCode::from(141)
 }

@@ -6,9 +6,9 @@
 //! [`CHANNEL_CAP`] messages of at most [`BLOCK`] bytes are in flight.
 
 use std::fs::File;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError, bounded};
+use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError, bounded, select};
 
 /// Size of one read, and the most bytes one message carries.
 pub(crate) const BLOCK: usize = 128 * 1024;
@@ -42,29 +42,110 @@ pub(crate) enum Msg {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Stopped;
 
+/// Why a run was asked to stop early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StopReason {
+    /// SIGINT, SIGTERM or SIGHUP.
+    Signal(i32),
+    /// The reader of stdout went away (seen while idle, or on a write).
+    OutputClosed,
+    /// The printer failed (write error); its error is reported by the printer's result.
+    PrinterFailed,
+}
+
+/// A broadcast "stop now": once triggered, every `receiver()` is ready at once (disconnected),
+/// so blocked senders and the idle engine wake up. The first reason is kept.
+#[derive(Clone)]
+pub(crate) struct Shutdown {
+    tx: Arc<Mutex<Option<Sender<()>>>>,
+    rx: Receiver<()>,
+    reason: Arc<OnceLock<StopReason>>,
+}
+
+impl Shutdown {
+    pub(crate) fn new() -> Shutdown {
+        let (tx, rx) = bounded(0);
+        Shutdown {
+            tx: Arc::new(Mutex::new(Some(tx))),
+            rx,
+            reason: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Ask everyone to stop.
+    pub(crate) fn trigger(&self, reason: StopReason) {
+        let _ = self.reason.set(reason);
+        if let Ok(mut tx) = self.tx.lock() {
+            tx.take();
+        }
+    }
+
+    /// Ready (disconnected) once triggered; never carries a message.
+    pub(crate) fn receiver(&self) -> &Receiver<()> {
+        &self.rx
+    }
+
+    /// The first reason given, if triggered.
+    pub(crate) fn reason(&self) -> Option<StopReason> {
+        self.reason.get().copied()
+    }
+}
+
 /// The producer side: sends messages and hands out recycled buffers.
 pub(crate) struct Sink {
     tx: Sender<Msg>,
     pool: Receiver<Vec<u8>>,
+    shutdown: Shutdown,
 }
 
 /// The printer side: receives messages and returns emptied buffers for reuse.
 pub(crate) struct Source {
     pub(crate) rx: Receiver<Msg>,
     pool: Sender<Vec<u8>>,
+    pub(crate) shutdown: Shutdown,
 }
 
-/// Make a connected sink and source.
-pub(crate) fn channel() -> (Sink, Source) {
+/// Make a connected sink and source that both obey `shutdown`.
+pub(crate) fn channel(shutdown: Shutdown) -> (Sink, Source) {
     let (tx, rx) = bounded(CHANNEL_CAP);
     let (pool_tx, pool_rx) = bounded(CHANNEL_CAP + 2);
-    (Sink { tx, pool: pool_rx }, Source { rx, pool: pool_tx })
+    (
+        Sink {
+            tx,
+            pool: pool_rx,
+            shutdown: shutdown.clone(),
+        },
+        Source {
+            rx,
+            pool: pool_tx,
+            shutdown,
+        },
+    )
 }
 
 impl Sink {
-    /// Send one message, blocking while the channel is full (backpressure).
+    /// Send one message, blocking while the channel is full (backpressure) unless a shutdown is
+    /// requested meanwhile: a slow reader never keeps us from stopping.
     pub(crate) fn send(&self, msg: Msg) -> Result<(), Stopped> {
-        self.tx.send(msg).map_err(|_| Stopped)
+        let msg = match self.tx.try_send(msg) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Disconnected(_)) => return Err(Stopped),
+            Err(TrySendError::Full(msg)) => msg,
+        };
+        select! {
+            send(self.tx, msg) -> sent => sent.map_err(|_| Stopped),
+            recv(self.shutdown.receiver()) -> _ => Err(Stopped),
+        }
+    }
+
+    /// Send only if there is room now (final flushes during a shutdown).
+    pub(crate) fn try_send(&self, msg: Msg) -> Result<(), Stopped> {
+        self.tx.try_send(msg).map_err(|_| Stopped)
+    }
+
+    /// The run's shutdown broadcast.
+    pub(crate) fn shutdown(&self) -> &Shutdown {
+        &self.shutdown
     }
 
     /// An empty buffer with room for [`BLOCK`] bytes, recycled when one is available.

@@ -11,7 +11,7 @@ use std::os::fd::{AsFd, FromRawFd};
 use std::os::unix::fs::FileExt;
 
 use crate::error::Error;
-use crate::pipeline::{BLOCK, Msg, Source, SourceId};
+use crate::pipeline::{BLOCK, Msg, Source, SourceId, StopReason};
 use crate::sys;
 
 /// Output buffer size: many small batches become one large write.
@@ -75,11 +75,18 @@ impl Printer {
     }
 
     /// Print messages until every producer is gone, stdout breaks, or a write fails.
+    /// A failure also triggers the run's shutdown, so an idle engine stops too.
     pub(crate) fn run(mut self, source: Source) -> Result<PrintEnd, Error> {
         match self.pump(&source) {
             Ok(()) => Ok(PrintEnd::Done),
-            Err(Fail::Pipe) => Ok(PrintEnd::BrokenPipe),
-            Err(Fail::Other(e)) => Err(e),
+            Err(Fail::Pipe) => {
+                source.shutdown.trigger(StopReason::OutputClosed);
+                Ok(PrintEnd::BrokenPipe)
+            }
+            Err(Fail::Other(e)) => {
+                source.shutdown.trigger(StopReason::PrinterFailed);
+                Err(e)
+            }
         }
     }
 

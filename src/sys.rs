@@ -103,3 +103,100 @@ pub fn is_remote_fs(path: &std::path::Path) -> bool {
         false
     }
 }
+
+/// A descriptor that becomes readable when process `pid` exits (Linux pidfd). `Ok(None)` where
+/// the kernel has no pidfds: the caller then checks with [`pid_alive`] on a timer. An error
+/// means there is no such process (it is already gone).
+pub fn pid_watch(pid: i32) -> io::Result<Option<std::os::fd::OwnedFd>> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::FromRawFd;
+        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if fd >= 0 {
+            // SAFETY: the kernel just gave us this descriptor; nobody else owns it.
+            return Ok(Some(unsafe {
+                std::os::fd::OwnedFd::from_raw_fd(fd as i32)
+            }));
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::ENOSYS) | Some(libc::EPERM) => Ok(None),
+            _ => Err(err),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        if pid_alive(pid) {
+            Ok(None)
+        } else {
+            Err(io::Error::from_raw_os_error(libc::ESRCH))
+        }
+    }
+}
+
+/// Whether process `pid` still exists (a process we may not signal still counts as alive).
+pub fn pid_alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 only checks for the process.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Whether stdout is a pipe or socket: only then can its reader go away while we are idle.
+pub fn stdout_is_pipe() -> bool {
+    match nix::sys::stat::fstat(stdout()) {
+        Ok(st) => matches!(st.st_mode & libc::S_IFMT, libc::S_IFIFO | libc::S_IFSOCK),
+        Err(_) => false,
+    }
+}
+
+/// Whether stdout was closed when we started. Rust's runtime reopens a closed standard
+/// descriptor on /dev/null for reading and writing; a shell's `>/dev/null` opens it write-only,
+/// so /dev/null open read-write on fd 1 means "was closed" (GNU: `standard output: Bad file
+/// descriptor`).
+pub fn stdout_was_closed() -> bool {
+    let Ok(st) = nix::sys::stat::fstat(stdout()) else {
+        return true;
+    };
+    let Ok(null) = nix::sys::stat::stat("/dev/null") else {
+        return false;
+    };
+    let is_null = (st.st_mode & libc::S_IFMT) == libc::S_IFCHR && st.st_rdev == null.st_rdev;
+    // SAFETY: F_GETFL on fd 1 reads its flags only.
+    let flags = unsafe { libc::fcntl(1, libc::F_GETFL) };
+    is_null && flags >= 0 && (flags & libc::O_ACCMODE) == libc::O_RDWR
+}
+
+/// Standard output, borrowed for the life of the process.
+pub fn stdout() -> BorrowedFd<'static> {
+    // SAFETY: fd 1 stays open for the life of the process (the runtime reopens a closed one).
+    unsafe { BorrowedFd::borrow_raw(1) }
+}
+
+/// Raise the soft limit on open files to the hard limit (following thousands of files needs a
+/// descriptor each). Returns the soft limit now in force.
+pub fn raise_open_file_limit() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit fill or read the struct we own.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 1024;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let wanted = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
+                lim.rlim_cur = lim.rlim_max;
+            }
+        }
+    }
+    // rlim_t is u64 on Linux but not everywhere.
+    #[allow(clippy::unnecessary_cast)]
+    let soft = lim.rlim_cur as u64;
+    soft
+}

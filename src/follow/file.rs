@@ -276,7 +276,7 @@ mod tests {
     }
 
     fn sink() -> (Sink, crate::pipeline::Source) {
-        crate::pipeline::channel()
+        crate::pipeline::channel(crate::pipeline::Shutdown::new())
     }
 
     fn reader_for(data: &[u8], offset: u64) -> (tempfile::NamedTempFile, Reader) {

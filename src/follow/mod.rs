@@ -44,18 +44,20 @@ const DRAIN_POLL: Duration = Duration::from_millis(50);
 const QUIET_FLUSH: Duration = Duration::from_millis(100);
 
 /// Requests from outside the engine (signals, --pid, the printer noticing a closed stdout).
+/// Stops for signals and a closed stdout come through the pipeline's shutdown broadcast instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)] // Sent by the signal and --pid watchers, which plug in next.
 pub(crate) enum Control {
-    /// Flush what was read and return.
-    Stop,
+    /// Every `--pid` process has died: read what the files still hold, then end.
+    PidsGone,
 }
 
 /// How the engine ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FollowEnd {
-    /// Asked to stop.
+    /// Asked to stop (signal, closed stdout): partial lines already read were flushed.
     Stopped,
+    /// The `--pid` processes died and the files were drained.
+    PidsGone,
     /// Every name was given up: `no files remaining`.
     NoFilesRemaining,
 }
@@ -223,23 +225,40 @@ impl<'a> Engine<'a> {
             let deadline = self.next_deadline(now);
             let mut hints = Vec::new();
             let hints_rx = &self.watches.hints;
-            let stop = match deadline {
-                None => select! {
-                    recv(hints_rx) -> h => { if let Ok(h) = h { hints.push(h) } false }
-                    recv(self.control) -> c => c.is_ok(),
-                },
-                Some(at) => {
-                    let timeout = at.saturating_duration_since(now);
-                    select! {
-                        recv(hints_rx) -> h => { if let Ok(h) = h { hints.push(h) } false }
-                        recv(self.control) -> c => c.is_ok(),
-                        default(timeout) => false,
-                    }
-                }
+            let shutdown = self.sink.shutdown().receiver();
+            let timeout = deadline.map_or(Duration::MAX, |at| at.saturating_duration_since(now));
+            let wake = select! {
+                recv(hints_rx) -> h => { if let Ok(h) = h { hints.push(h) } Wake::Hint }
+                recv(self.control) -> c => if c.is_ok() { Wake::PidsGone } else { Wake::Hint },
+                recv(shutdown) -> _ => Wake::Shutdown,
+                default(timeout) => Wake::Hint,
             };
-            if stop {
-                self.drain_everything()?;
-                return Ok(FollowEnd::Stopped);
+            match wake {
+                Wake::Hint => {}
+                Wake::PidsGone => {
+                    self.drain_everything()?;
+                    return Ok(FollowEnd::PidsGone);
+                }
+                Wake::Shutdown => {
+                    // Lines already read go out if there is room; nothing waits on a stalled reader.
+                    for f in &mut self.files {
+                        for r in f
+                            .drains
+                            .iter_mut()
+                            .map(|d| &mut d.reader)
+                            .chain(f.cur.as_mut())
+                        {
+                            let partial = r.take_pending();
+                            if !partial.is_empty() {
+                                let _ = self.sink.try_send(Msg::Data {
+                                    source: f.id,
+                                    bytes: partial,
+                                });
+                            }
+                        }
+                    }
+                    return Ok(FollowEnd::Stopped);
+                }
             }
             while let Ok(h) = self.watches.hints.try_recv() {
                 hints.push(h);
@@ -638,6 +657,13 @@ impl<'a> Engine<'a> {
         }
         Ok(())
     }
+}
+
+/// What woke the loop.
+enum Wake {
+    Hint,
+    PidsGone,
+    Shutdown,
 }
 
 fn send_data(sink: &Sink, source: SourceId, bytes: Vec<u8>) -> Result<(), Stopped> {

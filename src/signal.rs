@@ -1,0 +1,200 @@
+//! Events from outside the files: SIGINT/SIGTERM/SIGHUP, the reader of stdout going away, and
+//! the death of `--pid` processes. They become messages for the engine; no work is done in a
+//! signal handler beyond writing one byte to a pipe.
+//!
+//! One thread waits in poll(2) on: the wake pipe (signals, and our own "quit"), stdout (a pipe
+//! whose reader closed reports POLLERR), and a pidfd per `--pid` process. With nothing happening
+//! it sleeps with no timeout. Where pidfds do not exist, PIDs are checked every `-s` interval.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+use crate::follow::Control;
+use crate::pipeline::{Shutdown, StopReason};
+use crate::sys;
+
+/// After a signal, how long the run may take to flush and stop before we die at once (stdout
+/// blocked by a stalled reader cannot be flushed anyway).
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(60);
+
+/// Signals that end a run cleanly.
+const STOP_SIGNALS: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+/// Write end of the wake pipe, for the signal handler (-1 when no handler is installed).
+static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
+/// The first stop signal received (0: none yet).
+static SIGNALED: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    if SIGNALED
+        .compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst)
+        .is_err()
+    {
+        // A second signal while shutting down: die at once, by the signal.
+        die_by(sig);
+    }
+    let fd = WAKE_FD.load(Ordering::SeqCst);
+    if fd >= 0 {
+        let byte = sig as u8;
+        // SAFETY: write(2) is async-signal-safe; the buffer is on our stack.
+        unsafe {
+            libc::write(fd, (&byte as *const u8).cast(), 1);
+        }
+    }
+}
+
+/// Restore the default action for `sig` and raise it, so the parent sees us killed by it.
+/// Async-signal-safe.
+pub(crate) fn die_by(sig: i32) -> ! {
+    // SAFETY: signal(2) and raise(3) are async-signal-safe and take plain integers.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
+        libc::_exit(128 + sig);
+    }
+}
+
+/// What the watcher thread should watch.
+pub(crate) struct Watch {
+    /// Install handlers for SIGINT, SIGTERM, SIGHUP.
+    pub(crate) signals: bool,
+    /// Watch stdout for its reader going away.
+    pub(crate) stdout: bool,
+    /// `--pid` processes; `control` gets [`Control::PidsGone`] once all are dead.
+    pub(crate) pids: Vec<i32>,
+    /// Check interval for PIDs without a pidfd.
+    pub(crate) poll_every: Duration,
+}
+
+/// The running watcher; [`Watcher::stop`] ends and joins its thread.
+pub(crate) struct Watcher {
+    wake: OwnedFd,
+}
+
+impl Watcher {
+    /// Start watching in a thread of `scope`. Returns `None` when there is nothing to watch.
+    pub(crate) fn start<'scope>(
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        watch: Watch,
+        shutdown: Shutdown,
+        control: Sender<Control>,
+    ) -> std::io::Result<Option<Watcher>> {
+        if !watch.signals && !watch.stdout && watch.pids.is_empty() {
+            return Ok(None);
+        }
+        let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+        if watch.signals {
+            WAKE_FD.store(write_end.as_raw_fd(), Ordering::SeqCst);
+            for sig in STOP_SIGNALS {
+                // SAFETY: the handler only touches atomics and calls async-signal-safe functions.
+                unsafe {
+                    libc::signal(sig, on_signal as *const () as libc::sighandler_t);
+                }
+            }
+        }
+        scope.spawn(move || run(read_end, watch, shutdown, control));
+        Ok(Some(Watcher { wake: write_end }))
+    }
+
+    /// Ask the thread to return (it is joined with its scope) and put the signal actions back.
+    pub(crate) fn stop(self) {
+        WAKE_FD.store(-1, Ordering::SeqCst);
+        let _ = nix::unistd::write(&self.wake, &[0u8]);
+    }
+}
+
+/// The signal that stopped the run, if any.
+pub(crate) fn received() -> Option<i32> {
+    match SIGNALED.load(Ordering::SeqCst) {
+        0 => None,
+        sig => Some(sig),
+    }
+}
+
+fn run(wake: OwnedFd, watch: Watch, shutdown: Shutdown, control: Sender<Control>) {
+    let mut pidfds: Vec<OwnedFd> = Vec::new();
+    let mut polled_pids: Vec<i32> = Vec::new();
+    for &pid in &watch.pids {
+        match sys::pid_watch(pid) {
+            Ok(Some(fd)) => pidfds.push(fd),
+            Ok(None) => polled_pids.push(pid),
+            Err(_) => {} // already gone
+        }
+    }
+    let mut pids_pending = !watch.pids.is_empty();
+    let mut dying_at: Option<Instant> = None;
+    let mut stdout_open = watch.stdout;
+    let stdout = sys::stdout();
+    loop {
+        if pids_pending && pidfds.is_empty() && polled_pids.is_empty() {
+            pids_pending = false;
+            let _ = control.send(Control::PidsGone);
+        }
+        let mut fds: Vec<PollFd> = Vec::with_capacity(2 + pidfds.len());
+        fds.push(PollFd::new(wake.as_fd(), PollFlags::POLLIN));
+        let watch_stdout = stdout_open && dying_at.is_none();
+        if watch_stdout {
+            fds.push(PollFd::new(stdout, PollFlags::empty()));
+        }
+        let first_pid = fds.len();
+        for fd in &pidfds {
+            fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+        }
+        let timeout = match (dying_at, polled_pids.is_empty()) {
+            (Some(at), _) => at.saturating_duration_since(Instant::now()),
+            (None, false) => watch.poll_every,
+            (None, true) => Duration::MAX,
+        };
+        let timeout = if timeout == Duration::MAX {
+            PollTimeout::NONE
+        } else {
+            PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX)
+        };
+        let ready = match poll(&mut fds, timeout) {
+            Ok(n) => n,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return,
+        };
+        let revents: Vec<PollFlags> = fds
+            .iter()
+            .map(|f| f.revents().unwrap_or(PollFlags::empty()))
+            .collect();
+        drop(fds);
+        if ready == 0 {
+            if let Some(at) = dying_at
+                && Instant::now() >= at
+            {
+                // The run did not stop in time (stdout blocked): end now, by the signal.
+                die_by(received().unwrap_or(libc::SIGTERM));
+            }
+            polled_pids.retain(|&pid| sys::pid_alive(pid));
+            continue;
+        }
+        if revents[0].contains(PollFlags::POLLIN) {
+            let mut byte = [0u8; 1];
+            let _ = nix::unistd::read(&wake, &mut byte);
+            if byte[0] == 0 {
+                return;
+            }
+            let sig = i32::from(byte[0]);
+            shutdown.trigger(StopReason::Signal(sig));
+            dying_at = Some(Instant::now() + SHUTDOWN_GRACE);
+        }
+        if watch_stdout
+            && revents[1].intersects(PollFlags::POLLERR | PollFlags::POLLHUP | PollFlags::POLLNVAL)
+        {
+            shutdown.trigger(StopReason::OutputClosed);
+            stdout_open = false;
+        }
+        let mut k = 0;
+        pidfds.retain(|_| {
+            let gone = revents[first_pid + k].intersects(PollFlags::POLLIN | PollFlags::POLLHUP);
+            k += 1;
+            !gone
+        });
+    }
+}
