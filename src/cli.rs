@@ -7,7 +7,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, FromArgMatches, Parser};
 use std::time::Duration;
 
-use rtail::{Config, Count, Follow, FollowMode, Headers, Input, Unit, parse_count};
+use rtail::{Config, Count, Follow, FollowMode, Headers, Input, Patterns, Unit, parse_count};
 
 const AFTER_HELP: &str = "\
 NUM may have a multiplier suffix: b 512, kB 1000, K 1024, MB 1000*1000, M 1024*1024, GB, G, T, P, E,
@@ -57,12 +57,7 @@ pub struct Cli {
     lines: Option<String>,
 
     /// Never print headers giving file names.
-    #[arg(
-        short = 'q',
-        long = "quiet",
-        visible_alias = "silent",
-        overrides_with = "verbose"
-    )]
+    #[arg(short = 'q', long = "quiet", visible_alias = "silent", overrides_with = "verbose")]
     quiet: bool,
 
     /// Always print headers giving file names.
@@ -97,21 +92,12 @@ pub struct Cli {
 
     /// Poll every N seconds (default 1.0) where change notifications are not available
     /// (network and FUSE file systems, standard input, --poll).
-    #[arg(
-        short = 's',
-        long = "sleep-interval",
-        value_name = "N",
-        help_heading = "Following"
-    )]
+    #[arg(short = 's', long = "sleep-interval", value_name = "N", help_heading = "Following")]
     sleep_interval: Option<String>,
 
     /// Accepted for GNU compatibility. rtail's poll re-checks the name on every tick, so the
     /// GNU default of reopening after N unchanged polls is always met.
-    #[arg(
-        long = "max-unchanged-stats",
-        value_name = "N",
-        help_heading = "Following"
-    )]
+    #[arg(long = "max-unchanged-stats", value_name = "N", help_heading = "Following")]
     max_unchanged_stats: Option<String>,
 
     /// With -f: end after process PID dies (repeatable: after all of them), once the files
@@ -124,9 +110,114 @@ pub struct Cli {
     #[arg(long = "poll", help_heading = "Following")]
     poll: bool,
 
+    /// Print only lines matching REGEX (repeatable: lines matching any). Example: -g 'ERROR|WARN'
+    #[arg(short = 'g', long = "grep", value_name = "REGEX", action = clap::ArgAction::Append, help_heading = "Filtering")]
+    grep: Vec<String>,
+
+    /// Do not print lines matching REGEX (repeatable; applied after --grep). Example: -x healthcheck
+    #[arg(short = 'x', long = "exclude", value_name = "REGEX", action = clap::ArgAction::Append, help_heading = "Filtering")]
+    exclude: Vec<String>,
+
+    /// Match --grep, --exclude and --until without regard to case.
+    #[arg(short = 'i', long = "ignore-case", help_heading = "Filtering")]
+    ignore_case: bool,
+
+    /// Exit 0 right after printing the first line matching REGEX. Lines of the initial output
+    /// count too (a line written just before rtail started is seen); use -n 0 for new lines only.
+    /// Example: rtail -F -n 0 --until 'listening on' --timeout 30s server.log
+    #[arg(long = "until", value_name = "REGEX", help_heading = "Watching and exit")]
+    until: Option<String>,
+
+    /// Give up after DURATION (500ms, 30s, 2m, 1h): exit 124 with a message, stopping the child.
+    #[arg(long = "timeout", value_name = "DURATION", help_heading = "Watching and exit")]
+    timeout: Option<String>,
+
+    /// Exit 0 once no file has produced a new line for DURATION (500ms, 30s, 2m, 1h).
+    #[arg(long = "idle-timeout", value_name = "DURATION", help_heading = "Watching and exit")]
+    idle_timeout: Option<String>,
+
+    /// Colour level words, matches and headers: auto (when stdout is a terminal and NO_COLOR is
+    /// unset or empty; CLICOLOR_FORCE=1 forces it), always, never.
+    #[arg(
+        long = "color",
+        visible_alias = "colour",
+        value_name = "WHEN",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "always",
+        default_value = "auto",
+        value_enum,
+        help_heading = "Output"
+    )]
+    color: ColorWhen,
+
+    /// Print `NAME: ` before every line instead of ==> NAME <== headers, so merged output greps well.
+    #[arg(short = 'P', long = "prefix", help_heading = "Output")]
+    prefix: bool,
+
     /// Files to read; `-` is standard input.
     #[arg(value_name = "FILE")]
     files: Vec<OsString>,
+
+    /// Run COMMAND while following the files (watching starts first, so nothing it writes is
+    /// missed); when it exits, read the files to their end and exit with its status. Implies -F
+    /// unless -f is given. Example: rtail -F svc.log -- ./run-tests.sh
+    #[arg(last = true, value_name = "COMMAND", help_heading = "Child command")]
+    command: Vec<OsString>,
+}
+
+/// `--color=WHEN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ColorWhen {
+    /// Colour when stdout is a terminal (see NO_COLOR, CLICOLOR_FORCE).
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+impl ColorWhen {
+    fn resolve(self) -> bool {
+        let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+        match self {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto if set("NO_COLOR") => false,
+            ColorWhen::Auto
+                if set("CLICOLOR_FORCE") && std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| v != "0") =>
+            {
+                true
+            }
+            ColorWhen::Auto => std::io::IsTerminal::is_terminal(&std::io::stdout()),
+        }
+    }
+}
+
+/// `500ms`, `30s`, `2m`, `1h`, or a plain number of seconds (fractions allowed).
+fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().ok()?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return None,
+    };
+    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(1e9)))
+}
+
+fn duration_option(text: &Option<String>, option: &str) -> Result<Option<Duration>, Exit> {
+    text.as_deref()
+        .map(|t| {
+            parse_duration(t).ok_or_else(|| {
+                Exit::Invalid(format!("invalid duration for --{option}: '{t}' (use e.g. 500ms, 30s, 2m, 1h)"))
+            })
+        })
+        .transpose()
 }
 
 /// `--follow=HOW`.
@@ -139,15 +230,9 @@ enum FollowHow {
 }
 
 /// Short options that take a value (their value may follow in the same word).
-const SHORT_WITH_VALUE: &[char] = &['c', 'n', 's'];
+const SHORT_WITH_VALUE: &[char] = &['c', 'n', 's', 'g', 'x'];
 /// Long options that take a value (a separate word unless given with `=`).
-const LONG_WITH_VALUE: &[&str] = &[
-    "bytes",
-    "lines",
-    "sleep-interval",
-    "max-unchanged-stats",
-    "pid",
-];
+const LONG_WITH_VALUE: &[&str] = &["bytes", "lines", "sleep-interval", "max-unchanged-stats", "pid"];
 
 /// A command line that cannot run: print the message, GNU's hint, exit 1.
 #[derive(Debug)]
@@ -168,9 +253,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Config, Exit> {
     }
     let args = expand_obsolete(args);
     reject_digit_options(&args)?;
-    let matches = Cli::command()
-        .try_get_matches_from(&args)
-        .map_err(|e| clap_exit(e, &args))?;
+    let matches = Cli::command().try_get_matches_from(&args).map_err(|e| clap_exit(e, &args))?;
     let cli = Cli::from_arg_matches(&matches).map_err(|e| clap_exit(e, &args))?;
     cli.into_config()
 }
@@ -214,14 +297,18 @@ impl Cli {
                 _ => return Err(Exit::Invalid(format!("invalid PID: '{text}'"))),
             }
         }
+        let with_child = !self.command.is_empty();
         let mode = match (self.follow_name_retry, self.follow) {
             (true, _) | (false, Some(FollowHow::Name)) => Some(FollowMode::Name),
             (false, Some(FollowHow::Descriptor)) => Some(FollowMode::Descriptor),
+            // A child command means following: -F unless said otherwise.
+            (false, None) if with_child => Some(FollowMode::Name),
             (false, None) => None,
         };
+        let implied = with_child && !self.follow_name_retry && self.follow.is_none();
         let follow = mode.map(|mode| Follow {
             mode,
-            retry: self.retry || self.follow_name_retry,
+            retry: self.retry || self.follow_name_retry || implied,
             sleep_interval,
             poll: self.poll,
         });
@@ -236,6 +323,17 @@ impl Cli {
             follow,
             retry_requested: self.retry,
             pids,
+            patterns: Patterns {
+                grep: self.grep,
+                exclude: self.exclude,
+                until: self.until,
+                ignore_case: self.ignore_case,
+            },
+            timeout: duration_option(&self.timeout, "timeout")?,
+            idle_timeout: duration_option(&self.idle_timeout, "idle-timeout")?,
+            color: self.color.resolve(),
+            prefix: self.prefix,
+            command: self.command,
         })
     }
 }
@@ -247,13 +345,9 @@ fn parse_seconds(text: &str) -> Option<Duration> {
 }
 
 fn number(text: &str, unit: Unit, what: &str) -> Result<Count, Exit> {
-    let (from_start, n) = parse_count(text)
-        .map_err(|_| Exit::Invalid(format!("invalid number of {what}: '{text}'")))?;
-    Ok(Count {
-        unit,
-        n,
-        from_start,
-    })
+    let (from_start, n) =
+        parse_count(text).map_err(|_| Exit::Invalid(format!("invalid number of {what}: '{text}'")))?;
+    Ok(Count { unit, n, from_start })
 }
 
 /// GNU's obsolete forms, accepted only as the sole option with at most one file operand:
@@ -263,9 +357,7 @@ fn expand_obsolete(args: Vec<OsString>) -> Vec<OsString> {
     let rest = &args[1..];
     let shape_ok = match rest.len() {
         1 => true,
-        2 => {
-            rest[1] == "--" || !(rest[1].as_encoded_bytes().starts_with(b"-") && rest[1].len() > 1)
-        }
+        2 => rest[1] == "--" || !(rest[1].as_encoded_bytes().starts_with(b"-") && rest[1].len() > 1),
         3 => rest[1] == "--",
         _ => false,
     };
@@ -277,15 +369,10 @@ fn expand_obsolete(args: Vec<OsString>) -> Vec<OsString> {
     }
     let (from_start, body) = match opt.as_bytes().first() {
         Some(b'+') => (true, &opt[1..]),
-        Some(b'-') if !opt[1..].is_empty() && opt != "-c" && !opt.starts_with("--") => {
-            (false, &opt[1..])
-        }
+        Some(b'-') if !opt[1..].is_empty() && opt != "-c" && !opt.starts_with("--") => (false, &opt[1..]),
         _ => return args,
     };
-    let digits_end = body
-        .bytes()
-        .position(|b| !b.is_ascii_digit())
-        .unwrap_or(body.len());
+    let digits_end = body.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(body.len());
     let (digits, mut tail) = body.split_at(digits_end);
     let (unit, factor) = match tail.as_bytes().first() {
         Some(b'b') => (Unit::Bytes, 512),
@@ -303,17 +390,11 @@ fn expand_obsolete(args: Vec<OsString>) -> Vec<OsString> {
     let n = if digits.is_empty() {
         10
     } else {
-        digits.bytes().fold(0u64, |acc, d| {
-            acc.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-        })
+        digits.bytes().fold(0u64, |acc, d| acc.saturating_mul(10).saturating_add(u64::from(d - b'0')))
     };
     let n = n.saturating_mul(factor);
     let flag = if unit == Unit::Bytes { "-c" } else { "-n" };
-    let value = if from_start {
-        format!("+{n}")
-    } else {
-        n.to_string()
-    };
+    let value = if from_start { format!("+{n}") } else { n.to_string() };
     let mut out = vec![args[0].clone(), flag.into(), value.into()];
     if follow {
         out.push("-f".into());
@@ -344,9 +425,7 @@ fn reject_digit_options(args: &[OsString]) -> Result<(), Exit> {
         };
         for (i, ch) in cluster.char_indices() {
             if ch.is_ascii_digit() {
-                return Err(Exit::Invalid(format!(
-                    "option used in invalid context -- {ch}"
-                )));
+                return Err(Exit::Invalid(format!("option used in invalid context -- {ch}")));
             }
             if SHORT_WITH_VALUE.contains(&ch) {
                 skip_next = i + ch.len_utf8() == cluster.len();
@@ -381,9 +460,7 @@ fn clap_exit(err: clap::Error, args: &[OsString]) -> Exit {
         ErrorKind::UnknownArgument if arg.starts_with('-') => {
             format!("invalid option -- '{}'", arg.chars().nth(1).unwrap_or('-'))
         }
-        ErrorKind::InvalidValue
-            if context(ContextKind::InvalidValue).is_none_or(|v| v.is_empty()) =>
-        {
+        ErrorKind::InvalidValue if context(ContextKind::InvalidValue).is_none_or(|v| v.is_empty()) => {
             // Only the last word can lack its value; name it the way the user wrote it.
             let last = args.last().and_then(|a| a.to_str()).unwrap_or_default();
             match last.strip_prefix('-').and_then(|c| c.chars().last()) {
@@ -428,38 +505,14 @@ mod tests {
 
     #[test]
     fn obsolete_forms_are_rewritten() {
-        assert_eq!(
-            expand_obsolete(os(&["rtail", "-5", "f"])),
-            os(&["rtail", "-n", "5", "f"])
-        );
-        assert_eq!(
-            expand_obsolete(os(&["rtail", "+5"])),
-            os(&["rtail", "-n", "+5"])
-        );
-        assert_eq!(
-            expand_obsolete(os(&["rtail", "-3c", "f"])),
-            os(&["rtail", "-c", "3", "f"])
-        );
-        assert_eq!(
-            expand_obsolete(os(&["rtail", "-2b"])),
-            os(&["rtail", "-c", "1024"])
-        );
-        assert_eq!(
-            expand_obsolete(os(&["rtail", "-b"])),
-            os(&["rtail", "-c", "5120"])
-        );
-        assert_eq!(
-            expand_obsolete(os(&["rtail", "+l", "f"])),
-            os(&["rtail", "-n", "+10", "f"])
-        );
-        assert_eq!(
-            expand_obsolete(os(&["rtail", "-3", "--", "f"])),
-            os(&["rtail", "-n", "3", "--", "f"])
-        );
-        assert_eq!(
-            expand_obsolete(os(&["rtail", "-3", "-"])),
-            os(&["rtail", "-n", "3", "-"])
-        );
+        assert_eq!(expand_obsolete(os(&["rtail", "-5", "f"])), os(&["rtail", "-n", "5", "f"]));
+        assert_eq!(expand_obsolete(os(&["rtail", "+5"])), os(&["rtail", "-n", "+5"]));
+        assert_eq!(expand_obsolete(os(&["rtail", "-3c", "f"])), os(&["rtail", "-c", "3", "f"]));
+        assert_eq!(expand_obsolete(os(&["rtail", "-2b"])), os(&["rtail", "-c", "1024"]));
+        assert_eq!(expand_obsolete(os(&["rtail", "-b"])), os(&["rtail", "-c", "5120"]));
+        assert_eq!(expand_obsolete(os(&["rtail", "+l", "f"])), os(&["rtail", "-n", "+10", "f"]));
+        assert_eq!(expand_obsolete(os(&["rtail", "-3", "--", "f"])), os(&["rtail", "-n", "3", "--", "f"]));
+        assert_eq!(expand_obsolete(os(&["rtail", "-3", "-"])), os(&["rtail", "-n", "3", "-"]));
     }
 
     #[test]

@@ -16,11 +16,7 @@ pub enum Input {
 impl Input {
     /// Make an input from a command-line operand: `-` is standard input.
     pub fn from_operand(op: OsString) -> Input {
-        if op == "-" {
-            Input::Stdin
-        } else {
-            Input::Path(PathBuf::from(op))
-        }
+        if op == "-" { Input::Stdin } else { Input::Path(PathBuf::from(op)) }
     }
 
     /// The name used in headers and messages, as bytes (file names need not be UTF-8).
@@ -55,11 +51,7 @@ pub struct Count {
 
 impl Default for Count {
     fn default() -> Self {
-        Count {
-            unit: Unit::Lines,
-            n: 10,
-            from_start: false,
-        }
+        Count { unit: Unit::Lines, n: 10, from_start: false }
     }
 }
 
@@ -132,6 +124,18 @@ pub struct Config {
     pub retry_requested: bool,
     /// `--pid`: when following, end (after draining the files) once all these processes died.
     pub pids: Vec<i32>,
+    /// `--grep`, `--exclude`, `--until`, `--ignore-case`.
+    pub patterns: crate::filter::Patterns,
+    /// `--timeout`: give up (exit 124) after this long.
+    pub timeout: Option<std::time::Duration>,
+    /// `--idle-timeout`: end (exit 0) after this long without a new line from any file.
+    pub idle_timeout: Option<std::time::Duration>,
+    /// Colour output (level words, matches, headers); resolved from `--color` by the caller.
+    pub color: bool,
+    /// `--prefix`: `NAME: ` before every line instead of headers.
+    pub prefix: bool,
+    /// `-- COMMAND [ARG]...`: run it while following; its exit status becomes ours.
+    pub command: Vec<std::ffi::OsString>,
 }
 
 impl Default for Config {
@@ -144,6 +148,12 @@ impl Default for Config {
             follow: None,
             retry_requested: false,
             pids: Vec::new(),
+            patterns: crate::filter::Patterns::default(),
+            timeout: None,
+            idle_timeout: None,
+            color: false,
+            prefix: false,
+            command: Vec::new(),
         }
     }
 }
@@ -151,6 +161,9 @@ impl Default for Config {
 impl Config {
     /// Whether headers are printed for this run.
     pub fn print_headers(&self) -> bool {
+        if self.prefix {
+            return false;
+        }
         match self.headers {
             Headers::Always => true,
             Headers::Never => false,
@@ -180,10 +193,7 @@ pub fn parse_count(text: &str) -> Result<(bool, u64), BadNumber> {
 
 /// Parse an unsigned decimal number with an optional GNU size suffix (see [`parse_count`]).
 pub fn parse_size(text: &str) -> Result<u64, BadNumber> {
-    let digits_end = text
-        .bytes()
-        .position(|b| !b.is_ascii_digit())
-        .unwrap_or(text.len());
+    let digits_end = text.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(text.len());
     if digits_end == 0 {
         return Err(BadNumber);
     }
@@ -280,8 +290,8 @@ mod tests {
     #[test]
     fn rejects_what_gnu_rejects() {
         for bad in [
-            "", "+", "-", "abc", "1x", "1e", "0x10", "+-2", "1 ", "+ 1", "2Ki", "1B", "1c", "1g",
-            "--1", "1bb",
+            "", "+", "-", "abc", "1x", "1e", "0x10", "+-2", "1 ", "+ 1", "2Ki", "1B", "1c", "1g", "--1",
+            "1bb",
         ] {
             assert_eq!(parse_count(bad), Err(BadNumber), "{bad:?}");
         }

@@ -15,9 +15,33 @@ pub enum Error {
     /// Standard output is not usable at all (closed, or not open for writing).
     #[error("standard output: {}", error_text(.0))]
     Stdout(#[source] io::Error),
+    /// A `--grep`, `--exclude` or `--until` pattern does not compile.
+    #[error(transparent)]
+    Pattern(#[from] crate::filter::PatternError),
+    /// The child command could not be started.
+    #[error("cannot run '{command}': {}", error_text(.source))]
+    Spawn {
+        /// The program.
+        command: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
     /// A worker thread panicked; a bug in rtail.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl Error {
+    /// The exit status for this error: as a shell, 127 for a command not found and 126 for one
+    /// that cannot be run; 1 otherwise (as GNU tail).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Spawn { source, .. } if source.kind() == io::ErrorKind::NotFound => 127,
+            Error::Spawn { .. } => 126,
+            _ => 1,
+        }
+    }
 }
 
 /// The crate's result type.

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use memchr::{memchr_iter, memrchr_iter};
 
 use crate::config::{Count, Unit};
-use crate::pipeline::{BLOCK, Msg, Sink, SourceId, Stopped};
+use crate::pipeline::{BLOCK, RangeFail, Sink, SourceId, Stopped};
 
 /// Why printing an input stopped early.
 #[derive(Debug)]
@@ -34,6 +34,15 @@ impl From<Stopped> for ReadFail {
 impl From<io::Error> for ReadFail {
     fn from(e: io::Error) -> Self {
         ReadFail::Io(e)
+    }
+}
+
+impl From<RangeFail> for ReadFail {
+    fn from(e: RangeFail) -> Self {
+        match e {
+            RangeFail::Stopped => ReadFail::Stopped,
+            RangeFail::Io(e) => ReadFail::Io(e),
+        }
     }
 }
 
@@ -57,11 +66,7 @@ pub(crate) struct BackScan {
 impl BackScan {
     /// `n` must be at least 1 (the caller handles "nothing").
     pub(crate) fn new(n: u64, delim: u8) -> BackScan {
-        BackScan {
-            remaining: n,
-            delim,
-            at_end: true,
-        }
+        BackScan { remaining: n, delim, at_end: true }
     }
 
     /// Feed the block just before everything fed so far; returns the index in `block` where the
@@ -96,11 +101,7 @@ pub(crate) struct ForwardSkip {
 impl ForwardSkip {
     /// Start output at unit `n` (1-based; `n >= 1`).
     pub(crate) fn new(n: u64, unit: Unit, delim: u8) -> ForwardSkip {
-        ForwardSkip {
-            remaining: n.saturating_sub(1),
-            unit,
-            delim,
-        }
+        ForwardSkip { remaining: n.saturating_sub(1), unit, delim }
     }
 
     /// Feed the next block; returns the index in `block` where output starts, once reached.
@@ -171,12 +172,7 @@ pub(crate) fn print_initial(
         if hi > lo {
             let start = seekable_start(file, lo, hi, count, delim)?;
             if start < hi {
-                sink.send(Msg::Range {
-                    source,
-                    file: Arc::clone(file),
-                    start,
-                    end: hi,
-                })?;
+                sink.range(source, file, start, hi)?;
             }
             (&**file).seek(SeekFrom::Start(hi))?;
             return Ok(Reached { offset: hi });
@@ -224,13 +220,7 @@ fn seekable_start(file: &File, lo: u64, hi: u64, count: Count, delim: u8) -> io:
 }
 
 /// Start of the last `n` lines (`n >= 1`) of `lo..hi`, reading backwards in blocks.
-pub(crate) fn last_lines_start(
-    file: &File,
-    lo: u64,
-    hi: u64,
-    n: u64,
-    delim: u8,
-) -> io::Result<u64> {
+pub(crate) fn last_lines_start(file: &File, lo: u64, hi: u64, n: u64, delim: u8) -> io::Result<u64> {
     let mut scan = BackScan::new(n, delim);
     let mut block = vec![0u8; BLOCK];
     let mut end = hi;
@@ -274,7 +264,7 @@ fn read_exactly(file: &File, n: u64, source: SourceId, sink: &Sink) -> Result<Re
         }
         buf.truncate(got.min(left) as usize);
         left -= buf.len() as u64;
-        sink.send(Msg::Data { source, bytes: buf })?;
+        sink.data(source, buf)?;
     }
     Ok(Reached { offset: n - left })
 }
@@ -303,7 +293,7 @@ fn stream(
                     buf.drain(..at);
                 }
                 if !buf.is_empty() {
-                    sink.send(Msg::Data { source, bytes: buf })?;
+                    sink.data(source, buf)?;
                 }
             }
         }
@@ -374,7 +364,7 @@ fn stream(
             bytes.drain(..first_at);
         }
         if !bytes.is_empty() {
-            sink.send(Msg::Data { source, bytes })?;
+            sink.data(source, bytes)?;
         }
     }
     Ok(Reached { offset: consumed })
@@ -481,17 +471,10 @@ mod tests {
         let len = data.len() as u64;
         for n in [1u64, 2, 1310, 1311, 1312, 4999, 5000, 5001] {
             let want = len.saturating_sub(n * 100);
-            assert_eq!(
-                last_lines_start(&f, 0, len, n, b'\n').expect("scan"),
-                want,
-                "n={n}"
-            );
+            assert_eq!(last_lines_start(&f, 0, len, n, b'\n').expect("scan"), want, "n={n}");
         }
         // Respect a lower bound (inherited offset).
-        assert_eq!(
-            last_lines_start(&f, 250, len, 9999, b'\n').expect("scan"),
-            250
-        );
+        assert_eq!(last_lines_start(&f, 250, len, 9999, b'\n').expect("scan"), 250);
     }
 
     #[test]

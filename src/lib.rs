@@ -16,8 +16,10 @@
 //! # Ok::<(), rtail::Error>(())
 //! ```
 
+mod child;
 mod config;
 mod error;
+mod filter;
 mod follow;
 mod initial;
 mod pipeline;
@@ -29,15 +31,17 @@ use std::fs::File;
 use std::io;
 use std::os::fd::AsFd;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub use config::{
     BadNumber, Config, Count, Follow, FollowMode, Headers, Input, Unit, parse_count, parse_size,
 };
 pub use error::{Error, Result};
+pub use filter::{PatternError, Patterns};
 
+use filter::Filter;
 use initial::ReadFail;
-use pipeline::{Shutdown, Sink, SourceId, StopReason, Stopped};
+use pipeline::{Shaping, Shutdown, Sink, SourceId, StopReason, Stopped};
 use printer::{Layout, PrintEnd, Printer};
 
 /// How a run ended.
@@ -55,6 +59,14 @@ pub enum Outcome {
     Signaled(i32),
     /// Following ended because every `--pid` process died (exit status 0).
     PidsGone,
+    /// The `--until` line was printed (exit status 0).
+    UntilMatched,
+    /// `--idle-timeout` passed with no new line (exit status 0).
+    Idle,
+    /// `--timeout` passed first (exit status 124, as timeout(1)).
+    TimedOut,
+    /// The child command ended with this status (128+N when killed by signal N); it is ours.
+    Child(i32),
 }
 
 impl Outcome {
@@ -62,7 +74,9 @@ impl Outcome {
     /// SIGPIPE).
     pub fn exit_code(self) -> i32 {
         match self {
-            Outcome::Success | Outcome::PidsGone => 0,
+            Outcome::Success | Outcome::PidsGone | Outcome::UntilMatched | Outcome::Idle => 0,
+            Outcome::TimedOut => 124,
+            Outcome::Child(code) => code,
             Outcome::FileErrors => 1,
             Outcome::BrokenPipe => 128 + libc::SIGPIPE,
             Outcome::Signaled(sig) => 128 + sig,
@@ -80,7 +94,7 @@ impl Outcome {
             Outcome::Signaled(sig) => signal::die_by(sig),
             _ => {}
         }
-        std::process::ExitCode::from(u8::try_from(self.exit_code()).unwrap_or(1))
+        std::process::ExitCode::from(u8::try_from(self.exit_code() & 0xff).unwrap_or(1))
     }
 }
 
@@ -98,85 +112,129 @@ pub(crate) fn quote(name: &[u8]) -> String {
 
 /// Run rtail with `config` as the `rtail` command does: print to standard output and
 /// diagnostics to standard error, and while it runs handle SIGINT, SIGTERM and SIGHUP by
-/// flushing and stopping ([`Outcome::Signaled`]).
+/// flushing and stopping ([`Outcome::Signaled`]), or by passing them to the child command.
 pub fn run(config: &Config) -> Result<Outcome> {
+    let filter = if config.patterns.is_empty() {
+        None
+    } else {
+        Some(Arc::new(Filter::new(&config.patterns, config.delimiter)?))
+    };
     let names: Vec<Vec<u8>> = config.inputs.iter().map(Input::display_name).collect();
     let layout = Layout {
         names: names.clone(),
         headers: config.print_headers(),
+        prefix: config.prefix,
+        delim: config.delimiter,
+        colour: config.color.then(|| filter.iter().flat_map(|f| f.highlights().cloned()).collect()),
+    };
+    let shaping = Shaping {
+        plain: filter.is_none() && !config.prefix && !config.color,
+        filter,
+        delim: config.delimiter,
     };
     let shutdown = Shutdown::new();
-    let (sink, source) = pipeline::channel(shutdown.clone());
-    let (control_tx, control_rx) = crossbeam_channel::bounded::<follow::Control>(1);
+    let (sink, source) = pipeline::channel(shutdown.clone(), shaping);
+    let (control_tx, control_rx) = crossbeam_channel::bounded::<follow::Control>(2);
     let following = config.follow.is_some();
     let watch = signal::Watch {
         signals: true,
         stdout: following && sys::stdout_is_pipe(),
-        pids: if following {
-            config.pids.clone()
-        } else {
-            Vec::new()
-        },
-        poll_every: config
-            .follow
-            .as_ref()
-            .map_or(Duration::from_secs(1), |f| f.sleep_interval),
+        pids: if following { config.pids.clone() } else { Vec::new() },
+        poll_every: config.follow.as_ref().map_or(Duration::from_secs(1), |f| f.sleep_interval),
+        deadline: config.timeout.map(|t| Instant::now() + t),
     };
-    let result = std::thread::scope(|scope| {
-        let watcher = signal::Watcher::start(scope, watch, shutdown.clone(), control_tx)
+    let (produced, printed) = std::thread::scope(|scope| {
+        let watcher = signal::Watcher::start(scope, watch, shutdown.clone(), control_tx.clone())
             .map_err(|e| Error::Internal(format!("cannot start the signal watcher: {e}")))?;
         let printer = scope.spawn(move || Printer::new(layout).run(source));
-        let produced = produce(config, &names, &sink, control_rx);
+        let produced = produce(scope, config, &names, &sink, control_tx, control_rx);
         drop(sink);
-        let printed = printer
-            .join()
-            .map_err(|_| Error::Internal("the printer thread panicked".into()));
+        let printed = printer.join().map_err(|_| Error::Internal("the printer thread panicked".into()));
         if let Some(w) = watcher {
             w.stop();
         }
         Ok::<_, Error>((produced, printed??))
-    });
-    let (produced, printed) = result?;
+    })?;
+    if let Some(code) = produced.child_status {
+        return Ok(Outcome::Child(code));
+    }
+    if let Some(err) = produced.spawn_error {
+        return Err(err);
+    }
     if let Some(sig) = signal::received() {
         return Ok(Outcome::Signaled(sig));
     }
-    Ok(match (printed, shutdown.reason(), produced) {
-        (PrintEnd::BrokenPipe, _, _) | (_, Some(StopReason::OutputClosed), _) => {
-            Outcome::BrokenPipe
+    Ok(match shutdown.reason() {
+        _ if printed == PrintEnd::BrokenPipe => Outcome::BrokenPipe,
+        Some(StopReason::OutputClosed) => Outcome::BrokenPipe,
+        Some(StopReason::Timeout) => {
+            timed_out_notice(config);
+            Outcome::TimedOut
         }
-        (
-            _,
-            _,
-            Produced {
-                had_errors: true, ..
-            },
-        ) => Outcome::FileErrors,
-        (
-            _,
-            _,
-            Produced {
-                pids_gone: true, ..
-            },
-        ) => Outcome::PidsGone,
+        _ if produced.until_matched => Outcome::UntilMatched,
+        _ if produced.had_errors => Outcome::FileErrors,
+        _ if config.patterns.until.is_some() => {
+            eprintln!(
+                "rtail: no line matched --until {}",
+                quote(config.patterns.until.as_deref().unwrap_or("").as_bytes())
+            );
+            Outcome::FileErrors
+        }
+        _ if produced.pids_gone => Outcome::PidsGone,
+        _ if produced.idle => Outcome::Idle,
         _ => Outcome::Success,
     })
 }
 
+fn timed_out_notice(config: &Config) {
+    let after = config.timeout.map(format_duration).unwrap_or_default();
+    match &config.patterns.until {
+        Some(until) => {
+            eprintln!("rtail: timed out after {after}: no line matched --until {}", quote(until.as_bytes()))
+        }
+        None => eprintln!("rtail: timed out after {after}"),
+    }
+}
+
+/// `1500ms`, `30s`, `2m`, `1h30m`: the shortest exact spelling.
+fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 != 0 {
+        return format!("{ms}ms");
+    }
+    let s = ms / 1000;
+    match (s / 3600, s % 3600 / 60, s % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (h, 0, 0) => format!("{h}h"),
+        _ => format!("{s}s"),
+    }
+}
+
 /// What the producer side reports.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Default)]
 struct Produced {
     had_errors: bool,
     pids_gone: bool,
+    idle: bool,
+    until_matched: bool,
+    /// The child command's exit status, when one ran.
+    child_status: Option<i32>,
+    /// The child command could not be started.
+    spawn_error: Option<Error>,
 }
 
-/// Everything the producer side does: warnings, initial output, then following.
-fn produce(
+/// Everything the producer side does: warnings, initial output, the child command, following.
+fn produce<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
     config: &Config,
     names: &[Vec<u8>],
     sink: &Sink,
+    control_tx: crossbeam_channel::Sender<follow::Control>,
     control: crossbeam_channel::Receiver<follow::Control>,
 ) -> Produced {
     let mut produced = Produced::default();
+    let mut child: Option<child::Child> = None;
     let _ = (|| -> Result<(), Stopped> {
         for warning in warnings(config) {
             sink.diag(warning.into())?;
@@ -200,19 +258,41 @@ fn produce(
             starts.push(start);
         }
         if config.follow.is_none() {
+            for id in 0..config.inputs.len() {
+                sink.close_line(id)?;
+            }
             return Ok(());
         }
         let engine = follow::Engine::new(config, starts, sink, control)?;
-        if engine.is_empty() {
+        // The files are watched: now the child may start, and nothing it writes is missed.
+        if !config.command.is_empty() {
+            match child::Child::spawn(scope, &config.command, control_tx) {
+                Ok(c) => child = Some(c),
+                Err(e) => {
+                    produced.spawn_error = Some(Error::Spawn {
+                        command: config.command[0].to_string_lossy().into_owned(),
+                        source: e,
+                    });
+                    return Ok(());
+                }
+            }
+        }
+        if engine.is_empty() && child.is_none() {
             return Ok(());
         }
         match engine.run()? {
             follow::FollowEnd::NoFilesRemaining => produced.had_errors = true,
             follow::FollowEnd::PidsGone => produced.pids_gone = true,
-            follow::FollowEnd::Stopped => {}
+            follow::FollowEnd::Idle => produced.idle = true,
+            follow::FollowEnd::ChildExited(_) | follow::FollowEnd::Stopped => {}
         }
         Ok(())
     })();
+    produced.until_matched = sink.until_hit();
+    if let Some(c) = child {
+        // Stop it unless it ended by itself (until matched, timeout, idle, closed stdout...).
+        produced.child_status = Some(c.finish(true));
+    }
     produced
 }
 
@@ -242,25 +322,15 @@ fn print_one(
     name: &[u8],
     sink: &Sink,
 ) -> Result<follow::Start, Stopped> {
-    let mut start = follow::Start {
-        id,
-        open: None,
-        failure: None,
-    };
+    let mut start = follow::Start { id, open: None, failure: None };
     if config.count.is_nothing() && config.follow.is_none() {
         return Ok(start);
     }
     let file = match open_input(input) {
         Ok(file) => Arc::new(file),
         Err(e) => {
-            sink.diag(format!(
-                "cannot open {} for reading: {}",
-                quote(name),
-                sys::error_text(&e)
-            ))?;
-            start.failure = Some(follow::Failure::Errno(
-                e.raw_os_error().unwrap_or(libc::EIO),
-            ));
+            sink.diag(format!("cannot open {} for reading: {}", quote(name), sys::error_text(&e)))?;
+            start.failure = Some(follow::Failure::Errno(e.raw_os_error().unwrap_or(libc::EIO)));
             return Ok(start);
         }
     };
@@ -269,11 +339,7 @@ fn print_one(
         Ok(reached) => start.open = Some((file, reached.offset)),
         Err(ReadFail::Stopped) => return Err(Stopped),
         Err(ReadFail::Io(e)) => {
-            sink.diag(format!(
-                "error reading {}: {}",
-                quote(name),
-                sys::error_text(&e)
-            ))?;
+            sink.diag(format!("error reading {}: {}", quote(name), sys::error_text(&e)))?;
             let untailable = e.raw_os_error() == Some(libc::EISDIR);
             if untailable && let Some(follow) = &config.follow {
                 let giving_up = if follow.retry && follow.mode == FollowMode::Name {

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         Ok(outcome) => outcome.into_exit_code(),
         Err(err) => {
             eprintln!("rtail: {err}");
-            ExitCode::from(1)
+            ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(1))
         }
     }
 }

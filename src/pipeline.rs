@@ -5,8 +5,16 @@
 //! channel, so a slow reader of our stdout blocks the producer instead of growing memory: at most
 //! [`CHANNEL_CAP`] messages of at most [`BLOCK`] bytes are in flight.
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
 use std::sync::{Arc, Mutex, OnceLock};
+
+use memchr::memrchr;
+
+use crate::filter::Filter;
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError, bounded, select};
 
@@ -28,19 +36,34 @@ pub(crate) enum Msg {
     /// Bytes of one source, in file order.
     Data { source: SourceId, bytes: Vec<u8> },
     /// Copy bytes `start..end` of an open regular file (zero-copy where the kernel can).
-    Range {
-        source: SourceId,
-        file: Arc<File>,
-        start: u64,
-        end: u64,
-    },
+    Range { source: SourceId, file: Arc<File>, start: u64, end: u64 },
     /// A diagnostic for stderr, without the `rtail: ` prefix.
     Diag(String),
 }
 
-/// The receiver went away (the printer stopped: broken pipe or write error). Producers stop.
+/// The receiver went away (the printer stopped: broken pipe or write error), a shutdown was
+/// requested, or the `--until` line was sent. Producers stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Stopped;
+
+/// Why [`Sink::range`] stopped.
+#[derive(Debug)]
+pub(crate) enum RangeFail {
+    Stopped,
+    Io(io::Error),
+}
+
+impl From<Stopped> for RangeFail {
+    fn from(_: Stopped) -> Self {
+        RangeFail::Stopped
+    }
+}
+
+impl From<io::Error> for RangeFail {
+    fn from(e: io::Error) -> Self {
+        RangeFail::Io(e)
+    }
+}
 
 /// Why a run was asked to stop early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +74,8 @@ pub(crate) enum StopReason {
     OutputClosed,
     /// The printer failed (write error); its error is reported by the printer's result.
     PrinterFailed,
+    /// `--timeout` expired.
+    Timeout,
 }
 
 /// A broadcast "stop now": once triggered, every `receiver()` is ready at once (disconnected),
@@ -65,11 +90,7 @@ pub(crate) struct Shutdown {
 impl Shutdown {
     pub(crate) fn new() -> Shutdown {
         let (tx, rx) = bounded(0);
-        Shutdown {
-            tx: Arc::new(Mutex::new(Some(tx))),
-            rx,
-            reason: Arc::new(OnceLock::new()),
-        }
+        Shutdown { tx: Arc::new(Mutex::new(Some(tx))), rx, reason: Arc::new(OnceLock::new()) }
     }
 
     /// Ask everyone to stop.
@@ -91,11 +112,30 @@ impl Shutdown {
     }
 }
 
+/// How producers shape what they send.
+pub(crate) struct Shaping {
+    /// `--grep`/`--exclude`/`--until`; lines that do not pass never cross the channel.
+    pub(crate) filter: Option<Arc<Filter>>,
+    /// Bytes go out untouched (no filter, prefix or colour): file ranges may be copied
+    /// zero-copy, and partial lines printed when their file is quiet.
+    pub(crate) plain: bool,
+    /// Line delimiter.
+    pub(crate) delim: u8,
+}
+
+/// Beyond this, a filtered line still without its delimiter is judged as it is.
+const CARRY_CAP: usize = 1 << 20;
+
 /// The producer side: sends messages and hands out recycled buffers.
 pub(crate) struct Sink {
     tx: Sender<Msg>,
     pool: Receiver<Vec<u8>>,
     shutdown: Shutdown,
+    shaping: Shaping,
+    /// Filtered mode: the start of each source's unfinished line.
+    carry: RefCell<HashMap<SourceId, Vec<u8>>>,
+    /// An `--until` line was sent; producers stop.
+    until_hit: Cell<bool>,
 }
 
 /// The printer side: receives messages and returns emptied buffers for reuse.
@@ -106,21 +146,18 @@ pub(crate) struct Source {
 }
 
 /// Make a connected sink and source that both obey `shutdown`.
-pub(crate) fn channel(shutdown: Shutdown) -> (Sink, Source) {
+pub(crate) fn channel(shutdown: Shutdown, shaping: Shaping) -> (Sink, Source) {
     let (tx, rx) = bounded(CHANNEL_CAP);
     let (pool_tx, pool_rx) = bounded(CHANNEL_CAP + 2);
-    (
-        Sink {
-            tx,
-            pool: pool_rx,
-            shutdown: shutdown.clone(),
-        },
-        Source {
-            rx,
-            pool: pool_tx,
-            shutdown,
-        },
-    )
+    let sink = Sink {
+        tx,
+        pool: pool_rx,
+        shutdown: shutdown.clone(),
+        shaping,
+        carry: RefCell::new(HashMap::new()),
+        until_hit: Cell::new(false),
+    };
+    (sink, Source { rx, pool: pool_tx, shutdown })
 }
 
 impl Sink {
@@ -146,6 +183,104 @@ impl Sink {
     /// The run's shutdown broadcast.
     pub(crate) fn shutdown(&self) -> &Shutdown {
         &self.shutdown
+    }
+
+    /// Whether bytes go out untouched (see [`Shaping::plain`]).
+    pub(crate) fn plain(&self) -> bool {
+        self.shaping.plain
+    }
+
+    /// Whether an `--until` line was printed.
+    pub(crate) fn until_hit(&self) -> bool {
+        self.until_hit.get()
+    }
+
+    /// The next bytes of `source`, in order. Filtered, they are cut into whole lines first; an
+    /// unfinished line waits for its end (or [`Sink::close_line`]). Returns `Stopped` after the
+    /// `--until` line went out.
+    pub(crate) fn data(&self, source: SourceId, bytes: Vec<u8>) -> Result<(), Stopped> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let Some(filter) = self.shaping.filter.as_deref() else {
+            return self.send(Msg::Data { source, bytes });
+        };
+        let batch = {
+            let mut carry = self.carry.borrow_mut();
+            let held = carry.entry(source).or_default();
+            match memrchr(self.shaping.delim, &bytes) {
+                Some(last) => {
+                    held.extend_from_slice(&bytes[..=last]);
+                    let batch = std::mem::take(held);
+                    held.extend_from_slice(&bytes[last + 1..]);
+                    batch
+                }
+                None => {
+                    held.extend_from_slice(&bytes);
+                    if held.len() < CARRY_CAP {
+                        return Ok(());
+                    }
+                    std::mem::take(held)
+                }
+            }
+        };
+        self.filtered(source, filter, &batch)
+    }
+
+    /// End `source`'s unfinished line (end of input, rotation, exit): judge it as a line.
+    pub(crate) fn close_line(&self, source: SourceId) -> Result<(), Stopped> {
+        let Some(filter) = self.shaping.filter.as_deref() else { return Ok(()) };
+        let held = self.carry.borrow_mut().get_mut(&source).map(std::mem::take).unwrap_or_default();
+        if held.is_empty() {
+            return Ok(());
+        }
+        self.filtered(source, filter, &held)
+    }
+
+    fn filtered(&self, source: SourceId, filter: &Filter, batch: &[u8]) -> Result<(), Stopped> {
+        let mut out = self.buffer();
+        let hit = filter.apply(batch, &mut out);
+        if !out.is_empty() {
+            self.send(Msg::Data { source, bytes: out })?;
+        }
+        if hit {
+            self.until_hit.set(true);
+            return Err(Stopped);
+        }
+        Ok(())
+    }
+
+    /// Bytes `start..end` of a regular file: as a zero-copy range when output is plain,
+    /// otherwise read in blocks and passed through [`Sink::data`].
+    pub(crate) fn range(
+        &self,
+        source: SourceId,
+        file: &Arc<File>,
+        start: u64,
+        end: u64,
+    ) -> Result<(), RangeFail> {
+        if self.plain() {
+            return Ok(self.send(Msg::Range { source, file: Arc::clone(file), start, end })?);
+        }
+        let mut pos = start;
+        while pos < end {
+            let mut buf = self.buffer();
+            let want = (end - pos).min(BLOCK as u64) as usize;
+            buf.resize(want, 0);
+            let got = loop {
+                match file.read_at(&mut buf, pos) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    other => break other,
+                }
+            }?;
+            if got == 0 {
+                break;
+            }
+            buf.truncate(got);
+            pos += got as u64;
+            self.data(source, buf)?;
+        }
+        Ok(())
     }
 
     /// An empty buffer with room for [`BLOCK`] bytes, recycled when one is available.

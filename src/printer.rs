@@ -10,6 +10,10 @@ use std::mem::ManuallyDrop;
 use std::os::fd::{AsFd, FromRawFd};
 use std::os::unix::fs::FileExt;
 
+use memchr::memchr;
+use owo_colors::Style;
+use regex::bytes::Regex;
+
 use crate::error::Error;
 use crate::pipeline::{BLOCK, Msg, Source, SourceId, StopReason};
 use crate::sys;
@@ -26,12 +30,95 @@ pub(crate) enum PrintEnd {
     BrokenPipe,
 }
 
-/// Header and naming settings for the printer.
+/// Header, prefix and colour settings for the printer.
 pub(crate) struct Layout {
     /// Display name of each source, by [`SourceId`].
     pub(crate) names: Vec<Vec<u8>>,
     /// Print `==> NAME <==` headers.
     pub(crate) headers: bool,
+    /// Print `NAME: ` before every line.
+    pub(crate) prefix: bool,
+    /// Line delimiter (for prefixes and colouring line by line).
+    pub(crate) delim: u8,
+    /// Colour output, with these patterns' matches highlighted.
+    pub(crate) colour: Option<Vec<Regex>>,
+}
+
+/// ANSI styles, rendered once.
+struct Palette {
+    /// Level words and the style of each.
+    levels: Regex,
+    error: (String, String),
+    warn: (String, String),
+    info: (String, String),
+    debug: (String, String),
+    matched: (String, String),
+    header: (String, String),
+    name: (String, String),
+    notice: (String, String),
+    /// Patterns whose matches are highlighted.
+    highlights: Vec<Regex>,
+}
+
+fn codes(style: Style) -> (String, String) {
+    (style.prefix_formatter().to_string(), style.suffix_formatter().to_string())
+}
+
+impl Palette {
+    fn new(highlights: Vec<Regex>) -> Palette {
+        Palette {
+            levels: Regex::new(r"\b(?:ERROR|FATAL|CRITICAL|WARNING|WARN|INFO|DEBUG|TRACE)\b")
+                .expect("constant regex"),
+            error: codes(Style::new().red().bold()),
+            warn: codes(Style::new().yellow()),
+            info: codes(Style::new().green()),
+            debug: codes(Style::new().dimmed()),
+            matched: codes(Style::new().black().on_yellow()),
+            header: codes(Style::new().bold()),
+            name: codes(Style::new().magenta()),
+            notice: codes(Style::new().yellow()),
+            highlights,
+        }
+    }
+
+    fn level_style(&self, word: &[u8]) -> &(String, String) {
+        match word {
+            b"ERROR" | b"FATAL" | b"CRITICAL" => &self.error,
+            b"WARN" | b"WARNING" => &self.warn,
+            b"INFO" => &self.info,
+            _ => &self.debug,
+        }
+    }
+
+    /// Append `line` (without its delimiter) to `out`, with matches and level words styled.
+    fn paint(&self, line: &[u8], out: &mut Vec<u8>) {
+        let mut spans: Vec<(usize, usize, &(String, String))> = Vec::new();
+        for re in &self.highlights {
+            for m in re.find_iter(line) {
+                if m.start() < m.end() {
+                    spans.push((m.start(), m.end(), &self.matched));
+                }
+            }
+        }
+        for m in self.levels.find_iter(line) {
+            if !spans.iter().any(|&(s, e, _)| m.start() < e && s < m.end()) {
+                spans.push((m.start(), m.end(), self.level_style(m.as_bytes())));
+            }
+        }
+        spans.sort_by_key(|&(s, e, _)| (s, std::cmp::Reverse(e)));
+        let mut pos = 0;
+        for (start, end, (on, off)) in spans {
+            if start < pos {
+                continue; // overlapping highlight: the earlier one wins
+            }
+            out.extend_from_slice(&line[pos..start]);
+            out.extend_from_slice(on.as_bytes());
+            out.extend_from_slice(&line[start..end]);
+            out.extend_from_slice(off.as_bytes());
+            pos = end;
+        }
+        out.extend_from_slice(&line[pos..]);
+    }
 }
 
 pub(crate) struct Printer {
@@ -43,6 +130,14 @@ pub(crate) struct Printer {
     last: Option<SourceId>,
     /// Whether any header was printed yet (every later one is preceded by a blank line).
     any_header: bool,
+    /// Colours, when on.
+    palette: Option<Palette>,
+    /// The source whose last line is still open (its next bytes continue it: no prefix).
+    open_line: Option<SourceId>,
+    /// Scratch space for lines rendered with prefixes or colour.
+    render: Vec<u8>,
+    /// Whether colour codes went out (a final reset is then written).
+    coloured: bool,
 }
 
 enum Fail {
@@ -65,12 +160,17 @@ impl Printer {
         // /dev/null), and ManuallyDrop keeps us from closing it.
         let out = ManuallyDrop::new(unsafe { File::from_raw_fd(1) });
         sys::grow_pipe(out.as_fd());
+        let palette = layout.colour.clone().map(Palette::new);
         Printer {
             out,
             buf: Vec::with_capacity(OUT_BUF),
             layout,
             last: None,
             any_header: false,
+            palette,
+            open_line: None,
+            render: Vec::new(),
+            coloured: false,
         }
     }
 
@@ -91,6 +191,16 @@ impl Printer {
     }
 
     fn pump(&mut self, source: &Source) -> Result<(), Fail> {
+        let result = self.pump_messages(source);
+        if result.is_ok() && self.coloured {
+            // Leave the terminal as we found it, whatever was cut short.
+            self.put(b"\x1b[0m")?;
+            return self.flush();
+        }
+        result
+    }
+
+    fn pump_messages(&mut self, source: &Source) -> Result<(), Fail> {
         while let Ok(msg) = source.rx.recv() {
             self.handle(msg, source)?;
             // Drain what is ready, then flush: bursts leave in large writes, a lone line at once.
@@ -111,16 +221,15 @@ impl Printer {
             Msg::Header(id) => self.header(id),
             Msg::Data { source: id, bytes } => {
                 self.switch_to(id)?;
-                self.put(&bytes)?;
+                if self.layout.prefix || self.palette.is_some() {
+                    self.put_lines(id, &bytes)?;
+                } else {
+                    self.put(&bytes)?;
+                }
                 source.recycle(bytes);
                 Ok(())
             }
-            Msg::Range {
-                source: id,
-                file,
-                start,
-                end,
-            } => {
+            Msg::Range { source: id, file, start, end } => {
                 self.switch_to(id)?;
                 self.copy_range(&file, start, end)
             }
@@ -128,18 +237,21 @@ impl Printer {
                 self.flush()?;
                 let mut err = io::stderr().lock();
                 // A failing stderr must not stop the output we were asked for.
-                let _ = writeln!(err, "rtail: {text}");
+                match &self.palette {
+                    Some(p) if io::IsTerminal::is_terminal(&err) => {
+                        let _ = writeln!(err, "{}rtail: {text}{}", p.notice.0, p.notice.1);
+                    }
+                    _ => {
+                        let _ = writeln!(err, "rtail: {text}");
+                    }
+                }
                 Ok(())
             }
         }
     }
 
     fn switch_to(&mut self, id: SourceId) -> Result<(), Fail> {
-        if self.last != Some(id) {
-            self.header(id)
-        } else {
-            Ok(())
-        }
+        if self.last != Some(id) { self.header(id) } else { Ok(()) }
     }
 
     fn header(&mut self, id: SourceId) -> Result<(), Fail> {
@@ -151,11 +263,61 @@ impl Printer {
         if self.any_header {
             line.push(b'\n');
         }
+        let (on, off) = match &self.palette {
+            Some(p) => (p.header.0.as_bytes(), p.header.1.as_bytes()),
+            None => (&b""[..], &b""[..]),
+        };
+        line.extend_from_slice(on);
         line.extend_from_slice(b"==> ");
         line.extend_from_slice(&self.layout.names[id]);
-        line.extend_from_slice(b" <==\n");
+        line.extend_from_slice(b" <==");
+        line.extend_from_slice(off);
+        line.push(b'\n');
+        self.coloured |= !on.is_empty();
         self.any_header = true;
         self.put(&line)
+    }
+
+    /// Write `bytes` of source `id` line by line, with `NAME: ` prefixes and colours.
+    fn put_lines(&mut self, id: SourceId, bytes: &[u8]) -> Result<(), Fail> {
+        let delim = self.layout.delim;
+        let mut render = std::mem::take(&mut self.render);
+        render.clear();
+        let mut pos = 0;
+        while pos < bytes.len() {
+            let end = memchr(delim, &bytes[pos..]).map_or(bytes.len(), |i| pos + i + 1);
+            let line = &bytes[pos..end];
+            let (body, ended) = match line.split_last() {
+                Some((&last, body)) if last == delim => (body, true),
+                _ => (line, false),
+            };
+            if self.layout.prefix && self.open_line != Some(id) {
+                match &self.palette {
+                    Some(p) => {
+                        render.extend_from_slice(p.name.0.as_bytes());
+                        render.extend_from_slice(&self.layout.names[id]);
+                        render.extend_from_slice(p.name.1.as_bytes());
+                    }
+                    None => render.extend_from_slice(&self.layout.names[id]),
+                }
+                render.extend_from_slice(b": ");
+            }
+            match &self.palette {
+                Some(p) => {
+                    p.paint(body, &mut render);
+                    self.coloured = true;
+                }
+                None => render.extend_from_slice(body),
+            }
+            if ended {
+                render.push(delim);
+            }
+            self.open_line = if ended { None } else { Some(id) };
+            pos = end;
+        }
+        let result = self.put(&render);
+        self.render = render;
+        result
     }
 
     fn put(&mut self, bytes: &[u8]) -> Result<(), Fail> {
@@ -184,9 +346,7 @@ impl Printer {
         self.flush()?;
         let mut pos = start;
         while pos < end {
-            let want = usize::try_from(end - pos)
-                .unwrap_or(usize::MAX)
-                .min(1 << 20);
+            let want = usize::try_from(end - pos).unwrap_or(usize::MAX).min(1 << 20);
             match sys::copy_file_range_to(file, pos, want, self.out.as_fd()) {
                 Ok(0) => return Ok(()),
                 Ok(n) => pos += n as u64,

@@ -28,12 +28,16 @@ const STOP_SIGNALS: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 /// The first stop signal received (0: none yet).
 static SIGNALED: AtomicI32 = AtomicI32::new(0);
+/// Process group of the running child command (0: none): stop signals go to it instead.
+static CHILD_GROUP: AtomicI32 = AtomicI32::new(0);
+
+/// Send SIGINT/SIGTERM/SIGHUP to this child's process group instead of stopping (0: stop again).
+pub(crate) fn forward_to(pgid: i32) {
+    CHILD_GROUP.store(pgid, Ordering::SeqCst);
+}
 
 extern "C" fn on_signal(sig: libc::c_int) {
-    if SIGNALED
-        .compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst)
-        .is_err()
-    {
+    if SIGNALED.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst).is_err() {
         // A second signal while shutting down: die at once, by the signal.
         die_by(sig);
     }
@@ -68,6 +72,8 @@ pub(crate) struct Watch {
     pub(crate) pids: Vec<i32>,
     /// Check interval for PIDs without a pidfd.
     pub(crate) poll_every: Duration,
+    /// `--timeout`: when the run is stopped with [`StopReason::Timeout`].
+    pub(crate) deadline: Option<Instant>,
 }
 
 /// The running watcher; [`Watcher::stop`] ends and joins its thread.
@@ -83,7 +89,7 @@ impl Watcher {
         shutdown: Shutdown,
         control: Sender<Control>,
     ) -> std::io::Result<Option<Watcher>> {
-        if !watch.signals && !watch.stdout && watch.pids.is_empty() {
+        if !watch.signals && !watch.stdout && watch.pids.is_empty() && watch.deadline.is_none() {
             return Ok(None);
         }
         let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
@@ -128,6 +134,7 @@ fn run(wake: OwnedFd, watch: Watch, shutdown: Shutdown, control: Sender<Control>
     let mut pids_pending = !watch.pids.is_empty();
     let mut dying_at: Option<Instant> = None;
     let mut stdout_open = watch.stdout;
+    let mut deadline = watch.deadline;
     let stdout = sys::stdout();
     loop {
         if pids_pending && pidfds.is_empty() && polled_pids.is_empty() {
@@ -144,11 +151,14 @@ fn run(wake: OwnedFd, watch: Watch, shutdown: Shutdown, control: Sender<Control>
         for fd in &pidfds {
             fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
         }
-        let timeout = match (dying_at, polled_pids.is_empty()) {
+        let mut timeout = match (dying_at, polled_pids.is_empty()) {
             (Some(at), _) => at.saturating_duration_since(Instant::now()),
             (None, false) => watch.poll_every,
             (None, true) => Duration::MAX,
         };
+        if let Some(at) = deadline {
+            timeout = timeout.min(at.saturating_duration_since(Instant::now()));
+        }
         let timeout = if timeout == Duration::MAX {
             PollTimeout::NONE
         } else {
@@ -159,12 +169,13 @@ fn run(wake: OwnedFd, watch: Watch, shutdown: Shutdown, control: Sender<Control>
             Err(nix::errno::Errno::EINTR) => continue,
             Err(_) => return,
         };
-        let revents: Vec<PollFlags> = fds
-            .iter()
-            .map(|f| f.revents().unwrap_or(PollFlags::empty()))
-            .collect();
+        let revents: Vec<PollFlags> = fds.iter().map(|f| f.revents().unwrap_or(PollFlags::empty())).collect();
         drop(fds);
         if ready == 0 {
+            if deadline.is_some_and(|at| Instant::now() >= at) {
+                deadline = None;
+                shutdown.trigger(StopReason::Timeout);
+            }
             if let Some(at) = dying_at
                 && Instant::now() >= at
             {
@@ -181,8 +192,17 @@ fn run(wake: OwnedFd, watch: Watch, shutdown: Shutdown, control: Sender<Control>
                 return;
             }
             let sig = i32::from(byte[0]);
-            shutdown.trigger(StopReason::Signal(sig));
-            dying_at = Some(Instant::now() + SHUTDOWN_GRACE);
+            let child = CHILD_GROUP.load(Ordering::SeqCst);
+            if child > 0 {
+                // The child decides; we end when it does, with its status.
+                // SAFETY: kill(2) on the child's process group.
+                unsafe {
+                    libc::kill(-child, sig);
+                }
+            } else {
+                shutdown.trigger(StopReason::Signal(sig));
+                dying_at = Some(Instant::now() + SHUTDOWN_GRACE);
+            }
         }
         if watch_stdout
             && revents[1].intersects(PollFlags::POLLERR | PollFlags::POLLHUP | PollFlags::POLLNVAL)

@@ -36,20 +36,14 @@ pub fn grow_pipe(fd: BorrowedFd<'_>) {
 /// Copy up to `len` bytes of `file` starting at `offset` into `out` without moving them through
 /// user space. Returns the bytes copied (0 at end of file), or `ErrorKind::Unsupported` where the
 /// kernel cannot do it for this pair of descriptors; the caller then copies by hand.
-pub fn copy_file_range_to(
-    file: &File,
-    offset: u64,
-    len: usize,
-    out: BorrowedFd<'_>,
-) -> io::Result<usize> {
+pub fn copy_file_range_to(file: &File, offset: u64, len: usize, out: BorrowedFd<'_>) -> io::Result<usize> {
     #[cfg(target_os = "linux")]
     {
-        let mut off = libc::off_t::try_from(offset)
-            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let mut off =
+            libc::off_t::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
         loop {
             // SAFETY: both descriptors are open for the duration of the call; `off` is ours.
-            let n =
-                unsafe { libc::sendfile(out.as_raw_fd(), file.as_fd().as_raw_fd(), &mut off, len) };
+            let n = unsafe { libc::sendfile(out.as_raw_fd(), file.as_fd().as_raw_fd(), &mut off, len) };
             if n >= 0 {
                 return Ok(n as usize);
             }
@@ -115,9 +109,7 @@ pub fn pid_watch(pid: i32) -> io::Result<Option<std::os::fd::OwnedFd>> {
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
         if fd >= 0 {
             // SAFETY: the kernel just gave us this descriptor; nobody else owns it.
-            return Ok(Some(unsafe {
-                std::os::fd::OwnedFd::from_raw_fd(fd as i32)
-            }));
+            return Ok(Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) }));
         }
         let err = io::Error::last_os_error();
         match err.raw_os_error() {
@@ -127,11 +119,7 @@ pub fn pid_watch(pid: i32) -> io::Result<Option<std::os::fd::OwnedFd>> {
     }
     #[cfg(not(target_os = "linux"))]
     {
-        if pid_alive(pid) {
-            Ok(None)
-        } else {
-            Err(io::Error::from_raw_os_error(libc::ESRCH))
-        }
+        if pid_alive(pid) { Ok(None) } else { Err(io::Error::from_raw_os_error(libc::ESRCH)) }
     }
 }
 
@@ -176,20 +164,14 @@ pub fn stdout() -> BorrowedFd<'static> {
 /// Raise the soft limit on open files to the hard limit (following thousands of files needs a
 /// descriptor each). Returns the soft limit now in force.
 pub fn raise_open_file_limit() -> u64 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit/setrlimit fill or read the struct we own.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
             return 1024;
         }
         if lim.rlim_cur < lim.rlim_max {
-            let wanted = libc::rlimit {
-                rlim_cur: lim.rlim_max,
-                rlim_max: lim.rlim_max,
-            };
+            let wanted = libc::rlimit { rlim_cur: lim.rlim_max, rlim_max: lim.rlim_max };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
                 lim.rlim_cur = lim.rlim_max;
             }
@@ -199,4 +181,25 @@ pub fn raise_open_file_limit() -> u64 {
     #[allow(clippy::unnecessary_cast)]
     let soft = lim.rlim_cur as u64;
     soft
+}
+
+/// In a freshly forked child, before exec: ask for SIGTERM when our parent dies, so a child
+/// command never outlives an rtail that was killed. Linux only; elsewhere a no-op.
+pub fn parent_death_signal(parent: i32) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: prctl and getppid are async-signal-safe and take plain integers.
+        unsafe {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                // The parent died before the request took effect.
+                libc::_exit(128 + libc::SIGTERM);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = parent;
+    Ok(())
 }

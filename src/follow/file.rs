@@ -28,10 +28,7 @@ pub(crate) struct Identity {
 
 impl Identity {
     pub(crate) fn of(meta: &Metadata) -> Identity {
-        Identity {
-            dev: meta.dev(),
-            ino: meta.ino(),
-        }
+        Identity { dev: meta.dev(), ino: meta.ino() }
     }
 }
 
@@ -276,7 +273,8 @@ mod tests {
     }
 
     fn sink() -> (Sink, crate::pipeline::Source) {
-        crate::pipeline::channel(crate::pipeline::Shutdown::new())
+        let shaping = crate::pipeline::Shaping { filter: None, plain: true, delim: b'\n' };
+        crate::pipeline::channel(crate::pipeline::Shutdown::new(), shaping)
     }
 
     fn reader_for(data: &[u8], offset: u64) -> (tempfile::NamedTempFile, Reader) {
@@ -293,10 +291,7 @@ mod tests {
     fn reads_complete_lines_and_keeps_the_partial() {
         let (_tmp, mut r) = reader_for(b"one\ntwo\npart", 0);
         let (sink, _src) = sink();
-        assert_eq!(
-            r.read_more(&sink, b'\n').expect("read").as_deref(),
-            Some(&b"one\ntwo\n"[..])
-        );
+        assert_eq!(r.read_more(&sink, b'\n').expect("read").as_deref(), Some(&b"one\ntwo\n"[..]));
         assert_eq!(r.pending, b"part");
         assert_eq!(r.read_more(&sink, b'\n').expect("read"), None);
         assert_eq!(r.take_pending(), b"part");
@@ -311,8 +306,7 @@ mod tests {
         assert_eq!(r.detect().expect("detect"), Change::Fine);
         // Rewrite with more bytes than we had read: size alone cannot tell.
         let mut f = std::fs::File::create(tmp.path()).expect("truncate");
-        f.write_all(b"2027 a longer new first line\n")
-            .expect("write");
+        f.write_all(b"2027 a longer new first line\n").expect("write");
         assert_eq!(r.detect().expect("detect"), Change::Truncated);
         assert_eq!(r.offset, 0);
         // Plain truncation.

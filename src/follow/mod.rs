@@ -49,6 +49,8 @@ const QUIET_FLUSH: Duration = Duration::from_millis(100);
 pub(crate) enum Control {
     /// Every `--pid` process has died: read what the files still hold, then end.
     PidsGone,
+    /// The child command exited with this status: read what the files still hold, then end.
+    ChildExited(i32),
 }
 
 /// How the engine ended.
@@ -58,6 +60,10 @@ pub(crate) enum FollowEnd {
     Stopped,
     /// The `--pid` processes died and the files were drained.
     PidsGone,
+    /// The child command exited with this status and the files were drained.
+    ChildExited(i32),
+    /// `--idle-timeout`: no new line for that long.
+    Idle,
     /// Every name was given up: `no files remaining`.
     NoFilesRemaining,
 }
@@ -125,6 +131,9 @@ pub(crate) struct Engine<'a> {
     by_path: HashMap<PathBuf, Vec<usize>>,
     control: Receiver<Control>,
     next_poll: Option<Instant>,
+    /// `--idle-timeout`, and when a file last grew.
+    idle: Option<Duration>,
+    last_activity: Instant,
 }
 
 impl<'a> Engine<'a> {
@@ -152,6 +161,8 @@ impl<'a> Engine<'a> {
             by_path: HashMap::new(),
             control,
             next_poll: None,
+            idle: config.idle_timeout,
+            last_activity: Instant::now(),
         };
         for start in starts {
             let input = &config.inputs[start.id];
@@ -159,20 +170,12 @@ impl<'a> Engine<'a> {
                 Input::Path(p) => Some(p.clone()),
                 Input::Stdin => None,
             };
-            let meta = start
-                .open
-                .as_ref()
-                .and_then(|(file, _)| file.metadata().ok());
+            let meta = start.open.as_ref().and_then(|(file, _)| file.metadata().ok());
             // POSIX: following standard input is ignored when it is a pipe. A terminal or other
             // device on standard input is shared with the shell, so it is not followed either.
             if path.is_none() && meta.as_ref().is_some_and(|m| !m.is_file()) {
-                if !meta
-                    .as_ref()
-                    .is_some_and(|m| m.file_type().is_fifo() || m.file_type().is_socket())
-                {
-                    sink.diag(
-                        "warning: following standard input indefinitely is ineffective".into(),
-                    )?;
+                if !meta.as_ref().is_some_and(|m| m.file_type().is_fifo() || m.file_type().is_socket()) {
+                    sink.diag("warning: following standard input indefinitely is ineffective".into())?;
                 }
                 continue;
             }
@@ -229,31 +232,26 @@ impl<'a> Engine<'a> {
             let timeout = deadline.map_or(Duration::MAX, |at| at.saturating_duration_since(now));
             let wake = select! {
                 recv(hints_rx) -> h => { if let Ok(h) = h { hints.push(h) } Wake::Hint }
-                recv(self.control) -> c => if c.is_ok() { Wake::PidsGone } else { Wake::Hint },
+                recv(self.control) -> c => c.map_or(Wake::Hint, Wake::Control),
                 recv(shutdown) -> _ => Wake::Shutdown,
                 default(timeout) => Wake::Hint,
             };
             match wake {
                 Wake::Hint => {}
-                Wake::PidsGone => {
+                Wake::Control(control) => {
                     self.drain_everything()?;
-                    return Ok(FollowEnd::PidsGone);
+                    return Ok(match control {
+                        Control::PidsGone => FollowEnd::PidsGone,
+                        Control::ChildExited(code) => FollowEnd::ChildExited(code),
+                    });
                 }
                 Wake::Shutdown => {
                     // Lines already read go out if there is room; nothing waits on a stalled reader.
                     for f in &mut self.files {
-                        for r in f
-                            .drains
-                            .iter_mut()
-                            .map(|d| &mut d.reader)
-                            .chain(f.cur.as_mut())
-                        {
+                        for r in f.drains.iter_mut().map(|d| &mut d.reader).chain(f.cur.as_mut()) {
                             let partial = r.take_pending();
                             if !partial.is_empty() {
-                                let _ = self.sink.try_send(Msg::Data {
-                                    source: f.id,
-                                    bytes: partial,
-                                });
+                                let _ = self.sink.try_send(Msg::Data { source: f.id, bytes: partial });
                             }
                         }
                     }
@@ -264,6 +262,12 @@ impl<'a> Engine<'a> {
                 hints.push(h);
             }
             self.handle(hints)?;
+            if let Some(idle) = self.idle
+                && self.last_activity.elapsed() >= idle
+            {
+                self.flush_all_partials()?;
+                return Ok(FollowEnd::Idle);
+            }
         }
     }
 
@@ -271,19 +275,24 @@ impl<'a> Engine<'a> {
         let mut next: Option<Instant> = None;
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
         let mut any_polled = false;
+        let plain = self.sink.plain();
         for f in &self.files {
             for d in &f.drains {
                 consider((d.reader.last_growth + DRAIN_GRACE).min(now + DRAIN_POLL));
-                if !d.reader.pending.is_empty() {
+                if plain && !d.reader.pending.is_empty() {
                     consider(d.reader.last_growth + QUIET_FLUSH);
                 }
             }
             if let Some(r) = &f.cur
+                && plain
                 && !r.pending.is_empty()
             {
                 consider(r.last_growth + QUIET_FLUSH);
             }
             any_polled |= !f.dead && f.polled;
+        }
+        if let Some(idle) = self.idle {
+            consider(self.last_activity + idle);
         }
         if any_polled {
             let tick = *self.next_poll.get_or_insert(now + self.poll_every);
@@ -364,6 +373,7 @@ impl<'a> Engine<'a> {
         for d in &mut f.drains {
             // A read error on a draining file ends its draining; nothing to report it against.
             while let Ok(Some(bytes)) = d.reader.read_more(self.sink, self.delim) {
+                self.last_activity = Instant::now();
                 send_data(self.sink, f.id, bytes)?;
             }
         }
@@ -381,19 +391,14 @@ impl<'a> Engine<'a> {
             Ok(Change::Truncated) => {
                 let partial = reader.take_pending();
                 let id = self.files[i].id;
-                send_data(self.sink, id, partial)?;
+                send_last(self.sink, id, partial)?;
                 let name = &self.files[i].name;
-                self.sink
-                    .diag(format!("{}: file truncated", String::from_utf8_lossy(name)))?;
+                self.sink.diag(format!("{}: file truncated", String::from_utf8_lossy(name)))?;
             }
             Err(e) => {
                 // The open descriptor itself failed (EIO): report once, give the file up.
                 let f = &mut self.files[i];
-                self.sink.diag(format!(
-                    "error reading {}: {}",
-                    quote(&f.name),
-                    sys::error_text(&e)
-                ))?;
+                self.sink.diag(format!("error reading {}: {}", quote(&f.name), sys::error_text(&e)))?;
                 f.cur = None;
                 f.failure = e.raw_os_error().map(Failure::Errno);
                 f.dead = !(self.by_name && self.retry);
@@ -409,17 +414,14 @@ impl<'a> Engine<'a> {
                 Ok(None) => return Ok(()),
                 Err(e) => {
                     let f = &self.files[i];
-                    self.sink.diag(format!(
-                        "error reading {}: {}",
-                        quote(&f.name),
-                        sys::error_text(&e)
-                    ))?;
+                    self.sink.diag(format!("error reading {}: {}", quote(&f.name), sys::error_text(&e)))?;
                     return Ok(());
                 }
             };
             if !self.files[i].drains.is_empty() {
                 self.pump_drains(i)?;
             }
+            self.last_activity = Instant::now();
             send_data(self.sink, self.files[i].id, bytes)?;
         }
     }
@@ -440,17 +442,11 @@ impl<'a> Engine<'a> {
                 Ok(())
             }
             NameChange::Gone => {
-                let err = now
-                    .err()
-                    .unwrap_or_else(|| io::Error::from_raw_os_error(libc::ENOENT));
+                let err = now.err().unwrap_or_else(|| io::Error::from_raw_os_error(libc::ENOENT));
                 self.retire_current(i);
                 let f = &mut self.files[i];
                 f.failure = Some(Failure::Errno(err.raw_os_error().unwrap_or(libc::ENOENT)));
-                let text = format!(
-                    "{} has become inaccessible: {}",
-                    quote(&f.name),
-                    sys::error_text(&err)
-                );
+                let text = format!("{} has become inaccessible: {}", quote(&f.name), sys::error_text(&err));
                 if !self.retry {
                     f.dead = true;
                 }
@@ -489,14 +485,8 @@ impl<'a> Engine<'a> {
                     f.failure = Some(Failure::Untailable);
                     let give_up = !self.retry;
                     f.dead |= give_up;
-                    let suffix = if give_up {
-                        "; giving up on this name"
-                    } else {
-                        ""
-                    };
-                    self.sink.diag(format!(
-                        "{name} has been replaced with an untailable file{suffix}"
-                    ))?;
+                    let suffix = if give_up { "; giving up on this name" } else { "" };
+                    self.sink.diag(format!("{name} has been replaced with an untailable file{suffix}"))?;
                 }
                 Ok(())
             }
@@ -518,10 +508,7 @@ impl<'a> Engine<'a> {
                 let errno = e.raw_os_error().unwrap_or(libc::EIO);
                 if f.failure != Some(Failure::Errno(errno)) {
                     f.failure = Some(Failure::Errno(errno));
-                    self.sink.diag(format!(
-                        "{name} has become inaccessible: {}",
-                        sys::error_text(&e)
-                    ))?;
+                    self.sink.diag(format!("{name} has become inaccessible: {}", sys::error_text(&e)))?;
                 }
                 Ok(())
             }
@@ -569,11 +556,7 @@ impl<'a> Engine<'a> {
         }
         let dir = absolute_dir(&path);
         let key = dir.join(path.file_name().unwrap_or_default());
-        let target = if !self.by_name && f.cur.is_some() {
-            key.clone()
-        } else {
-            dir.clone()
-        };
+        let target = if !self.by_name && f.cur.is_some() { key.clone() } else { dir.clone() };
         let result = if sys::is_remote_fs(&dir) {
             self.files[i].poll_only = true;
             Err(WatchFail::Refused(String::new()))
@@ -600,8 +583,7 @@ impl<'a> Engine<'a> {
                 if !why.is_empty() {
                     f.poll_only = true;
                     let name = quote(&f.name);
-                    self.sink
-                        .diag(format!("cannot watch {name}: {why}; polling it instead"))?;
+                    self.sink.diag(format!("cannot watch {name}: {why}; polling it instead"))?;
                 }
                 Ok(())
             }
@@ -610,6 +592,8 @@ impl<'a> Engine<'a> {
 
     /// Drop draining files whose grace has passed, after printing their partial line.
     fn expire(&mut self, now: Instant) -> Result<(), Stopped> {
+        // Filtered output holds a partial line until it ends: a pattern judges whole lines.
+        let plain = self.sink.plain();
         for f in &mut self.files {
             let mut k = 0;
             while k < f.drains.len() {
@@ -619,15 +603,14 @@ impl<'a> Engine<'a> {
                     send_data(self.sink, f.id, partial)?;
                     f.drains.remove(k);
                 } else {
-                    if !reader.pending.is_empty()
-                        && now.duration_since(reader.last_growth) >= QUIET_FLUSH
-                    {
+                    if !reader.pending.is_empty() && now.duration_since(reader.last_growth) >= QUIET_FLUSH {
                         send_data(self.sink, f.id, reader.take_pending())?;
                     }
                     k += 1;
                 }
             }
             if let Some(r) = f.cur.as_mut()
+                && plain
                 && !r.pending.is_empty()
                 && now.duration_since(r.last_growth) >= QUIET_FLUSH
             {
@@ -649,10 +632,10 @@ impl<'a> Engine<'a> {
     fn flush_all_partials(&mut self) -> Result<(), Stopped> {
         for f in &mut self.files {
             for d in &mut f.drains {
-                send_data(self.sink, f.id, d.reader.take_pending())?;
+                send_last(self.sink, f.id, d.reader.take_pending())?;
             }
             if let Some(r) = f.cur.as_mut() {
-                send_data(self.sink, f.id, r.take_pending())?;
+                send_last(self.sink, f.id, r.take_pending())?;
             }
         }
         Ok(())
@@ -662,15 +645,19 @@ impl<'a> Engine<'a> {
 /// What woke the loop.
 enum Wake {
     Hint,
-    PidsGone,
+    Control(Control),
     Shutdown,
 }
 
 fn send_data(sink: &Sink, source: SourceId, bytes: Vec<u8>) -> Result<(), Stopped> {
-    if bytes.is_empty() {
-        return Ok(());
-    }
-    sink.send(Msg::Data { source, bytes })
+    sink.data(source, bytes)
+}
+
+/// Send a partial line that ends here (drain over, truncation, exit): filtered output judges it
+/// as a whole line.
+fn send_last(sink: &Sink, source: SourceId, bytes: Vec<u8>) -> Result<(), Stopped> {
+    sink.data(source, bytes)?;
+    sink.close_line(source)
 }
 
 /// The absolute directory holding `path` (symlinks in the directory part resolved when it exists).
@@ -679,6 +666,5 @@ fn absolute_dir(path: &Path) -> PathBuf {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::canonicalize(&parent)
-        .unwrap_or_else(|_| std::path::absolute(&parent).unwrap_or(parent))
+    std::fs::canonicalize(&parent).unwrap_or_else(|_| std::path::absolute(&parent).unwrap_or(parent))
 }

@@ -56,24 +56,14 @@ impl Watches {
             match make_watcher(tx, Arc::clone(&rescan)) {
                 Ok(w) => Some(w),
                 Err(e) => {
-                    notice = Some(format!(
-                        "cannot use change notifications ({e}); polling instead"
-                    ));
+                    notice = Some(format!("cannot use change notifications ({e}); polling instead"));
                     None
                 }
             }
         } else {
             None
         };
-        (
-            Watches {
-                watcher,
-                watched: HashMap::new(),
-                hints,
-                rescan,
-            },
-            notice,
-        )
+        (Watches { watcher, watched: HashMap::new(), hints, rescan }, notice)
     }
 
     /// Watch `dir` (non-recursively) on behalf of one more followed name.
@@ -119,10 +109,7 @@ impl Watches {
     }
 }
 
-fn make_watcher(
-    tx: Sender<Hint>,
-    rescan: Arc<AtomicBool>,
-) -> notify::Result<notify::RecommendedWatcher> {
+fn make_watcher(tx: Sender<Hint>, rescan: Arc<AtomicBool>) -> notify::Result<notify::RecommendedWatcher> {
     let handler = move |result: notify::Result<notify::Event>| {
         let event = match result {
             Ok(event) => event,
