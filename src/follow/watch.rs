@@ -43,6 +43,9 @@ pub(crate) struct Watches {
     pub(crate) hints: Receiver<Hint>,
     /// Set when hints were dropped; the engine must re-check every file.
     pub(crate) rescan: Arc<AtomicBool>,
+    /// Keeps `hints` connected when there is no watcher, so waiting on it blocks instead of
+    /// returning at once.
+    _idle: Option<Sender<Hint>>,
 }
 
 impl Watches {
@@ -52,6 +55,7 @@ impl Watches {
         let (tx, hints) = bounded(HINT_CAP);
         let rescan = Arc::new(AtomicBool::new(false));
         let mut notice = None;
+        let idle = tx.clone();
         let watcher = if enabled {
             match make_watcher(tx, Arc::clone(&rescan)) {
                 Ok(w) => Some(w),
@@ -63,7 +67,8 @@ impl Watches {
         } else {
             None
         };
-        (Watches { watcher, watched: HashMap::new(), hints, rescan }, notice)
+        let _idle = watcher.is_none().then_some(idle);
+        (Watches { watcher, watched: HashMap::new(), hints, rescan, _idle }, notice)
     }
 
     /// Watch `dir` (non-recursively) on behalf of one more followed name.
@@ -106,6 +111,24 @@ impl Watches {
     /// Take the rescan flag.
     pub(crate) fn take_rescan(&self) -> bool {
         self.rescan.swap(false, Ordering::AcqRel)
+    }
+}
+
+impl Drop for Watches {
+    /// notify's event thread is not joined by its watcher's drop; it ends soon after, dropping
+    /// our callback and with it the last sender of `hints`. Wait for that (bounded), so that no
+    /// thread of ours outlives the engine.
+    fn drop(&mut self) {
+        if let Some(watcher) = self.watcher.take() {
+            drop(watcher);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            loop {
+                match self.hints.recv_deadline(deadline) {
+                    Ok(_) => continue,
+                    Err(_) => break,
+                }
+            }
+        }
     }
 }
 
