@@ -8,7 +8,7 @@
 use memchr::{memchr, memrchr};
 use regex::bytes::{Regex, RegexBuilder};
 
-/// The patterns as given; [`Filter::new`] compiles them.
+/// The filtering patterns, as given (compiled when a run or a [`crate::Follower`] starts).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Patterns {
     /// `--grep`: a line is printed when any of these match (all lines when empty).

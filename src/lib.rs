@@ -1,19 +1,31 @@
 //! rtail: `tail -F` done right.
 //!
-//! The library runs the same engine as the `rtail` binary. [`run`] prints to standard output
-//! as the command does; the crate never depends on clap.
+//! The `rtail` binary prints the end of files like GNU tail and follows logs by name across
+//! rotation without losing or repeating a line. This library runs the same engine:
 //!
-//! ```no_run
-//! use rtail::{Config, Count, Input, Unit};
+//! - [`Follower`] follows files from Rust code — an integration test waiting for its service's
+//!   "ready" line, with no subprocess and no sleeps;
+//! - [`run`] does exactly what the command does with a [`Config`], printing to standard output.
 //!
-//! let config = Config {
-//!     inputs: vec![Input::Path("app.log".into())],
-//!     count: Count { unit: Unit::Lines, n: 5, from_start: false },
-//!     ..Config::default()
-//! };
-//! let outcome = rtail::run(&config)?;
-//! std::process::exit(outcome.exit_code());
-//! # Ok::<(), rtail::Error>(())
+//! The library does not depend on clap or on the colour crate's terminal detection; the command
+//! line lives in the binary.
+//!
+//! ```
+//! use std::io::Write;
+//! use std::time::Duration;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let log = dir.path().join("app.log");
+//! std::fs::write(&log, "booting\n")?;
+//! let mut follower = rtail::Follower::builder().path(&log).spawn()?;
+//!
+//! // The service rotates its log, then reports ready in the new file.
+//! std::fs::rename(&log, dir.path().join("app.log.1"))?;
+//! std::fs::File::create(&log)?.write_all(b"ready in 42 ms\n")?;
+//!
+//! let line = follower.wait_for(r"^ready", Duration::from_secs(10))?;
+//! assert_eq!(line.text(), "ready in 42 ms");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 mod child;
@@ -21,6 +33,7 @@ mod config;
 mod error;
 mod filter;
 mod follow;
+mod follower;
 mod initial;
 mod pipeline;
 mod printer;
@@ -38,6 +51,7 @@ pub use config::{
 };
 pub use error::{Error, Result};
 pub use filter::{PatternError, Patterns};
+pub use follower::{FollowError, Follower, FollowerBuilder, Line};
 
 use filter::Filter;
 use initial::ReadFail;
@@ -251,12 +265,8 @@ fn produce<'scope>(
                 ))?;
             }
         }
-        let mut starts = Vec::with_capacity(config.inputs.len());
-        for (id, input) in config.inputs.iter().enumerate() {
-            let start = print_one(config, id, input, &names[id], sink)?;
-            produced.had_errors |= start.failure.is_some();
-            starts.push(start);
-        }
+        let starts = print_all(config, names, sink)?;
+        produced.had_errors |= starts.iter().any(|s| s.failure.is_some());
         if config.follow.is_none() {
             for id in 0..config.inputs.len() {
                 sink.close_line(id)?;
@@ -294,6 +304,19 @@ fn produce<'scope>(
         produced.child_status = Some(c.finish(true));
     }
     produced
+}
+
+/// The initial output of every input, in order.
+pub(crate) fn print_all(
+    config: &Config,
+    names: &[Vec<u8>],
+    sink: &Sink,
+) -> Result<Vec<follow::Start>, Stopped> {
+    let mut starts = Vec::with_capacity(config.inputs.len());
+    for (id, input) in config.inputs.iter().enumerate() {
+        starts.push(print_one(config, id, input, &names[id], sink)?);
+    }
+    Ok(starts)
 }
 
 /// GNU's warnings about options that do nothing in this combination.

@@ -39,6 +39,9 @@ pub(crate) enum Msg {
     Range { source: SourceId, file: Arc<File>, start: u64, end: u64 },
     /// A diagnostic for stderr, without the `rtail: ` prefix.
     Diag(String),
+    /// Everything written to the files before the mark with this number was sent before this
+    /// message (see [`crate::Follower::mark`]).
+    Mark(u64),
 }
 
 /// The receiver went away (the printer stopped: broken pipe or write error), a shutdown was
@@ -76,6 +79,8 @@ pub(crate) enum StopReason {
     PrinterFailed,
     /// `--timeout` expired.
     Timeout,
+    /// The library consumer (a [`crate::Follower`]) was dropped.
+    ConsumerGone,
 }
 
 /// A broadcast "stop now": once triggered, every `receiver()` is ready at once (disconnected),

@@ -233,6 +233,7 @@ impl Printer {
                 self.switch_to(id)?;
                 self.copy_range(&file, start, end)
             }
+            Msg::Mark(_) => Ok(()),
             Msg::Diag(text) => {
                 self.flush()?;
                 let mut err = io::stderr().lock();

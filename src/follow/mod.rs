@@ -51,6 +51,8 @@ pub(crate) enum Control {
     PidsGone,
     /// The child command exited with this status: read what the files still hold, then end.
     ChildExited(i32),
+    /// Read every file to its current end, then send [`Msg::Mark`] with this number.
+    Mark(u64),
 }
 
 /// How the engine ended.
@@ -238,11 +240,16 @@ impl<'a> Engine<'a> {
             };
             match wake {
                 Wake::Hint => {}
+                Wake::Control(Control::Mark(n)) => {
+                    self.check_all()?;
+                    self.sink.send(Msg::Mark(n))?;
+                    continue;
+                }
                 Wake::Control(control) => {
                     self.drain_everything()?;
                     return Ok(match control {
-                        Control::PidsGone => FollowEnd::PidsGone,
                         Control::ChildExited(code) => FollowEnd::ChildExited(code),
+                        Control::PidsGone | Control::Mark(_) => FollowEnd::PidsGone,
                     });
                 }
                 Wake::Shutdown => {

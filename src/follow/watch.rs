@@ -122,12 +122,7 @@ impl Drop for Watches {
         if let Some(watcher) = self.watcher.take() {
             drop(watcher);
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-            loop {
-                match self.hints.recv_deadline(deadline) {
-                    Ok(_) => continue,
-                    Err(_) => break,
-                }
-            }
+            while self.hints.recv_deadline(deadline).is_ok() {}
         }
     }
 }

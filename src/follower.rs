@@ -1,0 +1,450 @@
+//! The library API: follow log files from Rust code — typically an integration test that starts a
+//! service and waits for a line in its log — with the same engine as the `rtail` binary, no
+//! subprocess and no sleeps.
+//!
+//! A [`Follower`] runs the engine on a thread of its own and hands out whole [`Line`]s. Dropping
+//! it stops the engine and joins every thread it started.
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+use memchr::memchr;
+use regex::bytes::Regex;
+
+use crate::config::{Config, Count, Follow, FollowMode, Input, Unit};
+use crate::filter::{Filter, PatternError, Patterns};
+use crate::follow::{self, Control};
+use crate::pipeline::{self, Msg, Shaping, Shutdown, StopReason, Stopped};
+
+/// One line of a followed file, without its delimiter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    path: PathBuf,
+    bytes: Vec<u8>,
+}
+
+impl Line {
+    /// The followed path the line came from, as given to the builder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The line's bytes (logs need not be UTF-8), without the trailing delimiter.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The line as text, with invalid UTF-8 replaced.
+    pub fn text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.bytes)
+    }
+
+    /// Take the bytes.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+/// What can go wrong while following.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FollowError {
+    /// No (matching) line arrived in time.
+    #[error("{} within {waited:?} in {}", match pattern {
+        Some(p) => format!("no line matched '{p}'"),
+        None => "no new line".to_string(),
+    }, list(paths))]
+    Timeout {
+        /// How long was waited.
+        waited: Duration,
+        /// The pattern waited for, if any.
+        pattern: Option<String>,
+        /// The followed paths.
+        paths: Vec<PathBuf>,
+    },
+    /// The engine stopped: every file was given up (missing without retry, say); see
+    /// [`Follower::notices`] for why.
+    #[error("following {} ended: {}", list(paths), notices.join("; "))]
+    Ended {
+        /// The followed paths.
+        paths: Vec<PathBuf>,
+        /// The engine's notices (`'x' has become inaccessible: ...`).
+        notices: Vec<String>,
+    },
+    /// A pattern does not compile.
+    #[error(transparent)]
+    Pattern(#[from] PatternError),
+    /// The engine's thread could not be started.
+    #[error("cannot start following {}: {source}", list(paths))]
+    Start {
+        /// The paths to follow.
+        paths: Vec<PathBuf>,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn list(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| format!("'{}'", p.display())).collect::<Vec<_>>().join(", ")
+}
+
+/// Settings for a [`Follower`]; start with [`Follower::builder`].
+#[derive(Debug, Clone)]
+pub struct FollowerBuilder {
+    paths: Vec<PathBuf>,
+    count: Count,
+    mode: FollowMode,
+    retry: bool,
+    poll: bool,
+    sleep_interval: Duration,
+    patterns: Patterns,
+    delimiter: u8,
+}
+
+impl Default for FollowerBuilder {
+    fn default() -> Self {
+        FollowerBuilder {
+            paths: Vec::new(),
+            count: Count { unit: Unit::Lines, n: 1, from_start: true },
+            mode: FollowMode::Name,
+            retry: true,
+            poll: false,
+            sleep_interval: Duration::from_millis(100),
+            patterns: Patterns::default(),
+            delimiter: b'\n',
+        }
+    }
+}
+
+impl FollowerBuilder {
+    /// Follow this file (call again for more). It may not exist yet.
+    pub fn path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.paths.push(path.into());
+        self
+    }
+
+    /// Follow these files.
+    pub fn paths<P: Into<PathBuf>>(mut self, paths: impl IntoIterator<Item = P>) -> Self {
+        self.paths.extend(paths.into_iter().map(Into::into));
+        self
+    }
+
+    /// Start with the files' existing lines from their first (the default): a line written before
+    /// the follower was built is still seen.
+    pub fn from_start(mut self) -> Self {
+        self.count = Count { unit: Unit::Lines, n: 1, from_start: true };
+        self
+    }
+
+    /// Start with line `n` (1-based) of each file.
+    pub fn from_line(mut self, n: u64) -> Self {
+        self.count = Count { unit: Unit::Lines, n: n.max(1), from_start: true };
+        self
+    }
+
+    /// Start with the last `n` lines of each file (`0`: only lines written from now on).
+    pub fn last_lines(mut self, n: u64) -> Self {
+        self.count = Count { unit: Unit::Lines, n, from_start: false };
+        self
+    }
+
+    /// Only lines written from now on (same as `last_lines(0)`).
+    pub fn from_end(self) -> Self {
+        self.last_lines(0)
+    }
+
+    /// Follow the open file (like `tail -f`) instead of the name (`tail -F`, the default).
+    pub fn by_descriptor(mut self) -> Self {
+        self.mode = FollowMode::Descriptor;
+        self.retry = false;
+        self
+    }
+
+    /// Poll with stat every `interval` instead of using change notifications.
+    pub fn poll(mut self, interval: Duration) -> Self {
+        self.poll = true;
+        self.sleep_interval = interval;
+        self
+    }
+
+    /// Only lines matching `pattern` (a `regex` crate pattern; call again for "any of").
+    pub fn grep(mut self, pattern: impl Into<String>) -> Self {
+        self.patterns.grep.push(pattern.into());
+        self
+    }
+
+    /// Not lines matching `pattern` (applied after [`FollowerBuilder::grep`]).
+    pub fn exclude(mut self, pattern: impl Into<String>) -> Self {
+        self.patterns.exclude.push(pattern.into());
+        self
+    }
+
+    /// Match patterns without regard to case.
+    pub fn ignore_case(mut self) -> Self {
+        self.patterns.ignore_case = true;
+        self
+    }
+
+    /// Lines end with `byte` instead of `\n` (`0` for NUL-separated records).
+    pub fn delimiter(mut self, byte: u8) -> Self {
+        self.delimiter = byte;
+        self
+    }
+
+    /// Start following. Returns once the files' existing lines were read and the files are watched:
+    /// whatever is written after this returns will be seen.
+    pub fn spawn(self) -> Result<Follower, FollowError> {
+        Follower::start(self)
+    }
+}
+
+/// Follows files on a thread of its own and hands out their lines.
+///
+/// ```
+/// use std::io::Write;
+/// use std::time::Duration;
+///
+/// let dir = tempfile::tempdir()?;
+/// let log = dir.path().join("service.log");
+/// std::fs::write(&log, "starting\n")?;
+///
+/// let mut follower = rtail::Follower::builder().path(&log).spawn()?;
+/// let mut out = std::fs::OpenOptions::new().append(true).open(&log)?;
+/// writeln!(out, "listening on 127.0.0.1:8080")?;
+///
+/// let line = follower.wait_for("listening on", Duration::from_secs(10))?;
+/// assert_eq!(line.text(), "listening on 127.0.0.1:8080");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Follower {
+    rx: Receiver<Msg>,
+    shutdown: Shutdown,
+    control: Sender<Control>,
+    thread: Option<JoinHandle<()>>,
+    paths: Vec<PathBuf>,
+    delimiter: u8,
+    /// Per source: the start of a line whose delimiter has not arrived.
+    carry: Vec<Vec<u8>>,
+    ready: VecDeque<Line>,
+    notices: Vec<String>,
+    next_mark: u64,
+}
+
+impl std::fmt::Debug for Follower {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Follower").field("paths", &self.paths).finish_non_exhaustive()
+    }
+}
+
+/// What reading one message gave.
+enum Got {
+    Line(Line),
+    Ended,
+    TimedOut,
+}
+
+impl Follower {
+    /// Settings for a new follower.
+    pub fn builder() -> FollowerBuilder {
+        FollowerBuilder::default()
+    }
+
+    fn start(b: FollowerBuilder) -> Result<Follower, FollowError> {
+        let filter = if b.patterns.is_empty() { None } else { Some(Filter::new(&b.patterns, b.delimiter)?) };
+        let config = Config {
+            inputs: b.paths.iter().cloned().map(Input::Path).collect(),
+            count: b.count,
+            delimiter: b.delimiter,
+            follow: Some(Follow {
+                mode: b.mode,
+                retry: b.retry,
+                sleep_interval: b.sleep_interval,
+                poll: b.poll,
+            }),
+            patterns: b.patterns.clone(),
+            ..Config::default()
+        };
+        let shutdown = Shutdown::new();
+        // Never "plain": whole lines only, so no partial line is flushed early and no file range
+        // is handed over for a zero-copy write.
+        let shaping = Shaping { filter: filter.map(std::sync::Arc::new), plain: false, delim: b.delimiter };
+        let (sink, source) = pipeline::channel(shutdown.clone(), shaping);
+        let (control, control_rx) = bounded(4);
+        let names: Vec<Vec<u8>> = config.inputs.iter().map(Input::display_name).collect();
+        let (started_tx, started) = bounded::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("rtail-follower".into())
+            .spawn(move || {
+                let _ = (|| -> Result<(), Stopped> {
+                    let starts = crate::print_all(&config, &names, &sink)?;
+                    let engine = follow::Engine::new(&config, starts, &sink, control_rx)?;
+                    let _ = started_tx.send(());
+                    engine.run().map(|_| ())
+                })();
+            })
+            .map_err(|source| FollowError::Start { paths: b.paths.clone(), source })?;
+        let mut follower = Follower {
+            rx: source.rx,
+            shutdown,
+            control,
+            thread: Some(thread),
+            carry: vec![Vec::new(); b.paths.len()],
+            paths: b.paths,
+            delimiter: b.delimiter,
+            ready: VecDeque::new(),
+            notices: Vec::new(),
+            next_mark: 0,
+        };
+        // Return once the files were read and are watched, so "from now on" means from now;
+        // take in the initial lines meanwhile (the channel is bounded).
+        loop {
+            crossbeam_channel::select! {
+                recv(started) -> _ => break,
+                recv(follower.rx) -> msg => match msg {
+                    Ok(msg) => follower.absorb(msg),
+                    Err(_) => break,
+                },
+            }
+        }
+        Ok(follower)
+    }
+
+    /// Take one message from the engine.
+    fn absorb(&mut self, msg: Msg) {
+        match msg {
+            Msg::Data { source, bytes } => self.split(source, &bytes),
+            Msg::Diag(text) => self.notices.push(text),
+            _ => {}
+        }
+    }
+
+    /// The next line, waiting at most `timeout`.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Line, FollowError> {
+        let deadline = Instant::now() + timeout;
+        match self.next_line(deadline) {
+            Got::Line(line) => Ok(line),
+            Got::TimedOut => Err(self.timeout(timeout, None)),
+            Got::Ended => Err(self.ended()),
+        }
+    }
+
+    /// The first line matching `pattern` (a `regex` crate pattern), skipping the others, waiting
+    /// at most `timeout` in all.
+    pub fn wait_for(&mut self, pattern: &str, timeout: Duration) -> Result<Line, FollowError> {
+        let re = Regex::new(pattern).map_err(|e| PatternError {
+            option: "wait_for",
+            pattern: pattern.to_string(),
+            message: e.to_string(),
+        })?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            match self.next_line(deadline) {
+                Got::Line(line) if re.is_match(&line.bytes) => return Ok(line),
+                Got::Line(_) => {}
+                Got::TimedOut => return Err(self.timeout(timeout, Some(pattern.to_string()))),
+                Got::Ended => return Err(self.ended()),
+            }
+        }
+    }
+
+    /// From now on: drop every line written to the files before this call (read or not yet),
+    /// so the next [`Follower::wait_for`] only sees lines written after it. Returns once the
+    /// engine has caught up with the files.
+    pub fn mark(&mut self) -> Result<(), FollowError> {
+        let n = self.next_mark;
+        self.next_mark += 1;
+        self.ready.clear();
+        if self.control.send(Control::Mark(n)).is_err() {
+            return Err(self.ended());
+        }
+        loop {
+            match self.rx.recv() {
+                Ok(Msg::Mark(m)) if m == n => break,
+                Ok(Msg::Diag(text)) => self.notices.push(text),
+                Ok(_) => {}
+                Err(_) => return Err(self.ended()),
+            }
+        }
+        // A line begun before the mark belongs before it.
+        self.carry.iter_mut().for_each(Vec::clear);
+        Ok(())
+    }
+
+    /// The engine's notices so far (`'app.log' has been replaced;  following new file`, ...).
+    pub fn notices(&self) -> &[String] {
+        &self.notices
+    }
+
+    /// The followed paths.
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.paths
+    }
+
+    fn timeout(&self, waited: Duration, pattern: Option<String>) -> FollowError {
+        FollowError::Timeout { waited, pattern, paths: self.paths.clone() }
+    }
+
+    fn ended(&self) -> FollowError {
+        FollowError::Ended { paths: self.paths.clone(), notices: self.notices.clone() }
+    }
+
+    fn next_line(&mut self, deadline: Instant) -> Got {
+        loop {
+            if let Some(line) = self.ready.pop_front() {
+                return Got::Line(line);
+            }
+            match self.rx.recv_deadline(deadline) {
+                Ok(msg) => self.absorb(msg),
+                Err(RecvTimeoutError::Timeout) => return Got::TimedOut,
+                Err(RecvTimeoutError::Disconnected) => return Got::Ended,
+            }
+        }
+    }
+
+    /// Cut a batch of `source` into lines, keeping an unfinished one for later.
+    fn split(&mut self, source: usize, bytes: &[u8]) {
+        let mut pos = 0;
+        while let Some(i) = memchr(self.delimiter, &bytes[pos..]) {
+            let held = &mut self.carry[source];
+            let line = if held.is_empty() {
+                bytes[pos..pos + i].to_vec()
+            } else {
+                held.extend_from_slice(&bytes[pos..pos + i]);
+                std::mem::take(held)
+            };
+            self.ready.push_back(Line { path: self.paths[source].clone(), bytes: line });
+            pos += i + 1;
+        }
+        self.carry[source].extend_from_slice(&bytes[pos..]);
+    }
+}
+
+impl Iterator for Follower {
+    type Item = Line;
+
+    /// The next line, waiting as long as it takes; `None` once the engine has ended.
+    fn next(&mut self) -> Option<Line> {
+        loop {
+            match self.next_line(Instant::now() + Duration::from_secs(3600)) {
+                Got::Line(line) => return Some(line),
+                Got::TimedOut => continue,
+                Got::Ended => return None,
+            }
+        }
+    }
+}
+
+impl Drop for Follower {
+    /// Stop the engine and join its thread (and the notification thread it owns).
+    fn drop(&mut self) {
+        self.shutdown.trigger(StopReason::ConsumerGone);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
