@@ -161,7 +161,8 @@ pub struct Cli {
 
     /// Run COMMAND while following the files (watching starts first, so nothing it writes is
     /// missed); when it exits, read the files to their end and exit with its status. Implies -F
-    /// unless -f is given. Example: rtail -F svc.log -- ./run-tests.sh
+    /// unless -f is given. Needs at least one FILE before `--` (otherwise `--` just ends the
+    /// options, as in GNU tail). Example: rtail -F svc.log -- ./run-tests.sh
     #[arg(last = true, value_name = "COMMAND", help_heading = "Child command")]
     command: Vec<OsString>,
 }
@@ -259,7 +260,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Config, Exit> {
 }
 
 impl Cli {
-    fn into_config(self) -> Result<Config, Exit> {
+    fn into_config(mut self) -> Result<Config, Exit> {
         let mut count = Count::default();
         if let Some(text) = &self.bytes {
             count = number(text, Unit::Bytes, "bytes")?;
@@ -273,6 +274,11 @@ impl Cli {
         } else {
             Headers::Auto
         };
+        // `FILE... -- COMMAND`: with no FILE before it, `--` only ends the options (as GNU's),
+        // and the words after it are files.
+        if self.files.is_empty() && !self.command.is_empty() {
+            self.files = std::mem::take(&mut self.command);
+        }
         let inputs: Vec<Input> = if self.files.is_empty() {
             vec![Input::Stdin]
         } else {
@@ -345,8 +351,10 @@ fn parse_seconds(text: &str) -> Option<Duration> {
 }
 
 fn number(text: &str, unit: Unit, what: &str) -> Result<Count, Exit> {
+    // GNU quotes what follows a leading `-`, which it had already taken off.
+    let shown = text.strip_prefix('-').unwrap_or(text);
     let (from_start, n) =
-        parse_count(text).map_err(|_| Exit::Invalid(format!("invalid number of {what}: '{text}'")))?;
+        parse_count(text).map_err(|_| Exit::Invalid(format!("invalid number of {what}: '{shown}'")))?;
     Ok(Count { unit, n, from_start })
 }
 
@@ -452,10 +460,24 @@ fn clap_exit(err: clap::Error, args: &[OsString]) -> Exit {
         _ => None,
     };
     let arg = context(ContextKind::InvalidArg).unwrap_or_default();
-    let option = arg.split([' ', '=']).next().unwrap_or_default().to_string();
+    let option = arg.split([' ', '=', '[']).next().unwrap_or_default().to_string();
     let message = match err.kind() {
-        ErrorKind::UnknownArgument if arg.starts_with("--") => {
-            format!("unrecognized option '{arg}'")
+        ErrorKind::UnknownArgument if arg.starts_with("--") && arg.len() > 2 => {
+            let prefix = arg.split('=').next().unwrap_or(&arg).trim_start_matches('-');
+            let mut longs: Vec<String> = Cli::command()
+                .get_arguments()
+                .flat_map(|a| a.get_long_and_visible_aliases().unwrap_or_default())
+                .chain(["help", "version"])
+                .filter(|l| l.starts_with(prefix))
+                .map(|l| format!("'--{l}'"))
+                .collect();
+            longs.sort();
+            longs.dedup();
+            if longs.len() > 1 {
+                format!("option '--{prefix}' is ambiguous; possibilities: {}", longs.join(" "))
+            } else {
+                format!("unrecognized option '{arg}'")
+            }
         }
         ErrorKind::UnknownArgument if arg.starts_with('-') => {
             format!("invalid option -- '{}'", arg.chars().nth(1).unwrap_or('-'))

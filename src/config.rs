@@ -181,12 +181,15 @@ pub struct BadNumber;
 /// Z, Y, R, Q. Values past `u64::MAX` saturate (as GNU ≥ 9.6 does) rather than failing.
 /// Returns `(from_start, n)`; `+0` is returned as `+1`.
 pub fn parse_count(text: &str) -> Result<(bool, u64), BadNumber> {
-    let trimmed = text.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
-    let (from_start, rest) = match trimmed.as_bytes().first() {
-        Some(b'+') => (true, &trimmed[1..]),
-        Some(b'-') => (false, &trimmed[1..]),
-        _ => (false, trimmed),
+    // As GNU: only the very first character is a sign; a leading `+` stays with the number,
+    // which may then have blanks and one `+` before its digits.
+    let (from_start, rest) = match text.as_bytes().first() {
+        Some(b'+') => (true, text),
+        Some(b'-') => (false, &text[1..]),
+        _ => (false, text),
     };
+    let rest = rest.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let rest = rest.strip_prefix('+').unwrap_or(rest);
     let n = parse_size(rest)?;
     Ok((from_start, if from_start { n.max(1) } else { n }))
 }
@@ -248,6 +251,10 @@ mod tests {
         assert_eq!(parse_count("-0"), Ok((false, 0)));
         assert_eq!(parse_count("01"), Ok((false, 1)));
         assert_eq!(parse_count(" 3"), Ok((false, 3)));
+        assert_eq!(parse_count(" +1"), Ok((false, 1)));
+        assert_eq!(parse_count("-+1"), Ok((false, 1)));
+        assert_eq!(parse_count("- 1"), Ok((false, 1)));
+        assert_eq!(parse_count("- +1"), Ok((false, 1)));
     }
 
     #[test]

@@ -12,9 +12,6 @@ pub enum Error {
     /// Writing to standard output failed for a reason other than the reader going away.
     #[error("write error: {}", error_text(.0))]
     Write(#[source] io::Error),
-    /// Standard output is not usable at all (closed, or not open for writing).
-    #[error("standard output: {}", error_text(.0))]
-    Stdout(#[source] io::Error),
     /// A `--grep`, `--exclude` or `--until` pattern does not compile.
     #[error(transparent)]
     Pattern(#[from] crate::filter::PatternError),

@@ -112,16 +112,56 @@ impl Outcome {
     }
 }
 
-/// Whether standard output was closed when the process started (`rtail ... >&-`).
+/// Whether standard output was closed when the process started (`rtail ... >&-`). If so,
+/// later writes to it fail with "Bad file descriptor", as they would have.
 pub fn stdout_was_closed() -> bool {
-    sys::stdout_was_closed()
+    let closed = sys::stdout_was_closed();
+    if closed {
+        sys::refuse_stdout_writes();
+    }
+    closed
 }
 
-/// Quote a name for a message the way GNU's diagnostics do: `'name'`, with a `'` inside
-/// written as `'\''`.
+/// Quote a name for a message the way GNU's diagnostics do (shell quoting, C locale): `'name'`;
+/// `"it's"` when a single quote is the only special character; `'it'\''s'` otherwise; control and
+/// non-ASCII bytes as `$'\n'` or `$'\351'` pieces between quoted runs.
 pub(crate) fn quote(name: &[u8]) -> String {
-    let text = String::from_utf8_lossy(name);
-    format!("'{}'", text.replace('\'', r"'\''"))
+    let printable = |b: u8| (0x20..0x7f).contains(&b);
+    if name.iter().all(|&b| printable(b)) {
+        let text = String::from_utf8_lossy(name);
+        if text.contains('\'') && !text.contains(['"', '$', '`', '\\']) {
+            return format!("\"{text}\"");
+        }
+        return format!("'{}'", text.replace('\'', r"'\''"));
+    }
+    let mut out = String::new();
+    let mut run = Vec::new();
+    let flush = |run: &mut Vec<u8>, out: &mut String| {
+        if !run.is_empty() {
+            out.push_str(&format!("'{}'", String::from_utf8_lossy(run).replace('\'', r"'\''")));
+            run.clear();
+        }
+    };
+    for &b in name {
+        if printable(b) {
+            run.push(b);
+            continue;
+        }
+        flush(&mut run, &mut out);
+        let escaped = match b {
+            0x07 => "\\a".to_string(),
+            0x08 => "\\b".to_string(),
+            b'\t' => "\\t".to_string(),
+            b'\n' => "\\n".to_string(),
+            0x0b => "\\v".to_string(),
+            0x0c => "\\f".to_string(),
+            b'\r' => "\\r".to_string(),
+            _ => format!("\\{b:03o}"),
+        };
+        out.push_str(&format!("$'{escaped}'"));
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// Run rtail with `config` as the `rtail` command does: print to standard output and
@@ -222,6 +262,23 @@ fn format_duration(d: Duration) -> String {
         (0, m, 0) => format!("{m}m"),
         (h, 0, 0) => format!("{h}h"),
         _ => format!("{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn names_are_quoted_like_gnu() {
+        assert_eq!(quote(b"app.log"), "'app.log'");
+        assert_eq!(quote(b"a b"), "'a b'");
+        assert_eq!(quote(b"it's"), "\"it's\"");
+        assert_eq!(quote(b"it's$x"), r"'it'\''s$x'");
+        assert_eq!(quote(b"quo'te\"d"), r#"'quo'\''te"d'"#);
+        assert_eq!(quote(b"tab\there"), r"'tab'$'\t''here'");
+        assert_eq!(quote(b"x\xe9y"), r"'x'$'\351''y'");
+        assert_eq!(quote(b"a\nb"), r"'a'$'\n''b'");
     }
 }
 

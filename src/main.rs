@@ -17,7 +17,9 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    if rtail::stdout_was_closed() {
+    // Following into a closed stdout can never work: say so at once (GNU does too). Without
+    // following, the first write fails instead, as GNU's does.
+    if rtail::stdout_was_closed() && config.follow.is_some() {
         eprintln!("rtail: standard output: Bad file descriptor");
         return ExitCode::from(1);
     }

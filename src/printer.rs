@@ -148,7 +148,6 @@ enum Fail {
 fn classify(err: io::Error) -> Fail {
     match err.raw_os_error() {
         Some(libc::EPIPE) => Fail::Pipe,
-        Some(libc::EBADF) => Fail::Other(Error::Stdout(err)),
         _ if err.kind() == io::ErrorKind::BrokenPipe => Fail::Pipe,
         _ => Fail::Other(Error::Write(err)),
     }

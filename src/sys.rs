@@ -9,9 +9,11 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 /// The plain text of an OS error (`No such file or directory`), without Rust's `(os error 2)`.
 pub fn error_text(err: &io::Error) -> String {
+    let text = err.to_string();
     match err.raw_os_error() {
-        Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
-        None => err.to_string(),
+        // Rust renders strerror(3) text and appends " (os error N)".
+        Some(code) => text.strip_suffix(&format!(" (os error {code})")).unwrap_or(&text).to_string(),
+        None => text,
     }
 }
 
@@ -153,6 +155,17 @@ pub fn stdout_was_closed() -> bool {
     // SAFETY: F_GETFL on fd 1 reads its flags only.
     let flags = unsafe { libc::fcntl(1, libc::F_GETFL) };
     is_null && flags >= 0 && (flags & libc::O_ACCMODE) == libc::O_RDWR
+}
+
+/// Make writes to fd 1 fail with EBADF, as they would on the closed descriptor the runtime
+/// replaced, while keeping fd 1 taken so no file we open can land on it.
+pub fn refuse_stdout_writes() {
+    if let Ok(null) = std::fs::File::open("/dev/null") {
+        // SAFETY: dup2 onto fd 1 replaces the runtime's placeholder; `null` is closed after.
+        unsafe {
+            libc::dup2(null.as_raw_fd(), 1);
+        }
+    }
 }
 
 /// Standard output, borrowed for the life of the process.
