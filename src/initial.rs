@@ -46,6 +46,9 @@ impl From<RangeFail> for ReadFail {
     }
 }
 
+/// The first read backwards from the end: enough for `-n 10` of typical logs.
+const FIRST_BACK_STEP: usize = 8 * 1024;
+
 /// Where the initial output left the input: follow mode goes on from `offset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Reached {
@@ -223,9 +226,12 @@ fn seekable_start(file: &File, lo: u64, hi: u64, count: Count, delim: u8) -> io:
 pub(crate) fn last_lines_start(file: &File, lo: u64, hi: u64, n: u64, delim: u8) -> io::Result<u64> {
     let mut scan = BackScan::new(n, delim);
     let mut block = vec![0u8; BLOCK];
+    // Start small (the last 10 lines are usually within a few KiB), then grow to full blocks.
+    let mut step = FIRST_BACK_STEP;
     let mut end = hi;
     while end > lo {
-        let begin = end.saturating_sub(BLOCK as u64).max(lo);
+        let begin = end.saturating_sub(step as u64).max(lo);
+        step = (step * 4).min(BLOCK);
         let len = (end - begin) as usize;
         let got = read_at_retry(file, &mut block[..len], begin)?;
         if got < len {

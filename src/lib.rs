@@ -55,8 +55,9 @@ pub use follower::{FollowError, Follower, FollowerBuilder, Line};
 
 use filter::Filter;
 use initial::ReadFail;
+use pipeline::PrintEnd;
 use pipeline::{Shaping, Shutdown, Sink, SourceId, StopReason, Stopped};
-use printer::{Layout, PrintEnd, Printer};
+use printer::{Layout, Printer};
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,9 +188,18 @@ pub fn run(config: &Config) -> Result<Outcome> {
         delim: config.delimiter,
     };
     let shutdown = Shutdown::new();
+    let following = config.follow.is_some();
+    if !following && config.timeout.is_none() {
+        // Static output: everything on this thread; signals keep their default action, as GNU's.
+        let sink = pipeline::direct(shutdown.clone(), shaping, Printer::new(layout).direct());
+        let mut produced = Produced::default();
+        let _ = initial(config, &names, &sink, &mut produced);
+        produced.until_matched = sink.until_hit();
+        let printed = sink.finish().unwrap_or(Ok(PrintEnd::Done))?;
+        return Ok(outcome(config, &shutdown, printed, produced));
+    }
     let (sink, source) = pipeline::channel(shutdown.clone(), shaping);
     let (control_tx, control_rx) = crossbeam_channel::bounded::<follow::Control>(2);
-    let following = config.follow.is_some();
     let watch = signal::Watch {
         signals: true,
         stdout: following && sys::stdout_is_pipe(),
@@ -218,7 +228,12 @@ pub fn run(config: &Config) -> Result<Outcome> {
     if let Some(sig) = signal::received() {
         return Ok(Outcome::Signaled(sig));
     }
-    Ok(match shutdown.reason() {
+    Ok(outcome(config, &shutdown, printed, produced))
+}
+
+/// How a run ended when no signal or child command decided it.
+fn outcome(config: &Config, shutdown: &Shutdown, printed: PrintEnd, produced: Produced) -> Outcome {
+    match shutdown.reason() {
         _ if printed == PrintEnd::BrokenPipe => Outcome::BrokenPipe,
         Some(StopReason::OutputClosed) => Outcome::BrokenPipe,
         Some(StopReason::Timeout) => {
@@ -237,7 +252,7 @@ pub fn run(config: &Config) -> Result<Outcome> {
         _ if produced.pids_gone => Outcome::PidsGone,
         _ if produced.idle => Outcome::Idle,
         _ => Outcome::Success,
-    })
+    }
 }
 
 fn timed_out_notice(config: &Config) {
@@ -307,27 +322,8 @@ fn produce<'scope>(
     let mut produced = Produced::default();
     let mut child: Option<child::Child> = None;
     let _ = (|| -> Result<(), Stopped> {
-        for warning in warnings(config) {
-            sink.diag(warning.into())?;
-        }
-        if config.follow.is_some() {
-            // One descriptor per followed file, plus a few for ourselves.
-            let limit = sys::raise_open_file_limit();
-            let needed = config.inputs.len() as u64 + 32;
-            if needed > limit {
-                sink.diag(format!(
-                    "warning: following {} files needs about {needed} open files, but the limit is {limit}; \
-                     files past it cannot be opened (raise it with 'ulimit -n')",
-                    config.inputs.len()
-                ))?;
-            }
-        }
-        let starts = print_all(config, names, sink)?;
-        produced.had_errors |= starts.iter().any(|s| s.failure.is_some());
+        let starts = initial(config, names, sink, &mut produced)?;
         if config.follow.is_none() {
-            for id in 0..config.inputs.len() {
-                sink.close_line(id)?;
-            }
             return Ok(());
         }
         let engine = follow::Engine::new(config, starts, sink, control)?;
@@ -361,6 +357,38 @@ fn produce<'scope>(
         produced.child_status = Some(c.finish(true));
     }
     produced
+}
+
+/// Warnings, then the initial output of every input: what following goes on from.
+fn initial(
+    config: &Config,
+    names: &[Vec<u8>],
+    sink: &Sink,
+    produced: &mut Produced,
+) -> Result<Vec<follow::Start>, Stopped> {
+    for warning in warnings(config) {
+        sink.diag(warning.into())?;
+    }
+    if config.follow.is_some() {
+        // One descriptor per followed file, plus a few for ourselves.
+        let limit = sys::raise_open_file_limit();
+        let needed = config.inputs.len() as u64 + 32;
+        if needed > limit {
+            sink.diag(format!(
+                "warning: following {} files needs about {needed} open files, but the limit is {limit}; \
+                 files past it cannot be opened (raise it with 'ulimit -n')",
+                config.inputs.len()
+            ))?;
+        }
+    }
+    let starts = print_all(config, names, sink)?;
+    produced.had_errors |= starts.iter().any(|s| s.failure.is_some());
+    if config.follow.is_none() {
+        for id in 0..config.inputs.len() {
+            sink.close_line(id)?;
+        }
+    }
+    Ok(starts)
 }
 
 /// The initial output of every input, in order.

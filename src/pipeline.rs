@@ -131,10 +131,35 @@ pub(crate) struct Shaping {
 /// Beyond this, a filtered line still without its delimiter is judged as it is.
 const CARRY_CAP: usize = 1 << 20;
 
+/// How the printer ended when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PrintEnd {
+    /// Every producer finished and everything was written.
+    Done,
+    /// The reader of stdout went away.
+    BrokenPipe,
+}
+
+/// A consumer run on the producer's own thread: static output needs no printer thread, no
+/// channel and no hand-over (a short `rtail -n 10` costs about what GNU tail's does).
+pub(crate) trait Deliver: Send {
+    /// Handle one message; returns a spent buffer for reuse. `Err` means stop producing.
+    fn deliver(&mut self, msg: Msg) -> Result<Option<Vec<u8>>, Stopped>;
+    /// Flush and report how printing ended.
+    fn finish(self: Box<Self>) -> crate::Result<PrintEnd>;
+}
+
+/// Where a sink's messages go.
+enum Out {
+    /// To the printer thread, through the bounded channel; spent buffers come back in `pool`.
+    Channel { tx: Sender<Msg>, pool: Receiver<Vec<u8>> },
+    /// Straight to a consumer on this thread; spent buffers wait in `pool`.
+    Direct { to: RefCell<Box<dyn Deliver>>, pool: RefCell<Vec<Vec<u8>>> },
+}
+
 /// The producer side: sends messages and hands out recycled buffers.
 pub(crate) struct Sink {
-    tx: Sender<Msg>,
-    pool: Receiver<Vec<u8>>,
+    out: Out,
     shutdown: Shutdown,
     shaping: Shaping,
     /// Filtered mode: the start of each source's unfinished line.
@@ -154,35 +179,61 @@ pub(crate) struct Source {
 pub(crate) fn channel(shutdown: Shutdown, shaping: Shaping) -> (Sink, Source) {
     let (tx, rx) = bounded(CHANNEL_CAP);
     let (pool_tx, pool_rx) = bounded(CHANNEL_CAP + 2);
-    let sink = Sink {
-        tx,
-        pool: pool_rx,
-        shutdown: shutdown.clone(),
-        shaping,
-        carry: RefCell::new(HashMap::new()),
-        until_hit: Cell::new(false),
-    };
-    (sink, Source { rx, pool: pool_tx, shutdown })
+    let out = Out::Channel { tx, pool: pool_rx };
+    (Sink::new(out, shutdown.clone(), shaping), Source { rx, pool: pool_tx, shutdown })
+}
+
+/// Make a sink that hands every message to `to` on the calling thread.
+pub(crate) fn direct(shutdown: Shutdown, shaping: Shaping, to: Box<dyn Deliver>) -> Sink {
+    Sink::new(Out::Direct { to: RefCell::new(to), pool: RefCell::new(Vec::new()) }, shutdown, shaping)
 }
 
 impl Sink {
+    fn new(out: Out, shutdown: Shutdown, shaping: Shaping) -> Sink {
+        Sink { out, shutdown, shaping, carry: RefCell::new(HashMap::new()), until_hit: Cell::new(false) }
+    }
+
+    /// For a direct sink: flush its consumer and report how printing ended (`None` for a
+    /// channel sink, whose printer thread reports instead).
+    pub(crate) fn finish(self) -> Option<crate::Result<PrintEnd>> {
+        match self.out {
+            Out::Direct { to, .. } => Some(to.into_inner().finish()),
+            Out::Channel { .. } => None,
+        }
+    }
+
     /// Send one message, blocking while the channel is full (backpressure) unless a shutdown is
     /// requested meanwhile: a slow reader never keeps us from stopping.
     pub(crate) fn send(&self, msg: Msg) -> Result<(), Stopped> {
-        let msg = match self.tx.try_send(msg) {
+        let tx = match &self.out {
+            Out::Channel { tx, .. } => tx,
+            Out::Direct { to, pool } => {
+                if let Some(buf) = to.borrow_mut().deliver(msg)? {
+                    let mut pool = pool.borrow_mut();
+                    if pool.len() < 4 {
+                        pool.push(buf);
+                    }
+                }
+                return Ok(());
+            }
+        };
+        let msg = match tx.try_send(msg) {
             Ok(()) => return Ok(()),
             Err(TrySendError::Disconnected(_)) => return Err(Stopped),
             Err(TrySendError::Full(msg)) => msg,
         };
         select! {
-            send(self.tx, msg) -> sent => sent.map_err(|_| Stopped),
+            send(tx, msg) -> sent => sent.map_err(|_| Stopped),
             recv(self.shutdown.receiver()) -> _ => Err(Stopped),
         }
     }
 
     /// Send only if there is room now (final flushes during a shutdown).
     pub(crate) fn try_send(&self, msg: Msg) -> Result<(), Stopped> {
-        self.tx.try_send(msg).map_err(|_| Stopped)
+        match &self.out {
+            Out::Channel { tx, .. } => tx.try_send(msg).map_err(|_| Stopped),
+            Out::Direct { .. } => self.send(msg),
+        }
     }
 
     /// The run's shutdown broadcast.
@@ -290,12 +341,16 @@ impl Sink {
 
     /// An empty buffer with room for [`BLOCK`] bytes, recycled when one is available.
     pub(crate) fn buffer(&self) -> Vec<u8> {
-        match self.pool.try_recv() {
-            Ok(mut buf) => {
+        let recycled = match &self.out {
+            Out::Channel { pool, .. } => pool.try_recv().ok(),
+            Out::Direct { pool, .. } => pool.borrow_mut().pop(),
+        };
+        match recycled {
+            Some(mut buf) => {
                 buf.clear();
                 buf
             }
-            Err(_) => Vec::with_capacity(BLOCK),
+            None => Vec::with_capacity(BLOCK),
         }
     }
 

@@ -15,20 +15,11 @@ use owo_colors::Style;
 use regex::bytes::Regex;
 
 use crate::error::Error;
-use crate::pipeline::{BLOCK, Msg, Source, SourceId, StopReason};
+use crate::pipeline::{BLOCK, Deliver, Msg, PrintEnd, Source, SourceId, StopReason, Stopped};
 use crate::sys;
 
 /// Output buffer size: many small batches become one large write.
 const OUT_BUF: usize = 64 * 1024;
-
-/// How the printer ended when it did not fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PrintEnd {
-    /// Every producer finished and everything was written.
-    Done,
-    /// The reader of stdout went away.
-    BrokenPipe,
-}
 
 /// Header, prefix and colour settings for the printer.
 pub(crate) struct Layout {
@@ -176,7 +167,8 @@ impl Printer {
     /// Print messages until every producer is gone, stdout breaks, or a write fails.
     /// A failure also triggers the run's shutdown, so an idle engine stops too.
     pub(crate) fn run(mut self, source: Source) -> Result<PrintEnd, Error> {
-        match self.pump(&source) {
+        let result = self.pump_messages(&source).and_then(|()| self.close());
+        match result {
             Ok(()) => Ok(PrintEnd::Done),
             Err(Fail::Pipe) => {
                 source.shutdown.trigger(StopReason::OutputClosed);
@@ -189,23 +181,32 @@ impl Printer {
         }
     }
 
-    fn pump(&mut self, source: &Source) -> Result<(), Fail> {
-        let result = self.pump_messages(source);
-        if result.is_ok() && self.coloured {
-            // Leave the terminal as we found it, whatever was cut short.
+    /// Run on the producer's thread instead (static output): see [`Deliver`].
+    pub(crate) fn direct(self) -> Box<dyn Deliver> {
+        Box::new(DirectPrinter { printer: self, failed: None })
+    }
+
+    /// The last write: leave the terminal as we found it, and flush.
+    fn close(&mut self) -> Result<(), Fail> {
+        if self.coloured {
             self.put(b"\x1b[0m")?;
-            return self.flush();
         }
-        result
+        self.flush()
     }
 
     fn pump_messages(&mut self, source: &Source) -> Result<(), Fail> {
+        let handle = |printer: &mut Printer, msg| {
+            if let Some(buf) = printer.handle(msg)? {
+                source.recycle(buf);
+            }
+            Ok::<(), Fail>(())
+        };
         while let Ok(msg) = source.rx.recv() {
-            self.handle(msg, source)?;
+            handle(self, msg)?;
             // Drain what is ready, then flush: bursts leave in large writes, a lone line at once.
             loop {
                 match source.try_next() {
-                    Ok(Some(msg)) => self.handle(msg, source)?,
+                    Ok(Some(msg)) => handle(self, msg)?,
                     Ok(None) => break,
                     Err(()) => return self.flush(),
                 }
@@ -215,9 +216,10 @@ impl Printer {
         self.flush()
     }
 
-    fn handle(&mut self, msg: Msg, source: &Source) -> Result<(), Fail> {
+    /// Print one message; returns its spent buffer for reuse.
+    fn handle(&mut self, msg: Msg) -> Result<Option<Vec<u8>>, Fail> {
         match msg {
-            Msg::Header(id) => self.header(id),
+            Msg::Header(id) => self.header(id).map(|()| None),
             Msg::Data { source: id, bytes } => {
                 self.switch_to(id)?;
                 if self.layout.prefix || self.palette.is_some() {
@@ -225,14 +227,13 @@ impl Printer {
                 } else {
                     self.put(&bytes)?;
                 }
-                source.recycle(bytes);
-                Ok(())
+                Ok(Some(bytes))
             }
             Msg::Range { source: id, file, start, end } => {
                 self.switch_to(id)?;
-                self.copy_range(&file, start, end)
+                self.copy_range(&file, start, end).map(|()| None)
             }
-            Msg::Mark(_) => Ok(()),
+            Msg::Mark(_) => Ok(None),
             Msg::Diag(text) => {
                 self.flush()?;
                 let mut err = io::stderr().lock();
@@ -245,7 +246,7 @@ impl Printer {
                         let _ = writeln!(err, "rtail: {text}");
                     }
                 }
-                Ok(())
+                Ok(None)
             }
         }
     }
@@ -373,5 +374,36 @@ impl Printer {
             pos += n as u64;
         }
         Ok(())
+    }
+}
+
+/// The printer on the producer's thread.
+struct DirectPrinter {
+    printer: Printer,
+    /// The failure that stopped it; reported by `finish`.
+    failed: Option<Fail>,
+}
+
+impl Deliver for DirectPrinter {
+    fn deliver(&mut self, msg: Msg) -> Result<Option<Vec<u8>>, Stopped> {
+        if self.failed.is_some() {
+            return Err(Stopped);
+        }
+        self.printer.handle(msg).map_err(|fail| {
+            self.failed = Some(fail);
+            Stopped
+        })
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<PrintEnd, Error> {
+        let result = match self.failed.take() {
+            Some(fail) => Err(fail),
+            None => self.printer.close(),
+        };
+        match result {
+            Ok(()) => Ok(PrintEnd::Done),
+            Err(Fail::Pipe) => Ok(PrintEnd::BrokenPipe),
+            Err(Fail::Other(e)) => Err(e),
+        }
     }
 }
