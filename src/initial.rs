@@ -82,6 +82,12 @@ impl BackScan {
                 body = &body[..body.len() - 1];
             }
         }
+        // Counting a whole block at once is much faster than visiting every delimiter.
+        let count = memchr_iter(self.delim, body).count() as u64;
+        if count < self.remaining {
+            self.remaining -= count;
+            return None;
+        }
         for pos in memrchr_iter(self.delim, body) {
             self.remaining -= 1;
             if self.remaining == 0 {
