@@ -219,11 +219,15 @@ pub fn run(config: &Config) -> Result<Outcome> {
         }
         Ok::<_, Error>((produced, printed??))
     })?;
-    if let Some(code) = produced.child_status {
-        return Ok(Outcome::Child(code));
-    }
     if let Some(err) = produced.spawn_error {
         return Err(err);
+    }
+    // --until and --timeout decide even when they stopped a child; otherwise its status is ours.
+    let decided = produced.until_matched || shutdown.reason() == Some(StopReason::Timeout);
+    if let Some(code) = produced.child_status
+        && !decided
+    {
+        return Ok(Outcome::Child(code));
     }
     if let Some(sig) = signal::received() {
         return Ok(Outcome::Signaled(sig));

@@ -76,6 +76,19 @@ pub(crate) enum Change {
     Truncated,
 }
 
+/// What [`Reader::read_more`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Read {
+    /// Nothing more for now.
+    Eof,
+    /// Complete lines to send (possibly none yet: the bytes read were kept as a partial line).
+    Lines(Vec<u8>),
+    /// The file's start changed under the read: it was truncated and rewritten meanwhile. The
+    /// bytes read were dropped, reading restarts at offset 0; the caller reports the truncation
+    /// and takes the old partial line.
+    Rewritten,
+}
+
 /// An open file being read forward.
 #[derive(Debug)]
 pub(crate) struct Reader {
@@ -158,9 +171,8 @@ impl Reader {
         Ok(Change::Fine)
     }
 
-    /// Read the next block after `offset`. Returns `None` at end of file; otherwise the complete
-    /// lines to send (possibly none yet), keeping a trailing partial line in `pending`.
-    pub(crate) fn read_more(&mut self, sink: &Sink, delim: u8) -> io::Result<Option<Vec<u8>>> {
+    /// Read the next block after `offset`, keeping a trailing partial line in `pending`.
+    pub(crate) fn read_more(&mut self, sink: &Sink, delim: u8) -> io::Result<Read> {
         let mut buf = sink.buffer();
         buf.extend_from_slice(&self.pending);
         let start = buf.len();
@@ -172,7 +184,18 @@ impl Reader {
         };
         buf.truncate(start + got);
         if got == 0 {
-            return Ok(None);
+            return Ok(Read::Eof);
+        }
+        // A truncate-and-rewrite between our last look and this read would hand us the new
+        // content's middle: check that the start we remember is still there.
+        if !self.fingerprint.is_empty() {
+            let mut head = vec![0u8; self.fingerprint.len()];
+            let n = read_full_at(&self.file, &mut head, 0)?;
+            if rewritten(&self.fingerprint, &head[..n]) {
+                self.offset = 0;
+                self.fingerprint.clear();
+                return Ok(Read::Rewritten);
+            }
         }
         self.offset += got as u64;
         self.last_growth = Instant::now();
@@ -184,18 +207,18 @@ impl Reader {
                 self.pending.clear();
                 self.pending.extend_from_slice(&buf[last + 1..]);
                 buf.truncate(last + 1);
-                Ok(Some(buf))
+                Ok(Read::Lines(buf))
             }
             None if buf.len() >= LINE_CAP => {
                 // An overlong line: pass it on in pieces, in order.
                 self.pending.clear();
-                Ok(Some(buf))
+                Ok(Read::Lines(buf))
             }
             None => {
                 self.pending.clear();
                 self.pending.extend_from_slice(&buf);
                 buf.clear();
-                Ok(Some(buf))
+                Ok(Read::Lines(buf))
             }
         }
     }
@@ -291,9 +314,9 @@ mod tests {
     fn reads_complete_lines_and_keeps_the_partial() {
         let (_tmp, mut r) = reader_for(b"one\ntwo\npart", 0);
         let (sink, _src) = sink();
-        assert_eq!(r.read_more(&sink, b'\n').expect("read").as_deref(), Some(&b"one\ntwo\n"[..]));
+        assert_eq!(r.read_more(&sink, b'\n').expect("read"), Read::Lines(b"one\ntwo\n".to_vec()));
         assert_eq!(r.pending, b"part");
-        assert_eq!(r.read_more(&sink, b'\n').expect("read"), None);
+        assert_eq!(r.read_more(&sink, b'\n').expect("read"), Read::Eof);
         assert_eq!(r.take_pending(), b"part");
     }
 
@@ -302,7 +325,7 @@ mod tests {
         use std::io::Write;
         let (tmp, mut r) = reader_for(b"2026 first line\n", 0);
         let (sink, _src) = sink();
-        while r.read_more(&sink, b'\n').expect("read").is_some() {}
+        while r.read_more(&sink, b'\n').expect("read") != Read::Eof {}
         assert_eq!(r.detect().expect("detect"), Change::Fine);
         // Rewrite with more bytes than we had read: size alone cannot tell.
         let mut f = std::fs::File::create(tmp.path()).expect("truncate");
@@ -310,9 +333,25 @@ mod tests {
         assert_eq!(r.detect().expect("detect"), Change::Truncated);
         assert_eq!(r.offset, 0);
         // Plain truncation.
-        while r.read_more(&sink, b'\n').expect("read").is_some() {}
+        while r.read_more(&sink, b'\n').expect("read") != Read::Eof {}
         std::fs::File::create(tmp.path()).expect("truncate");
         assert_eq!(r.detect().expect("detect"), Change::Truncated);
+    }
+
+    #[test]
+    fn a_rewrite_between_reads_is_noticed() {
+        use std::io::Write;
+        let (tmp, mut r) = reader_for(b"new-1\n", 0);
+        let (sink, _src) = sink();
+        assert_eq!(r.read_more(&sink, b'\n').expect("read"), Read::Lines(b"new-1\n".to_vec()));
+        // Rewritten with more bytes before the next read: the read must not return its middle.
+        let mut f = std::fs::File::create(tmp.path()).expect("truncate");
+        f.write_all(b"rewritten from the start\n").expect("write");
+        assert_eq!(r.read_more(&sink, b'\n').expect("read"), Read::Rewritten);
+        assert_eq!(
+            r.read_more(&sink, b'\n').expect("read"),
+            Read::Lines(b"rewritten from the start\n".to_vec())
+        );
     }
 
     #[test]
@@ -321,7 +360,7 @@ mod tests {
         let (_tmp, mut r) = reader_for(&data, 0);
         let (sink, _src) = sink();
         let mut total = 0;
-        while let Some(chunk) = r.read_more(&sink, b'\n').expect("read") {
+        while let Read::Lines(chunk) = r.read_more(&sink, b'\n').expect("read") {
             total += chunk.len();
             assert!(r.pending.len() < LINE_CAP);
         }

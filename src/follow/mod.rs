@@ -27,7 +27,7 @@ use crate::config::{Config, FollowMode, Input};
 use crate::pipeline::{Msg, Sink, SourceId, Stopped};
 use crate::quote;
 use crate::sys;
-use file::{Change, Identity, NameChange, Reader, name_change};
+use file::{Change, Identity, NameChange, Read, Reader, name_change};
 use watch::{Hint, WatchFail, Watches};
 
 /// How long a renamed or deleted file is still read after it last grew. Writers that had it
@@ -377,11 +377,27 @@ impl<'a> Engine<'a> {
     /// Read every draining file of input `i` to its current end.
     fn pump_drains(&mut self, i: usize) -> Result<(), Stopped> {
         let f = &mut self.files[i];
-        for d in &mut f.drains {
-            // A read error on a draining file ends its draining; nothing to report it against.
-            while let Ok(Some(bytes)) = d.reader.read_more(self.sink, self.delim) {
-                self.last_activity = Instant::now();
-                send_data(self.sink, f.id, bytes)?;
+        let mut k = 0;
+        while k < f.drains.len() {
+            let reader = &mut f.drains[k].reader;
+            let finished = loop {
+                match reader.read_more(self.sink, self.delim) {
+                    Ok(Read::Lines(bytes)) => {
+                        self.last_activity = Instant::now();
+                        send_data(self.sink, f.id, bytes)?;
+                    }
+                    Ok(Read::Eof) => break false,
+                    // Rewritten after its rotation, or unreadable: nothing more of it is ours.
+                    Ok(Read::Rewritten) | Err(_) => {
+                        send_last(self.sink, f.id, reader.take_pending())?;
+                        break true;
+                    }
+                }
+            };
+            if finished {
+                f.drains.remove(k);
+            } else {
+                k += 1;
             }
         }
         Ok(())
@@ -395,13 +411,7 @@ impl<'a> Engine<'a> {
         };
         match reader.detect() {
             Ok(Change::Fine) => {}
-            Ok(Change::Truncated) => {
-                let partial = reader.take_pending();
-                let id = self.files[i].id;
-                send_last(self.sink, id, partial)?;
-                let name = &self.files[i].name;
-                self.sink.diag(format!("{}: file truncated", String::from_utf8_lossy(name)))?;
-            }
+            Ok(Change::Truncated) => self.report_truncation(i)?,
             Err(e) => {
                 // The open descriptor itself failed (EIO): report once, give the file up.
                 let f = &mut self.files[i];
@@ -417,8 +427,12 @@ impl<'a> Engine<'a> {
                 return Ok(());
             };
             let bytes = match reader.read_more(self.sink, self.delim) {
-                Ok(Some(bytes)) => bytes,
-                Ok(None) => return Ok(()),
+                Ok(Read::Lines(bytes)) => bytes,
+                Ok(Read::Eof) => return Ok(()),
+                Ok(Read::Rewritten) => {
+                    self.report_truncation(i)?;
+                    continue;
+                }
                 Err(e) => {
                     let f = &self.files[i];
                     self.sink.diag(format!("error reading {}: {}", quote(&f.name), sys::error_text(&e)))?;
@@ -431,6 +445,16 @@ impl<'a> Engine<'a> {
             self.last_activity = Instant::now();
             send_data(self.sink, self.files[i].id, bytes)?;
         }
+    }
+
+    /// The open file of input `i` was truncated: its partial line ends here, then the notice;
+    /// reading has restarted at offset 0.
+    fn report_truncation(&mut self, i: usize) -> Result<(), Stopped> {
+        let f = &mut self.files[i];
+        if let Some(reader) = f.cur.as_mut() {
+            send_last(self.sink, f.id, reader.take_pending())?;
+        }
+        self.sink.diag(format!("{}: file truncated", String::from_utf8_lossy(&f.name)))
     }
 
     /// Follow by name: has the name moved on to another file, gone, or come back?

@@ -83,7 +83,7 @@ fn wait_for_times_out_with_a_typed_error() {
     match &err {
         FollowError::Timeout { pattern, paths, .. } => {
             assert_eq!(pattern.as_deref(), Some("never"));
-            assert_eq!(paths, &[log.clone()]);
+            assert_eq!(paths, std::slice::from_ref(&log));
         }
         other => panic!("expected a timeout, got {other:?}"),
     }
