@@ -1,143 +1,188 @@
 //! The command line: clap's definition, GNU tail's obsolete forms (`-5`, `+5c`), GNU-style usage
-//! errors, and the conversion into a plain [`Config`]. Only `main.rs` uses this module.
+//! errors, the conversion into a plain [`Config`], and `--generate` (the man page and the shell
+//! completions, made from this one definition). Only `main.rs` uses this module.
+//!
+//! The help texts come in two lengths: `help` is the one line `-h` shows, `long_help` is what
+//! `--help` and the man page show, with an example where one helps. The exit statuses, signals,
+//! environment and examples are tables here, rendered both into `--help` and into the man page.
 
 use std::ffi::OsString;
+use std::io::{self, Write};
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, FromArgMatches, Parser};
+use clap_mangen::roff::{Roff, bold, italic, roman};
 use std::time::Duration;
 
 use rtail::{Config, Count, Follow, FollowMode, Headers, Input, Patterns, Unit, parse_count};
 
+const ABOUT: &str = "Print the last 10 lines of each FILE to standard output (GNU tail compatible).";
+
+const LONG_ABOUT: &str = "\
+Print the last 10 lines of each FILE to standard output, as GNU tail does (same options, \
+defaults, headers, messages and exit statuses), and follow logs by name across every kind of \
+rotation, printing each appended line exactly once and in order.
+
+With more than one FILE, precede each with a header giving the file name. With no FILE, or \
+when FILE is -, read standard input.
+
+NUM may have a multiplier suffix: b 512, kB 1000, K 1024, MB 1000*1000, M 1024*1024, GB, G, T, \
+P, E, Z, Y, R, Q (and KiB, MiB, ... for the binary ones).
+
+On top of GNU tail, rtail filters lines (--grep, --exclude), ends by itself when a line \
+appears or time runs out (--until, --timeout, --idle-timeout), colours and prefixes its output, \
+and can run a command while it follows the logs (rtail FILE... -- COMMAND), which is what \
+integration tests and scripts need.";
+
 const AFTER_HELP: &str = "\
-NUM may have a multiplier suffix: b 512, kB 1000, K 1024, MB 1000*1000, M 1024*1024, GB, G, T, P, E,
-Z, Y, R, Q (and KiB, MiB, ... for the binary ones).
-
+NUM may have a multiplier suffix: K 1024, M 1024*1024, G, ..., kB 1000, MB, ..., b 512.
 With no FILE, or when FILE is -, read standard input.
+'rtail --help' shows examples, the exit statuses and the signals.";
 
-Examples:
-  rtail app.log                 the last 10 lines
-  rtail -n 100 app.log          the last 100 lines
-  rtail -n +1 app.log | grep x  the whole file, from line 1
-  rtail -c 1K a.log b.log       the last 1024 bytes of each, with ==> NAME <== headers
+/// What `rtail` exits with, for `--help` and the man page: (status, meaning).
+const EXIT_STATUS: &[(&str, &str)] = &[
+    ("0", "Success; also when --until matched, when --idle-timeout passed, and when every --pid died."),
+    (
+        "1",
+        "A file could not be opened or read (the others are still printed), a usage error, a write \
+         error, no file left to follow, or the input ended before --until matched.",
+    ),
+    ("124", "--timeout passed first (as timeout(1)); a child command is stopped."),
+    ("126", "The child command was found but could not be run."),
+    ("127", "The child command was not found."),
+    ("128+N", "Stopped by signal N after flushing what was read: 129 SIGHUP, 130 SIGINT, 143 SIGTERM."),
+    ("141", "The reader of standard output went away, as if killed by SIGPIPE."),
+    ("other", "With a child command that ended by itself: its exit status (128+N if signal N killed it)."),
+];
 
-Exit status: 0 on success; 1 if a file could not be read, on a usage error, or on a write error;
-141 when the reader of standard output went away (as if killed by SIGPIPE).";
+/// How `rtail` treats signals: (signals, what happens).
+const SIGNALS: &[(&str, &str)] = &[
+    (
+        "SIGINT, SIGTERM, SIGHUP",
+        "Flush what was read, reset colours, and end by the same signal, so the shell sees 130, 143 \
+         or 129. A second one ends rtail at once.",
+    ),
+    (
+        "with a child command",
+        "SIGINT, SIGTERM and SIGHUP are passed on to the child's process group instead; rtail drains \
+         the files and exits with the child's status. If rtail dies, the child gets SIGTERM.",
+    ),
+    (
+        "SIGPIPE",
+        "When the reader of standard output goes away, rtail stops at once, even while idle, and ends \
+         as if killed by SIGPIPE (141).",
+    ),
+];
+
+/// The environment variables `rtail` reads: (name, effect).
+const ENVIRONMENT: &[(&str, &str)] = &[
+    ("NO_COLOR", "When set and not empty, --color=auto does not colour (https://no-color.org)."),
+    (
+        "CLICOLOR_FORCE",
+        "When set and neither empty nor 0, --color=auto colours even when standard output is not a \
+         terminal; NO_COLOR wins.",
+    ),
+];
+
+/// Worked examples for `--help` and the man page: (what it does, commands). The commands are
+/// kept short enough for an 80-column man page.
+const EXAMPLES: &[(&str, &str)] = &[
+    (
+        "The last 10 lines; the last 100; the whole file, from line 1, into grep:",
+        "rtail app.log\nrtail -n 100 app.log\nrtail -n +1 app.log | grep ERROR",
+    ),
+    (
+        "Follow a log in a terminal, by name, across rotation; wait for it if it does not exist yet:",
+        "rtail -F /var/log/app.log",
+    ),
+    (
+        "Only errors and warnings of several logs, without the health checks, each line prefixed \
+         with its file:",
+        "rtail -F -P -g 'ERROR|WARN' -x healthcheck *.log",
+    ),
+    (
+        "Wait until a server logs that it is ready (exit 0), or fail after 30 seconds (exit 124); \
+         -n 0 ignores what an earlier run left in the log:",
+        "rtail -F -n 0 --until 'listening on' --timeout 30s server.log",
+    ),
+    (
+        "An integration test: place an order while following the worker's log (-F is implied); \
+         exit 0 once the worker logs that it shipped, 124 after a minute, or the client's status \
+         if it fails first:",
+        "rtail -n 0 --until 'shipped 42' --timeout 1m work.log -- ./order 42",
+    ),
+    (
+        "Run the test suite, showing the service's errors as they happen; exit with the suite's \
+         status:",
+        "rtail -F -g ERROR service.log -- cargo test",
+    ),
+    (
+        "Rotation: after app.log is renamed, rtail reads app.log.1 to its end (a logger may still \
+         write to it) and follows the new app.log from its first line; every line comes out once, \
+         in order:",
+        "rtail -F app.log &\nmv app.log app.log.1   # the logger reopens app.log",
+    ),
+];
 
 /// rtail: print the last part of files (GNU tail compatible).
 #[derive(Parser, Debug)]
 #[command(
     name = "rtail",
     version,
-    about = "Print the last 10 lines of each FILE to standard output (GNU tail compatible).",
+    about = ABOUT,
+    long_about = LONG_ABOUT,
     after_help = AFTER_HELP,
+    after_long_help = after_long_help(),
     args_override_self = true,
     infer_long_args = true,
     max_term_width = 100
 )]
 pub struct Cli {
-    /// Output the last NUM bytes; or use -c +NUM to output starting with byte NUM of each file.
     #[arg(
         short = 'c',
         long = "bytes",
         value_name = "[+]NUM",
         allow_hyphen_values = true,
-        overrides_with = "lines"
+        overrides_with = "lines",
+        help_heading = "Output",
+        help = "Output the last NUM bytes; -c +NUM: from byte NUM on",
+        long_help = "Output the last NUM bytes; or use -c +NUM to output starting with byte NUM of each \
+                     file.\n\nExample: rtail -c 1K a.log b.log (the last 1024 bytes of each)"
     )]
     bytes: Option<String>,
 
-    /// Output the last NUM lines, instead of the last 10; or use -n +NUM to skip NUM-1 lines at the start.
     #[arg(
         short = 'n',
         long = "lines",
         value_name = "[+]NUM",
         allow_hyphen_values = true,
-        overrides_with = "bytes"
+        overrides_with = "bytes",
+        help_heading = "Output",
+        help = "Output the last NUM lines (default 10); -n +NUM: from line NUM on",
+        long_help = "Output the last NUM lines, instead of the last 10; or use -n +NUM to skip NUM-1 \
+                     lines at the start (-n +1: the whole file). With -f, -n 0 prints new lines only.\n\n\
+                     Example: rtail -n +1 app.log | grep x (the whole file, from line 1)"
     )]
     lines: Option<String>,
 
     /// Never print headers giving file names.
-    #[arg(short = 'q', long = "quiet", visible_alias = "silent", overrides_with = "verbose")]
+    #[arg(
+        short = 'q',
+        long = "quiet",
+        visible_alias = "silent",
+        overrides_with = "verbose",
+        help_heading = "Output"
+    )]
     quiet: bool,
 
     /// Always print headers giving file names.
-    #[arg(short = 'v', long = "verbose", overrides_with = "quiet")]
+    #[arg(short = 'v', long = "verbose", overrides_with = "quiet", help_heading = "Output")]
     verbose: bool,
 
     /// Line delimiter is NUL, not newline.
-    #[arg(short = 'z', long = "zero-terminated")]
+    #[arg(short = 'z', long = "zero-terminated", help_heading = "Output")]
     zero_terminated: bool,
 
-    /// Output appended data as the file grows; HOW is `descriptor` (the default for -f: keep
-    /// reading the open file even if renamed) or `name` (reopen the name after rotation).
-    #[arg(
-        short = 'f',
-        long = "follow",
-        value_name = "HOW",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "descriptor",
-        value_enum,
-        help_heading = "Following"
-    )]
-    follow: Option<FollowHow>,
-
-    /// Same as --follow=name --retry: follow a log across rotation, deletion and re-creation.
-    #[arg(short = 'F', help_heading = "Following")]
-    follow_name_retry: bool,
-
-    /// Keep trying to open a file that is missing or unreadable.
-    #[arg(long = "retry", help_heading = "Following")]
-    retry: bool,
-
-    /// Poll every N seconds (default 1.0) where change notifications are not available
-    /// (network and FUSE file systems, standard input, --poll).
-    #[arg(short = 's', long = "sleep-interval", value_name = "N", help_heading = "Following")]
-    sleep_interval: Option<String>,
-
-    /// Accepted for GNU compatibility. rtail's poll re-checks the name on every tick, so the
-    /// GNU default of reopening after N unchanged polls is always met.
-    #[arg(long = "max-unchanged-stats", value_name = "N", help_heading = "Following")]
-    max_unchanged_stats: Option<String>,
-
-    /// With -f: end after process PID dies (repeatable: after all of them), once the files
-    /// have been read to their end.
-    #[arg(long = "pid", value_name = "PID", action = clap::ArgAction::Append, help_heading = "Following")]
-    pid: Vec<String>,
-
-    /// Poll with stat instead of change notifications: for NFS, CIFS, FUSE or bind mounts
-    /// where notifications do not arrive (those are detected and polled anyway).
-    #[arg(long = "poll", help_heading = "Following")]
-    poll: bool,
-
-    /// Print only lines matching REGEX (repeatable: lines matching any). Example: -g 'ERROR|WARN'
-    #[arg(short = 'g', long = "grep", value_name = "REGEX", action = clap::ArgAction::Append, help_heading = "Filtering")]
-    grep: Vec<String>,
-
-    /// Do not print lines matching REGEX (repeatable; applied after --grep). Example: -x healthcheck
-    #[arg(short = 'x', long = "exclude", value_name = "REGEX", action = clap::ArgAction::Append, help_heading = "Filtering")]
-    exclude: Vec<String>,
-
-    /// Match --grep, --exclude and --until without regard to case.
-    #[arg(short = 'i', long = "ignore-case", help_heading = "Filtering")]
-    ignore_case: bool,
-
-    /// Exit 0 right after printing the first line matching REGEX. Lines of the initial output
-    /// count too (a line written just before rtail started is seen); use -n 0 for new lines only.
-    /// Example: rtail -F -n 0 --until 'listening on' --timeout 30s server.log
-    #[arg(long = "until", value_name = "REGEX", help_heading = "Watching and exit")]
-    until: Option<String>,
-
-    /// Give up after DURATION (500ms, 30s, 2m, 1h): exit 124 with a message, stopping the child.
-    #[arg(long = "timeout", value_name = "DURATION", help_heading = "Watching and exit")]
-    timeout: Option<String>,
-
-    /// Exit 0 once no file has produced a new line for DURATION (500ms, 30s, 2m, 1h).
-    #[arg(long = "idle-timeout", value_name = "DURATION", help_heading = "Watching and exit")]
-    idle_timeout: Option<String>,
-
-    /// Colour level words, matches and headers: auto (when stdout is a terminal and NO_COLOR is
-    /// unset or empty; CLICOLOR_FORCE=1 forces it), always, never.
     #[arg(
         long = "color",
         visible_alias = "colour",
@@ -147,24 +192,406 @@ pub struct Cli {
         default_missing_value = "always",
         default_value = "auto",
         value_enum,
-        help_heading = "Output"
+        help_heading = "Output",
+        help = "When to colour level words, matches and headers",
+        long_help = "Colour level words (ERROR, FATAL, CRITICAL red; WARN yellow; INFO green; DEBUG, \
+                     TRACE dim), --grep and --until matches, and headers. auto colours when standard \
+                     output is a terminal and NO_COLOR is unset or empty (CLICOLOR_FORCE=1 forces it); \
+                     a bare --color means always.\n\nExample: rtail -F --color app.log | less -R"
     )]
     color: ColorWhen,
 
-    /// Print `NAME: ` before every line instead of ==> NAME <== headers, so merged output greps well.
-    #[arg(short = 'P', long = "prefix", help_heading = "Output")]
+    #[arg(
+        short = 'P',
+        long = "prefix",
+        help_heading = "Output",
+        help = "Print NAME: before every line instead of ==> NAME <== headers",
+        long_help = "Print `NAME: ` before every line instead of ==> NAME <== headers, so that merged \
+                     output greps well.\n\nExample: rtail -F -P *.log | grep ERROR"
+    )]
     prefix: bool,
 
+    #[arg(
+        short = 'f',
+        long = "follow",
+        value_name = "HOW",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "descriptor",
+        value_enum,
+        help_heading = "Following",
+        help = "Output appended data as the file grows",
+        long_help = "Output appended data as the file grows; HOW is `descriptor` (the default for -f: \
+                     keep reading the open file even if renamed) or `name` (reopen the name after \
+                     rotation).\n\nExample: rtail -f build.log"
+    )]
+    follow: Option<FollowHow>,
+
+    #[arg(
+        short = 'F',
+        help_heading = "Following",
+        help = "Same as --follow=name --retry: the right choice for logs",
+        long_help = "Same as --follow=name --retry: follow a log by name across rotation (rename, \
+                     truncation, copytruncate, deletion and re-creation), and wait for it while it is \
+                     missing. The right choice for logs.\n\nExample: rtail -F /var/log/app.log"
+    )]
+    follow_name_retry: bool,
+
+    /// Keep trying to open a file that is missing or unreadable.
+    #[arg(long = "retry", help_heading = "Following")]
+    retry: bool,
+
+    #[arg(
+        short = 's',
+        long = "sleep-interval",
+        value_name = "N",
+        help_heading = "Following",
+        help = "Seconds between polls, where polling is needed (default 1.0)",
+        long_help = "Poll every N seconds (default 1.0) where change notifications are not available \
+                     (network and FUSE file systems, standard input, --poll)."
+    )]
+    sleep_interval: Option<String>,
+
+    #[arg(
+        long = "max-unchanged-stats",
+        value_name = "N",
+        help_heading = "Following",
+        help = "Accepted for GNU compatibility",
+        long_help = "Accepted for GNU compatibility. rtail's poll re-checks the name on every tick, so \
+                     the GNU default of reopening after N unchanged polls is always met."
+    )]
+    max_unchanged_stats: Option<String>,
+
+    #[arg(
+        long = "pid",
+        value_name = "PID",
+        action = clap::ArgAction::Append,
+        help_heading = "Following",
+        help = "With -f: end after process PID dies (repeatable)",
+        long_help = "With -f: end after process PID dies (repeatable: after all of them), once the \
+                     files have been read to their end.\n\n\
+                     Example: rtail -F --pid=\"$(pgrep -n myd)\" myd.log"
+    )]
+    pid: Vec<String>,
+
+    #[arg(
+        long = "poll",
+        help_heading = "Following",
+        help = "Poll with stat instead of change notifications",
+        long_help = "Poll with stat instead of change notifications: for NFS, CIFS, FUSE or bind mounts \
+                     where notifications do not arrive (those are detected and polled anyway)."
+    )]
+    poll: bool,
+
+    #[arg(
+        short = 'g',
+        long = "grep",
+        value_name = "REGEX",
+        action = clap::ArgAction::Append,
+        help_heading = "Filtering",
+        help = "Print only lines matching REGEX (repeatable: lines matching any)",
+        long_help = "Print only lines matching REGEX (repeatable: lines matching any). The syntax is \
+                     that of Rust's regex crate; matching is on bytes, so lines that are not UTF-8 \
+                     are matched too.\n\nExample: rtail -F -g 'ERROR|WARN' app.log"
+    )]
+    grep: Vec<String>,
+
+    #[arg(
+        short = 'x',
+        long = "exclude",
+        value_name = "REGEX",
+        action = clap::ArgAction::Append,
+        help_heading = "Filtering",
+        help = "Do not print lines matching REGEX (repeatable)",
+        long_help = "Do not print lines matching REGEX (repeatable; applied after --grep).\n\n\
+                     Example: rtail -F -x healthcheck access.log"
+    )]
+    exclude: Vec<String>,
+
+    #[arg(
+        short = 'i',
+        long = "ignore-case",
+        help_heading = "Filtering",
+        help = "Match --grep, --exclude and --until without regard to case",
+        long_help = "Match --grep, --exclude and --until without regard to case.\n\n\
+                     Example: rtail -F -i -g error app.log"
+    )]
+    ignore_case: bool,
+
+    #[arg(
+        long = "until",
+        value_name = "REGEX",
+        help_heading = "Watching and exit",
+        help = "Exit 0 right after printing the first line matching REGEX",
+        long_help = "Exit 0 right after printing the first line matching REGEX; a child command is \
+                     stopped. Lines of the initial output count too (a line written just before rtail \
+                     started is seen); use -n 0 for new lines only.\n\n\
+                     Example: rtail -F -n 0 --until 'listening on' server.log"
+    )]
+    until: Option<String>,
+
+    #[arg(
+        long = "timeout",
+        value_name = "DURATION",
+        help_heading = "Watching and exit",
+        help = "Give up after DURATION (500ms, 30s, 2m, 1h): exit 124",
+        long_help = "Give up after DURATION (500ms, 30s, 2m, 1h): exit 124 with a message, stopping \
+                     the child command. With --until: the line did not come in time.\n\n\
+                     Example: rtail -F -n 0 --until 'listening on' --timeout 30s server.log"
+    )]
+    timeout: Option<String>,
+
+    #[arg(
+        long = "idle-timeout",
+        value_name = "DURATION",
+        help_heading = "Watching and exit",
+        help = "Exit 0 once no file has produced a new line for DURATION",
+        long_help = "Exit 0 once no file has produced a new line for DURATION (500ms, 30s, 2m, 1h).\n\n\
+                     Example: rtail -F --idle-timeout 10s build.log"
+    )]
+    idle_timeout: Option<String>,
+
     /// Files to read; `-` is standard input.
-    #[arg(value_name = "FILE")]
+    #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     files: Vec<OsString>,
 
-    /// Run COMMAND while following the files (watching starts first, so nothing it writes is
-    /// missed); when it exits, read the files to their end and exit with its status. Implies -F
-    /// unless -f is given. Needs at least one FILE before `--` (otherwise `--` just ends the
-    /// options, as in GNU tail). Example: rtail -F svc.log -- ./run-tests.sh
-    #[arg(last = true, value_name = "COMMAND", help_heading = "Child command")]
+    #[arg(
+        last = true,
+        value_name = "COMMAND",
+        value_hint = clap::ValueHint::CommandWithArguments,
+        help_heading = "Child command",
+        help = "Run COMMAND while following the files, and exit with its status",
+        long_help = "Run COMMAND while following the files (watching starts first, so nothing it \
+                     writes is missed); when it exits, read the files to their end and exit with its \
+                     status. Implies -F unless -f is given. Needs at least one FILE before `--` \
+                     (otherwise `--` just ends the options, as in GNU tail).\n\n\
+                     Example: rtail svc.log -- ./run-tests.sh"
+    )]
     command: Vec<OsString>,
+
+    #[arg(
+        long = "generate",
+        value_name = "KIND",
+        value_enum,
+        exclusive = true,
+        hide_short_help = true,
+        help_heading = "Installation",
+        help = "Print the man page or a shell completion script, and exit",
+        long_help = "Print the man page or a shell completion script to standard output, and exit. \
+                     Both are made from this command line's definition.\n\n\
+                     Example: rtail --generate man > ~/.local/share/man/man1/rtail.1"
+    )]
+    generate: Option<Generate>,
+}
+
+/// `--generate KIND`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Generate {
+    /// The man page (roff), as in man/rtail.1.
+    Man,
+    /// Bash completion script.
+    CompleteBash,
+    /// Zsh completion script.
+    CompleteZsh,
+    /// Fish completion script.
+    CompleteFish,
+    /// PowerShell completion script.
+    CompletePowershell,
+    /// Elvish completion script.
+    CompleteElvish,
+}
+
+/// Width the text after the options is wrapped to, with hanging indents (clap's own wrapping
+/// would lose them; it still re-wraps on a terminal narrower than this).
+const AFTER_HELP_WIDTH: usize = 96;
+
+/// The text after the options in `--help`: examples, exit status, signals, environment.
+fn after_long_help() -> String {
+    let mut text = String::from("Examples:\n");
+    for (what, command) in EXAMPLES {
+        for line in wrap(what, AFTER_HELP_WIDTH - 4) {
+            text.push_str(&format!("  # {line}\n"));
+        }
+        for line in command.lines() {
+            text.push_str(&format!("  {line}\n"));
+        }
+    }
+    for (title, rows) in [("Exit status", EXIT_STATUS), ("Signals", SIGNALS), ("Environment", ENVIRONMENT)] {
+        text.push_str(&format!("\n{title}:\n"));
+        let width = rows.iter().map(|(key, _)| key.len()).max().unwrap_or(0);
+        for (key, meaning) in rows {
+            if width <= 16 {
+                // Two columns: the key, then its meaning with continuation lines under it.
+                for (i, line) in wrap(meaning, AFTER_HELP_WIDTH - width - 4).iter().enumerate() {
+                    let key = if i == 0 { key } else { "" };
+                    text.push_str(&format!("  {key:width$}  {line}\n"));
+                }
+            } else {
+                // Keys too long for a column: each on its own line, the meaning indented below.
+                text.push_str(&format!("  {key}\n"));
+                for line in wrap(meaning, AFTER_HELP_WIDTH - 6) {
+                    text.push_str(&format!("      {line}\n"));
+                }
+            }
+        }
+    }
+    text.push_str("\nSee also: tail(1), timeout(1), and the man page (rtail --generate man).");
+    text
+}
+
+/// Split `text` into lines of at most `width` characters at spaces (a longer word stays whole).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// Write what `--generate KIND` asks for.
+fn generate(kind: Generate, out: &mut dyn Write) -> io::Result<()> {
+    use clap_complete::Shell;
+    let shell = match kind {
+        Generate::Man => return man_page(out),
+        Generate::CompleteBash => Shell::Bash,
+        Generate::CompleteZsh => Shell::Zsh,
+        Generate::CompleteFish => Shell::Fish,
+        Generate::CompletePowershell => Shell::PowerShell,
+        Generate::CompleteElvish => Shell::Elvish,
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "rtail", &mut script);
+    out.write_all(&script)
+}
+
+/// The man page: clap_mangen renders the title, NAME, SYNOPSIS, DESCRIPTION and the options
+/// (one OPTIONS section with a subsection per help heading); EXIT STATUS, SIGNALS, ENVIRONMENT,
+/// EXAMPLES and SEE ALSO are written here. No date, so the output only changes with the text.
+fn man_page(out: &mut dyn Write) -> io::Result<()> {
+    let mut cmd = Cli::command().override_usage(
+        "rtail [OPTION]... [FILE]...\n\
+         rtail [OPTION]... FILE... -- COMMAND [ARG]...\n\
+         rtail --generate KIND",
+    );
+    // clap_mangen leaves out visible aliases (--silent, --colour); name them in the text.
+    let aliased: Vec<(String, Vec<String>)> = cmd
+        .get_arguments()
+        .filter_map(|a| {
+            let aliases = a.get_visible_aliases()?;
+            Some((a.get_id().to_string(), aliases.iter().map(|s| format!("--{s}")).collect()))
+        })
+        .collect();
+    for (id, aliases) in aliased {
+        cmd = cmd.mut_arg(id, |arg| {
+            let help = arg.get_long_help().or(arg.get_help()).map(ToString::to_string).unwrap_or_default();
+            // At the end of the first paragraph, before any example.
+            let (first, rest) = help.split_once("\n\n").unwrap_or((&help, ""));
+            let mut text = format!("{}. Also spelled {}.", first.trim_end_matches('.'), aliases.join(", "));
+            if !rest.is_empty() {
+                text = format!("{text}\n\n{rest}");
+            }
+            arg.long_help(text)
+        });
+    }
+    let headings: Vec<String> =
+        cmd.get_arguments().filter_map(|a| a.get_help_heading()).map(str::to_owned).collect();
+    let version = cmd.get_version().unwrap_or_default().to_owned();
+    let man = clap_mangen::Man::new(cmd);
+    // Every piece the roff crate renders starts with the same preamble (it defines the apostrophe
+    // string): the page has it once.
+    let preamble = Roff::new().render();
+    // The title line by hand: clap_mangen writes an empty date as nothing at all, which shifts
+    // the source and manual into the wrong fields. No date keeps the output reproducible.
+    let mut page = format!("{preamble}.TH RTAIL 1 \"\" \"rtail {version}\" \"User Commands\"\n");
+    type Render = fn(&clap_mangen::Man, &mut dyn Write) -> io::Result<()>;
+    let sections: [Render; 4] = [
+        clap_mangen::Man::render_name_section,
+        clap_mangen::Man::render_synopsis_section,
+        clap_mangen::Man::render_description_section,
+        clap_mangen::Man::render_options_section,
+    ];
+    for (i, render) in sections.into_iter().enumerate() {
+        let mut buf = Vec::new();
+        render(&man, &mut buf)?;
+        let text = String::from_utf8(buf).map_err(io::Error::other)?;
+        let text = text.strip_prefix(&preamble).unwrap_or(&text);
+        if i == sections.len() - 1 {
+            page.push_str(&options_as_subsections(text, &headings));
+        } else {
+            page.push_str(text);
+        }
+    }
+    let extra = extra_sections().render();
+    page.push_str(extra.strip_prefix(&preamble).unwrap_or(&extra));
+    out.write_all(page.as_bytes())
+}
+
+/// clap_mangen makes each help heading a section of its own (`.SH FOLLOWING`); make them
+/// subsections of one OPTIONS section, titled as in `--help`.
+fn options_as_subsections(roff: &str, headings: &[String]) -> String {
+    let mut out = String::new();
+    if !roff.starts_with(".SH OPTIONS\n") {
+        out.push_str(".SH OPTIONS\n");
+    }
+    for line in roff.lines() {
+        let title = line.strip_prefix(".SH ").map(|t| t.trim_matches('"'));
+        match title.and_then(|t| headings.iter().find(|h| h.to_uppercase() == t)) {
+            Some(heading) if heading.contains(' ') => out.push_str(&format!(".SS \"{heading}\"\n")),
+            Some(heading) => out.push_str(&format!(".SS {heading}\n")),
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// The sections after the options, in man-pages(7)'s order, with SIGNALS beside EXIT STATUS
+/// (signals decide statuses).
+fn extra_sections() -> Roff {
+    let mut roff = Roff::new();
+    let table = |roff: &mut Roff, rows: &[(&str, &str)]| {
+        for (key, meaning) in rows {
+            roff.control("TP", []).text([bold(*key)]).text([roman(*meaning)]);
+        }
+    };
+    roff.control("SH", ["EXIT STATUS"]);
+    table(&mut roff, EXIT_STATUS);
+    roff.control("SH", ["SIGNALS"]);
+    table(&mut roff, SIGNALS);
+    roff.control("SH", ["ENVIRONMENT"]);
+    table(&mut roff, ENVIRONMENT);
+    roff.control("SH", ["EXAMPLES"]);
+    for (what, command) in EXAMPLES {
+        roff.control("PP", []).text([roman(*what)]);
+        roff.control("RS", ["4"]).control("nf", []);
+        for line in command.lines() {
+            roff.text([bold(line)]);
+        }
+        roff.control("fi", []).control("RE", []);
+    }
+    roff.control("SH", ["SEE ALSO"]);
+    roff.text([
+        bold("tail"),
+        roman("(1), "),
+        bold("timeout"),
+        roman("(1), "),
+        bold("inotify"),
+        roman("(7); the regular expression syntax: "),
+        italic("https://docs.rs/regex/latest/regex/#syntax"),
+    ]);
+    roff
 }
 
 /// `--color=WHEN`.
@@ -233,7 +660,19 @@ enum FollowHow {
 /// Short options that take a value (their value may follow in the same word).
 const SHORT_WITH_VALUE: &[char] = &['c', 'n', 's', 'g', 'x'];
 /// Long options that take a value (a separate word unless given with `=`).
-const LONG_WITH_VALUE: &[&str] = &["bytes", "lines", "sleep-interval", "max-unchanged-stats", "pid"];
+const LONG_WITH_VALUE: &[&str] = &[
+    "bytes",
+    "lines",
+    "sleep-interval",
+    "max-unchanged-stats",
+    "pid",
+    "grep",
+    "exclude",
+    "until",
+    "timeout",
+    "idle-timeout",
+    "generate",
+];
 
 /// A command line that cannot run: print the message, GNU's hint, exit 1.
 #[derive(Debug)]
@@ -242,7 +681,7 @@ pub enum Exit {
     Usage(String),
     /// A bad option value: `rtail: {0}`, no hint (as GNU).
     Invalid(String),
-    /// Help or version text was printed: exit 0.
+    /// Help, version, or `--generate` output was printed: exit 0.
     Printed,
 }
 
@@ -256,6 +695,15 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Config, Exit> {
     reject_digit_options(&args)?;
     let matches = Cli::command().try_get_matches_from(&args).map_err(|e| clap_exit(e, &args))?;
     let cli = Cli::from_arg_matches(&matches).map_err(|e| clap_exit(e, &args))?;
+    if let Some(kind) = cli.generate {
+        let mut stdout = io::stdout().lock();
+        return match generate(kind, &mut stdout).and_then(|()| stdout.flush()) {
+            // As with --help: a reader that went away is not an error.
+            Ok(()) => Err(Exit::Printed),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(Exit::Printed),
+            Err(e) => Err(Exit::Invalid(rtail::Error::Write(e).to_string())),
+        };
+    }
     cli.into_config()
 }
 
@@ -482,6 +930,9 @@ fn clap_exit(err: clap::Error, args: &[OsString]) -> Exit {
         ErrorKind::UnknownArgument if arg.starts_with('-') => {
             format!("invalid option -- '{}'", arg.chars().nth(1).unwrap_or('-'))
         }
+        ErrorKind::ArgumentConflict if option == "--generate" => {
+            "option '--generate' must be used alone".to_string()
+        }
         ErrorKind::InvalidValue if context(ContextKind::InvalidValue).is_none_or(|v| v.is_empty()) => {
             // Only the last word can lack its value; name it the way the user wrote it.
             let last = args.last().and_then(|a| a.to_str()).unwrap_or_default();
@@ -523,6 +974,38 @@ mod tests {
     #[test]
     fn cli_definition_is_valid() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_option_sits_under_a_heading_with_a_one_line_help() {
+        let cmd = Cli::command();
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if matches!(id, "help" | "version" | "files") {
+                continue;
+            }
+            assert!(arg.get_help_heading().is_some(), "{id} has no help heading");
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            assert!(!help.is_empty() && !help.contains('\n') && help.len() <= 72, "{id}: -h text {help:?}");
+        }
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_within_the_width() {
+        assert_eq!(wrap("aa bb cc dd", 5), ["aa bb", "cc dd"]);
+        assert_eq!(wrap("a verylongword b", 4), ["a", "verylongword", "b"]);
+        assert_eq!(wrap("", 10), Vec::<String>::new());
+    }
+
+    #[test]
+    fn man_page_options_become_subsections() {
+        let headings = vec!["Output".to_string(), "Watching and exit".to_string()];
+        let roff = ".SH OPTIONS\n.TP\nx\n.SH OUTPUT\n.TP\ny\n.SH \"WATCHING AND EXIT\"\n";
+        assert_eq!(
+            options_as_subsections(roff, &headings),
+            ".SH OPTIONS\n.TP\nx\n.SS Output\n.TP\ny\n.SS \"Watching and exit\"\n"
+        );
+        assert_eq!(options_as_subsections(".SH OUTPUT\n", &headings), ".SH OPTIONS\n.SS Output\n");
     }
 
     #[test]

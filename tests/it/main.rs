@@ -1,5 +1,6 @@
 //! Integration tests: every behaviour through the real `rtail` binary.
 
+mod generated;
 mod library;
 mod static_mode;
 mod util;

@@ -1,0 +1,68 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'rtail' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'rtail'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'rtail' {
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Output the last NUM bytes; -c +NUM: from byte NUM on')
+            [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Output the last NUM bytes; -c +NUM: from byte NUM on')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Output the last NUM lines (default 10); -n +NUM: from line NUM on')
+            [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'Output the last NUM lines (default 10); -n +NUM: from line NUM on')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour level words, matches and headers')
+            [CompletionResult]::new('--colour', '--colour', [CompletionResultType]::ParameterName, 'When to colour level words, matches and headers')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Output appended data as the file grows')
+            [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Output appended data as the file grows')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Seconds between polls, where polling is needed (default 1.0)')
+            [CompletionResult]::new('--sleep-interval', '--sleep-interval', [CompletionResultType]::ParameterName, 'Seconds between polls, where polling is needed (default 1.0)')
+            [CompletionResult]::new('--max-unchanged-stats', '--max-unchanged-stats', [CompletionResultType]::ParameterName, 'Accepted for GNU compatibility')
+            [CompletionResult]::new('--pid', '--pid', [CompletionResultType]::ParameterName, 'With -f: end after process PID dies (repeatable)')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'Print only lines matching REGEX (repeatable: lines matching any)')
+            [CompletionResult]::new('--grep', '--grep', [CompletionResultType]::ParameterName, 'Print only lines matching REGEX (repeatable: lines matching any)')
+            [CompletionResult]::new('-x', '-x', [CompletionResultType]::ParameterName, 'Do not print lines matching REGEX (repeatable)')
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Do not print lines matching REGEX (repeatable)')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Exit 0 right after printing the first line matching REGEX')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Give up after DURATION (500ms, 30s, 2m, 1h): exit 124')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Exit 0 once no file has produced a new line for DURATION')
+            [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the man page or a shell completion script, and exit')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Never print headers giving file names')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Never print headers giving file names')
+            [CompletionResult]::new('--silent', '--silent', [CompletionResultType]::ParameterName, 'Never print headers giving file names')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Always print headers giving file names')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Always print headers giving file names')
+            [CompletionResult]::new('-z', '-z', [CompletionResultType]::ParameterName, 'Line delimiter is NUL, not newline')
+            [CompletionResult]::new('--zero-terminated', '--zero-terminated', [CompletionResultType]::ParameterName, 'Line delimiter is NUL, not newline')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Print NAME: before every line instead of ==> NAME <== headers')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Print NAME: before every line instead of ==> NAME <== headers')
+            [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Same as --follow=name --retry: the right choice for logs')
+            [CompletionResult]::new('--retry', '--retry', [CompletionResultType]::ParameterName, 'Keep trying to open a file that is missing or unreadable')
+            [CompletionResult]::new('--poll', '--poll', [CompletionResultType]::ParameterName, 'Poll with stat instead of change notifications')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Match --grep, --exclude and --until without regard to case')
+            [CompletionResult]::new('--ignore-case', '--ignore-case', [CompletionResultType]::ParameterName, 'Match --grep, --exclude and --until without regard to case')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,31 @@
+complete -c rtail -s c -l bytes -d 'Output the last NUM bytes; -c +NUM: from byte NUM on' -r
+complete -c rtail -s n -l lines -d 'Output the last NUM lines (default 10); -n +NUM: from line NUM on' -r
+complete -c rtail -l color -l colour -d 'When to colour level words, matches and headers' -r -f -a "auto\t'Colour when stdout is a terminal (see NO_COLOR, CLICOLOR_FORCE)'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c rtail -s f -l follow -d 'Output appended data as the file grows' -r -f -a "descriptor\t'Follow the open file descriptor'
+name\t'Follow the file name, reopening it after rotation'"
+complete -c rtail -s s -l sleep-interval -d 'Seconds between polls, where polling is needed (default 1.0)' -r
+complete -c rtail -l max-unchanged-stats -d 'Accepted for GNU compatibility' -r
+complete -c rtail -l pid -d 'With -f: end after process PID dies (repeatable)' -r
+complete -c rtail -s g -l grep -d 'Print only lines matching REGEX (repeatable: lines matching any)' -r
+complete -c rtail -s x -l exclude -d 'Do not print lines matching REGEX (repeatable)' -r
+complete -c rtail -l until -d 'Exit 0 right after printing the first line matching REGEX' -r
+complete -c rtail -l timeout -d 'Give up after DURATION (500ms, 30s, 2m, 1h): exit 124' -r
+complete -c rtail -l idle-timeout -d 'Exit 0 once no file has produced a new line for DURATION' -r
+complete -c rtail -l generate -d 'Print the man page or a shell completion script, and exit' -r -f -a "man\t'The man page (roff), as in man/rtail.1'
+complete-bash\t'Bash completion script'
+complete-zsh\t'Zsh completion script'
+complete-fish\t'Fish completion script'
+complete-powershell\t'PowerShell completion script'
+complete-elvish\t'Elvish completion script'"
+complete -c rtail -s q -l quiet -l silent -d 'Never print headers giving file names'
+complete -c rtail -s v -l verbose -d 'Always print headers giving file names'
+complete -c rtail -s z -l zero-terminated -d 'Line delimiter is NUL, not newline'
+complete -c rtail -s P -l prefix -d 'Print NAME: before every line instead of ==> NAME <== headers'
+complete -c rtail -s F -d 'Same as --follow=name --retry: the right choice for logs'
+complete -c rtail -l retry -d 'Keep trying to open a file that is missing or unreadable'
+complete -c rtail -l poll -d 'Poll with stat instead of change notifications'
+complete -c rtail -s i -l ignore-case -d 'Match --grep, --exclude and --until without regard to case'
+complete -c rtail -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c rtail -s V -l version -d 'Print version'
