@@ -107,6 +107,9 @@ pub(crate) struct Reader {
     pub(crate) last_growth: Instant,
     /// Regular file: positional reads, truncation checks.
     regular: bool,
+    /// The last read of this regular file came back short: it reached the end of the file, so
+    /// asking again right away would only return nothing.
+    pub(crate) at_end: bool,
 }
 
 impl Reader {
@@ -122,6 +125,7 @@ impl Reader {
             last_size: meta.len(),
             last_mtime: (meta.mtime(), meta.mtime_nsec()),
             last_growth: Instant::now(),
+            at_end: false,
         };
         if !reader.regular {
             // A pipe or device must never block the engine: read what is there, then wait.
@@ -183,6 +187,7 @@ impl Reader {
             read_some(&self.file, &mut buf[start..])?
         };
         buf.truncate(start + got);
+        self.at_end = self.regular && got < BLOCK;
         if got == 0 {
             return Ok(Read::Eof);
         }

@@ -13,7 +13,7 @@
 mod file;
 mod watch;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileTypeExt;
@@ -133,6 +133,10 @@ pub(crate) struct Engine<'a> {
     by_path: HashMap<PathBuf, Vec<usize>>,
     control: Receiver<Control>,
     next_poll: Option<Instant>,
+    /// Inputs that have draining files (looked at on every wake-up, and timed).
+    draining: BTreeSet<usize>,
+    /// Inputs whose open file holds a partial line (printed once quiet, when output is plain).
+    partials: BTreeSet<usize>,
     /// `--idle-timeout`, and when a file last grew.
     idle: Option<Duration>,
     last_activity: Instant,
@@ -163,6 +167,8 @@ impl<'a> Engine<'a> {
             by_path: HashMap::new(),
             control,
             next_poll: None,
+            draining: BTreeSet::new(),
+            partials: BTreeSet::new(),
             idle: config.idle_timeout,
             last_activity: Instant::now(),
         };
@@ -281,27 +287,26 @@ impl<'a> Engine<'a> {
     fn next_deadline(&mut self, now: Instant) -> Option<Instant> {
         let mut next: Option<Instant> = None;
         let mut consider = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
-        let mut any_polled = false;
         let plain = self.sink.plain();
-        for f in &self.files {
-            for d in &f.drains {
+        for &i in &self.draining {
+            for d in &self.files[i].drains {
                 consider((d.reader.last_growth + DRAIN_GRACE).min(now + DRAIN_POLL));
                 if plain && !d.reader.pending.is_empty() {
                     consider(d.reader.last_growth + QUIET_FLUSH);
                 }
             }
-            if let Some(r) = &f.cur
-                && plain
-                && !r.pending.is_empty()
-            {
-                consider(r.last_growth + QUIET_FLUSH);
+        }
+        if plain {
+            for &i in &self.partials {
+                if let Some(r) = &self.files[i].cur {
+                    consider(r.last_growth + QUIET_FLUSH);
+                }
             }
-            any_polled |= !f.dead && f.polled;
         }
         if let Some(idle) = self.idle {
             consider(self.last_activity + idle);
         }
-        if any_polled {
+        if self.files.iter().any(|f| f.polled && !f.dead) {
             let tick = *self.next_poll.get_or_insert(now + self.poll_every);
             consider(tick);
         } else {
@@ -313,13 +318,14 @@ impl<'a> Engine<'a> {
     /// Act on a batch of hints and on whatever deadline has passed.
     fn handle(&mut self, hints: Vec<Hint>) -> Result<(), Stopped> {
         let mut rescan = self.watches.take_rescan();
-        let mut due: BTreeSet<usize> = BTreeSet::new();
+        // Input index -> whether its name must be looked at again (not only its data).
+        let mut due: BTreeMap<usize, bool> = BTreeMap::new();
         for hint in hints {
             match hint {
                 Hint::Rescan => rescan = true,
-                Hint::Path(path) => {
-                    if let Some(list) = self.by_path.get(&path) {
-                        due.extend(list.iter().copied());
+                Hint::Path { path, names } => {
+                    for &i in self.by_path.get(&path).into_iter().flatten() {
+                        *due.entry(i).or_default() |= names;
                     }
                 }
             }
@@ -329,34 +335,41 @@ impl<'a> Engine<'a> {
             self.next_poll = Some(now + self.poll_every);
             for (i, f) in self.files.iter().enumerate() {
                 if f.polled && !f.dead {
-                    due.insert(i);
+                    due.insert(i, true);
                 }
             }
         }
         if rescan {
-            due.extend(0..self.files.len());
+            due.extend((0..self.files.len()).map(|i| (i, true)));
         }
         // Files with something draining are looked at on every wake-up.
-        for (i, f) in self.files.iter().enumerate() {
-            if !f.drains.is_empty() {
-                due.insert(i);
-            }
+        for &i in &self.draining {
+            due.entry(i).or_default();
         }
-        for i in due {
-            self.check(i)?;
+        for (i, names) in due {
+            self.check(i, names)?;
         }
         self.expire(Instant::now())
     }
 
     fn check_all(&mut self) -> Result<(), Stopped> {
         for i in 0..self.files.len() {
-            self.check(i)?;
+            self.check(i, true)?;
         }
         Ok(())
     }
 
-    /// Bring one followed input up to date: drains first, then the open file, then the name.
-    fn check(&mut self, i: usize) -> Result<(), Stopped> {
+    /// Bring one followed input up to date: drains first, then the open file, then (when the
+    /// hint may have moved it, or `names`) the name.
+    fn check(&mut self, i: usize, names: bool) -> Result<(), Stopped> {
+        self.check_inner(i, names)?;
+        if self.files[i].cur.as_ref().is_some_and(|r| !r.pending.is_empty()) {
+            self.partials.insert(i);
+        }
+        Ok(())
+    }
+
+    fn check_inner(&mut self, i: usize, names: bool) -> Result<(), Stopped> {
         self.pump_drains(i)?;
         self.pump_current(i)?;
         let f = &self.files[i];
@@ -365,7 +378,7 @@ impl<'a> Engine<'a> {
             self.rewatch_if_dir_gone(i)?;
         }
         let f = &self.files[i];
-        if self.by_name && !f.dead && f.path.is_some() {
+        if self.by_name && !f.dead && f.path.is_some() && (names || f.cur.is_none()) {
             self.check_name(i)?;
         } else if !self.by_name && f.cur.is_none() && !f.dead && f.path.is_some() {
             // Descriptor mode with --retry: only the initial open is retried.
@@ -385,6 +398,9 @@ impl<'a> Engine<'a> {
                     Ok(Read::Lines(bytes)) => {
                         self.last_activity = Instant::now();
                         send_data(self.sink, f.id, bytes)?;
+                        if reader.at_end {
+                            break false;
+                        }
                     }
                     Ok(Read::Eof) => break false,
                     // Rewritten after its rotation, or unreadable: nothing more of it is ours.
@@ -439,11 +455,15 @@ impl<'a> Engine<'a> {
                     return Ok(());
                 }
             };
+            let at_end = reader.at_end;
             if !self.files[i].drains.is_empty() {
                 self.pump_drains(i)?;
             }
             self.last_activity = Instant::now();
             send_data(self.sink, self.files[i].id, bytes)?;
+            if at_end {
+                return Ok(());
+            }
         }
     }
 
@@ -499,6 +519,7 @@ impl<'a> Engine<'a> {
             // Grace counts from now: the rotation is the moment writers start to move on.
             reader.last_growth = Instant::now();
             f.drains.push(Drain { reader });
+            self.draining.insert(i);
         }
     }
 
@@ -625,27 +646,37 @@ impl<'a> Engine<'a> {
     fn expire(&mut self, now: Instant) -> Result<(), Stopped> {
         // Filtered output holds a partial line until it ends: a pattern judges whole lines.
         let plain = self.sink.plain();
-        for f in &mut self.files {
+        for i in std::mem::take(&mut self.draining) {
+            let f = &mut self.files[i];
             let mut k = 0;
             while k < f.drains.len() {
                 let reader = &mut f.drains[k].reader;
                 if now.duration_since(reader.last_growth) >= DRAIN_GRACE {
-                    let partial = reader.take_pending();
-                    send_data(self.sink, f.id, partial)?;
+                    send_last(self.sink, f.id, reader.take_pending())?;
                     f.drains.remove(k);
                 } else {
-                    if !reader.pending.is_empty() && now.duration_since(reader.last_growth) >= QUIET_FLUSH {
+                    if plain
+                        && !reader.pending.is_empty()
+                        && now.duration_since(reader.last_growth) >= QUIET_FLUSH
+                    {
                         send_data(self.sink, f.id, reader.take_pending())?;
                     }
                     k += 1;
                 }
             }
-            if let Some(r) = f.cur.as_mut()
-                && plain
-                && !r.pending.is_empty()
-                && now.duration_since(r.last_growth) >= QUIET_FLUSH
-            {
-                send_data(self.sink, f.id, r.take_pending())?;
+            if !f.drains.is_empty() {
+                self.draining.insert(i);
+            }
+        }
+        if plain {
+            for i in std::mem::take(&mut self.partials) {
+                let f = &mut self.files[i];
+                let Some(r) = f.cur.as_mut() else { continue };
+                if now.duration_since(r.last_growth) >= QUIET_FLUSH {
+                    send_data(self.sink, f.id, r.take_pending())?;
+                } else if !r.pending.is_empty() {
+                    self.partials.insert(i);
+                }
             }
         }
         Ok(())

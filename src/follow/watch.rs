@@ -19,8 +19,10 @@ const HINT_CAP: usize = 4096;
 /// A reason to look at the files again.
 #[derive(Debug)]
 pub(crate) enum Hint {
-    /// Something happened at this path (a watched directory, or an entry in one).
-    Path(PathBuf),
+    /// Something happened at this path (a watched directory, or an entry in one). `names`:
+    /// the event may have changed what a name points at (create, delete, rename, attributes);
+    /// otherwise only a file's data changed.
+    Path { path: PathBuf, names: bool },
     /// Events were lost (queue overflow, or an error in the watcher): check everything.
     Rescan,
 }
@@ -139,8 +141,17 @@ fn make_watcher(tx: Sender<Hint>, rescan: Arc<AtomicBool>) -> notify::Result<not
         if event.need_rescan() {
             raise(&tx, &rescan, Hint::Rescan);
         }
+        use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
+        let names = match event.kind {
+            // Opening or reading a file changes nothing (our own opens would wake us too).
+            EventKind::Access(
+                AccessKind::Open(_) | AccessKind::Close(AccessMode::Read) | AccessKind::Read,
+            ) => return,
+            EventKind::Access(_) | EventKind::Modify(ModifyKind::Data(_)) => false,
+            _ => true,
+        };
         for path in event.paths {
-            raise(&tx, &rescan, Hint::Path(path));
+            raise(&tx, &rescan, Hint::Path { path, names });
         }
     };
     notify::RecommendedWatcher::new(handler, notify::Config::default())
