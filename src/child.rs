@@ -63,6 +63,12 @@ impl Child {
     /// The child's exit status: wait for it, or first stop it when `stop` (SIGTERM to its
     /// process group, then SIGKILL after [`STOP_GRACE`]).
     pub(crate) fn finish(self, stop: bool) -> i32 {
+        let code = self.wait(stop);
+        self.reap_group();
+        code
+    }
+
+    fn wait(&self, stop: bool) -> i32 {
         if let Ok(code) = self.done.try_recv() {
             return code;
         }
@@ -78,6 +84,31 @@ impl Child {
             }
         }
     }
+
+    /// Leave nothing behind: what the child started in its process group (a `sh -c 'x &'`
+    /// background job ignores SIGINT) gets SIGTERM, then SIGKILL if it is still there.
+    fn reap_group(&self) {
+        if !group_alive(self.pid) {
+            return;
+        }
+        kill_group(self.pid, libc::SIGTERM);
+        let deadline = std::time::Instant::now() + GROUP_GRACE;
+        while group_alive(self.pid) && std::time::Instant::now() < deadline {
+            // Bounded wait for processes we do not own to go away; shutdown only.
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if group_alive(self.pid) {
+            kill_group(self.pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// How long the rest of the child's process group may take to go after SIGTERM.
+const GROUP_GRACE: Duration = Duration::from_millis(500);
+
+fn group_alive(pgid: i32) -> bool {
+    // SAFETY: kill(2) with signal 0 only checks that the group has members.
+    unsafe { libc::kill(-pgid, 0) == 0 }
 }
 
 fn kill_group(pgid: i32, sig: i32) {

@@ -49,6 +49,14 @@ impl From<RangeFail> for ReadFail {
 /// The first read backwards from the end: enough for `-n 10` of typical logs.
 const FIRST_BACK_STEP: usize = 8 * 1024;
 
+/// The first read of a stream: small, since many inputs (empty logs, /proc files) are tiny;
+/// reads double while they come back full, up to a block.
+const FIRST_STREAM_READ: usize = 4096;
+
+fn grow(want: usize, got: usize) -> usize {
+    if got == want { (want * 2).min(BLOCK) } else { want }
+}
+
 /// Where the initial output left the input: follow mode goes on from `offset`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Reached {
@@ -144,9 +152,14 @@ impl ForwardSkip {
 }
 
 /// Read one block into `buf` (replacing its contents), retrying on EINTR. Returns the bytes read.
-pub(crate) fn read_block(mut file: &File, buf: &mut Vec<u8>) -> io::Result<usize> {
+pub(crate) fn read_block(file: &File, buf: &mut Vec<u8>) -> io::Result<usize> {
+    read_up_to(file, buf, BLOCK)
+}
+
+/// Read at most `max` bytes into `buf` (replacing its contents), retrying on EINTR.
+fn read_up_to(mut file: &File, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
     buf.clear();
-    buf.resize(BLOCK, 0);
+    buf.resize(max, 0);
     loop {
         match file.read(buf) {
             Ok(n) => {
@@ -293,9 +306,11 @@ fn stream(
     let mut consumed = base;
     if count.from_start {
         let mut skip = ForwardSkip::new(count.n, count.unit, delim);
+        let mut want = FIRST_STREAM_READ;
         loop {
             let mut buf = sink.buffer();
-            let got = read_block(file, &mut buf)?;
+            let got = read_up_to(file, &mut buf, want)?;
+            want = grow(want, got);
             if got == 0 {
                 return Ok(Reached { offset: consumed });
             }
@@ -323,9 +338,11 @@ fn stream(
         Unit::Lines => count.n.saturating_add(1),
         Unit::Bytes => count.n,
     };
+    let mut want = FIRST_STREAM_READ;
     loop {
-        let mut buf = Vec::with_capacity(BLOCK);
-        let got = read_block(file, &mut buf)?;
+        let mut buf = Vec::new();
+        let got = read_up_to(file, &mut buf, want)?;
+        want = grow(want, got);
         if got == 0 {
             break;
         }

@@ -54,9 +54,15 @@ extern "C" fn on_signal(sig: libc::c_int) {
 /// Restore the default action for `sig` and raise it, so the parent sees us killed by it.
 /// Async-signal-safe.
 pub(crate) fn die_by(sig: i32) -> ! {
-    // SAFETY: signal(2) and raise(3) are async-signal-safe and take plain integers.
+    // SAFETY: signal(2), sigprocmask(2), raise(3) and _exit(2) are async-signal-safe; the
+    // signal set lives on our stack.
     unsafe {
         libc::signal(sig, libc::SIG_DFL);
+        // Inside the handler the signal is blocked: unblock it, or raise() would do nothing.
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
         libc::raise(sig);
         libc::_exit(128 + sig);
     }

@@ -16,6 +16,9 @@ use crate::pipeline::{BLOCK, Sink};
 /// Bytes of a file's start remembered to notice a rewrite that regrew past our offset.
 const FINGERPRINT_LEN: usize = 64;
 
+/// The smallest read of a regular file.
+const MIN_READ: usize = 4096;
+
 /// A line longer than this is passed on in pieces rather than held: memory stays bounded.
 pub(crate) const LINE_CAP: usize = 2 * BLOCK;
 
@@ -177,17 +180,26 @@ impl Reader {
 
     /// Read the next block after `offset`, keeping a trailing partial line in `pending`.
     pub(crate) fn read_more(&mut self, sink: &Sink, delim: u8) -> io::Result<Read> {
+        // Read about what fstat last showed (at least a page, at most a block): zeroing a whole
+        // block for a one-line append would cost more than the append.
+        let want = if self.regular {
+            usize::try_from(self.last_size.saturating_sub(self.offset))
+                .unwrap_or(BLOCK)
+                .clamp(MIN_READ, BLOCK)
+        } else {
+            BLOCK
+        };
         let mut buf = sink.buffer();
         buf.extend_from_slice(&self.pending);
         let start = buf.len();
-        buf.resize(start + BLOCK, 0);
+        buf.resize(start + want, 0);
         let got = if self.regular {
             read_full_at(&self.file, &mut buf[start..], self.offset)?
         } else {
             read_some(&self.file, &mut buf[start..])?
         };
         buf.truncate(start + got);
-        self.at_end = self.regular && got < BLOCK;
+        self.at_end = self.regular && got < want;
         if got == 0 {
             return Ok(Read::Eof);
         }

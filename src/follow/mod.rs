@@ -684,7 +684,9 @@ impl<'a> Engine<'a> {
 
     /// Read everything still readable and print partial lines: the run is ending.
     fn drain_everything(&mut self) -> Result<(), Stopped> {
+        // Look at every name too: a rotation just before the end may not have been seen yet.
         for i in 0..self.files.len() {
+            self.check(i, true)?;
             self.pump_drains(i)?;
             self.pump_current(i)?;
         }

@@ -2,5 +2,7 @@
 
 mod generated;
 mod library;
+mod lifecycle;
 mod static_mode;
 mod util;
+mod watching;

@@ -25,9 +25,7 @@ pub struct TestDir {
 
 impl TestDir {
     pub fn new() -> TestDir {
-        TestDir {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
+        TestDir { dir: tempfile::tempdir().expect("temp dir") }
     }
 
     pub fn path(&self) -> &Path {
@@ -48,11 +46,8 @@ impl TestDir {
     /// Append `data` to a file (creating it).
     pub fn append(&self, name: &str, data: impl AsRef<[u8]>) {
         use std::io::Write;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.join(name))
-            .expect("open");
+        let mut f =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.join(name)).expect("open");
         f.write_all(data.as_ref()).expect("append");
     }
 
@@ -80,10 +75,7 @@ impl TestDir {
         let their_err = String::from_utf8_lossy(&theirs.stderr)
             .replace("tail: ", "rtail: ")
             .replace("Try 'tail --help'", "Try 'rtail --help'");
-        assert_eq!(
-            ours.stdout, theirs.stdout,
-            "stdout differs from GNU tail for {args:?}"
-        );
+        assert_eq!(ours.stdout, theirs.stdout, "stdout differs from GNU tail for {args:?}");
         assert_eq!(
             ours.status.code(),
             theirs.status.code(),
@@ -105,14 +97,7 @@ impl TestDir {
 
 /// Remove environment that changes output (colour, locale) so tests see what a pipe sees.
 pub fn scrub(cmd: &mut Command) {
-    for var in [
-        "NO_COLOR",
-        "CLICOLOR",
-        "CLICOLOR_FORCE",
-        "TERM",
-        "COLUMNS",
-        "POSIXLY_CORRECT",
-    ] {
+    for var in ["NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TERM", "COLUMNS", "POSIXLY_CORRECT"] {
         cmd.env_remove(var);
     }
     cmd.env("LC_ALL", "C");
@@ -121,12 +106,8 @@ pub fn scrub(cmd: &mut Command) {
 /// Run a command to completion, feeding `stdin`.
 pub fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
     use std::io::Write;
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child =
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
     let mut input = child.stdin.take().expect("stdin");
     let data = stdin.to_vec();
     let feeder = std::thread::spawn(move || {
@@ -184,12 +165,7 @@ impl Spawned {
             .expect("spawn rtail");
         let (stdout, h1) = Captured::collect(child.stdout.take().expect("stdout"));
         let (stderr, h2) = Captured::collect(child.stderr.take().expect("stderr"));
-        Spawned {
-            child,
-            stdout,
-            stderr,
-            readers: vec![h1, h2],
-        }
+        Spawned { child, stdout, stderr, readers: vec![h1, h2] }
     }
 
     pub fn pid(&self) -> i32 {
@@ -206,9 +182,7 @@ impl Spawned {
                 return;
             }
             if start.elapsed() > DEADLINE {
-                panic!(
-                    "timed out waiting for {what}\n--- stdout ---\n{out}\n--- stderr ---\n{err}"
-                );
+                panic!("timed out waiting for {what}\n--- stdout ---\n{out}\n--- stderr ---\n{err}");
             }
             // Poll with back-off up to the deadline: waiting for output, not a fixed settle time.
             std::thread::sleep(pause);
@@ -218,16 +192,12 @@ impl Spawned {
 
     /// Wait until stdout contains `needle`.
     pub fn wait_for_stdout(&self, needle: &str) {
-        self.wait_until(&format!("stdout to contain {needle:?}"), |out, _| {
-            out.contains(needle)
-        });
+        self.wait_until(&format!("stdout to contain {needle:?}"), |out, _| out.contains(needle));
     }
 
     /// Wait until stderr contains `needle`.
     pub fn wait_for_stderr(&self, needle: &str) {
-        self.wait_until(&format!("stderr to contain {needle:?}"), |_, err| {
-            err.contains(needle)
-        });
+        self.wait_until(&format!("stderr to contain {needle:?}"), |_, err| err.contains(needle));
     }
 
     /// Wait for the process to exit (deadline) and return its status code (None if killed).
@@ -277,5 +247,263 @@ impl Drop for Spawned {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Spawned {
+    /// Like [`Spawned::start`], but with `stdin` as standard input instead of /dev/null (a pipe
+    /// to feed, or a file to follow as standard input).
+    pub fn start_with_stdin(cmd: &mut Command, stdin: Stdio) -> Spawned {
+        let mut child =
+            cmd.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn rtail");
+        let (stdout, h1) = Captured::collect(child.stdout.take().expect("stdout"));
+        let (stderr, h2) = Captured::collect(child.stderr.take().expect("stderr"));
+        Spawned { child, stdout, stderr, readers: vec![h1, h2] }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes, threads and exit timing, read from /proc (Linux): for the lifecycle and child
+// command tests, which must show that nothing is left behind and measure how fast rtail ends.
+
+/// The fields of /proc/PID/stat the tests look at.
+#[derive(Debug, Clone)]
+pub struct ProcInfo {
+    pub pid: i32,
+    pub comm: String,
+    /// `R`, `S`, `T`, `Z`...
+    pub state: char,
+    pub ppid: i32,
+    pub pgid: i32,
+    /// User and system CPU time, in clock ticks.
+    pub cpu_ticks: u64,
+}
+
+impl ProcInfo {
+    /// Still a process (not a zombie waiting to be reaped).
+    pub fn is_live(&self) -> bool {
+        !matches!(self.state, 'Z' | 'X')
+    }
+}
+
+/// /proc/PID/stat of one process, if it exists.
+pub fn proc_info(pid: i32) -> Option<ProcInfo> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold spaces or ')': fields follow the last ')'.
+    let (head, rest) = stat.rsplit_once(')')?;
+    let comm = head.split_once('(')?.1.to_string();
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let num = |i: usize| f.get(i).and_then(|v| v.parse::<i64>().ok());
+    Some(ProcInfo {
+        pid,
+        comm,
+        state: f.first()?.chars().next()?,
+        ppid: num(1)? as i32,
+        pgid: num(2)? as i32,
+        cpu_ticks: (num(11)? + num(12)?) as u64,
+    })
+}
+
+/// Every process visible in /proc.
+pub fn all_processes() -> Vec<ProcInfo> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok()).filter_map(proc_info).collect()
+}
+
+/// Live (non-zombie) processes in process group `pgid`.
+pub fn live_in_group(pgid: i32) -> Vec<ProcInfo> {
+    all_processes().into_iter().filter(|p| p.pgid == pgid && p.is_live()).collect()
+}
+
+/// Live processes whose parent chain leads to `pid` (children, grandchildren...).
+pub fn live_descendants(pid: i32) -> Vec<ProcInfo> {
+    let all = all_processes();
+    let mut found: Vec<ProcInfo> = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(parent) = frontier.pop() {
+        for p in all.iter().filter(|p| p.ppid == parent) {
+            frontier.push(p.pid);
+            if p.is_live() {
+                found.push(p.clone());
+            }
+        }
+    }
+    found
+}
+
+/// Thread ids of a process (/proc/PID/task).
+pub fn threads(pid: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Vec::new() };
+    entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect()
+}
+
+/// Context switches of all threads of a process so far (voluntary and not): each is a wake-up.
+pub fn context_switches(pid: i32) -> u64 {
+    threads(pid)
+        .into_iter()
+        .filter_map(|tid| std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum()
+}
+
+/// Number of inotify watches a process holds (the `inotify wd:` lines of its fdinfo).
+pub fn inotify_watches(pid: i32) -> usize {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else { return 0 };
+    entries
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .map(|info| info.lines().filter(|l| l.starts_with("inotify wd:")).count())
+        .sum()
+}
+
+/// Wait for a condition outside rtail's output, with [`DEADLINE`] and back-off.
+pub fn wait_for_condition(what: &str, pred: impl Fn() -> bool) {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    while !pred() {
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// The status a shell shows: the exit code, or 128+N when killed by signal N.
+pub fn shell_status(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status.code().or_else(|| status.signal().map(|s| 128 + s)).expect("exit code or signal")
+}
+
+/// Wait (up to `since + DEADLINE`) for `child` to exit; return its exit status and the time
+/// from `since` to the moment it exited. The exit is seen through a pidfd, so the time is exact
+/// rather than rounded up to a polling step.
+pub fn wait_exit_timed(child: &mut Child, since: Instant) -> (std::process::ExitStatus, Duration) {
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
+    let exited_at = loop {
+        if fd < 0 {
+            // No pidfd (old kernel): poll finely.
+            if child.try_wait().expect("try_wait").is_some() {
+                break Instant::now();
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        } else {
+            let left = (since + DEADLINE).saturating_duration_since(Instant::now());
+            let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+            // SAFETY: one pollfd that we own, for the duration of the call.
+            let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis().max(1) as libc::c_int) };
+            if n > 0 {
+                break Instant::now();
+            }
+        }
+        if since.elapsed() > DEADLINE {
+            if fd >= 0 {
+                // SAFETY: our own descriptor.
+                unsafe { libc::close(fd) };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("process {pid} did not exit within {DEADLINE:?}");
+        }
+    };
+    if fd >= 0 {
+        // SAFETY: our own descriptor, closed once.
+        unsafe { libc::close(fd) };
+    }
+    let status = child.wait().expect("wait");
+    (status, exited_at.duration_since(since))
+}
+
+/// Whether `sig` is still pending for process `pid` (sent but not yet delivered to a thread).
+pub fn signal_pending(pid: i32, sig: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { return false };
+    status
+        .lines()
+        .filter_map(|l| l.strip_prefix("ShdPnd:").or_else(|| l.strip_prefix("SigPnd:")))
+        .filter_map(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .any(|mask| mask & (1 << (sig - 1)) != 0)
+}
+
+/// Collect everything `from` yields in a thread (for a stream of a child not made by `Spawned`).
+pub fn capture(from: impl Read + Send + 'static) -> (Captured, JoinHandle<()>) {
+    Captured::collect(from)
+}
+
+impl Spawned {
+    /// [`wait_exit_timed`] for a spawned rtail: its exit status and the time from `since` to
+    /// its exit; its output streams are read to the end.
+    pub fn wait_exit_timed(&mut self, since: Instant) -> (std::process::ExitStatus, Duration) {
+        let result = wait_exit_timed(&mut self.child, since);
+        self.join_readers();
+        result
+    }
+
+    /// Wait until the output streams reach their end (every writer closed them: rtail, and any
+    /// process that inherited them), so `stdout` and `stderr` hold everything.
+    pub fn join_readers(&mut self) {
+        for h in self.readers.drain(..) {
+            let _ = h.join();
+        }
+    }
+
+    /// Whether the process is still running (not exited, not a zombie).
+    pub fn is_running(&self) -> bool {
+        proc_info(self.pid()).is_some_and(|p| p.is_live())
+    }
+}
+
+/// SIGKILLs a process group on drop, so a failing test leaves no process behind either.
+pub struct KillGroupOnDrop(pub i32);
+
+impl Drop for KillGroupOnDrop {
+    fn drop(&mut self) {
+        if self.0 > 1 && !live_in_group(self.0).is_empty() {
+            // SAFETY: kill(2) on a process group this test created.
+            unsafe {
+                libc::kill(-self.0, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+impl Captured {
+    /// How many bytes were captured so far.
+    pub fn len(&self) -> usize {
+        self.0.lock().expect("lock").len()
+    }
+
+    /// Whether nothing was captured yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes captured from offset `start` on: a copy of only the new part, for callers that
+    /// scan a long output incrementally.
+    pub fn bytes_from(&self, start: usize) -> Vec<u8> {
+        let all = self.0.lock().expect("lock");
+        all.get(start..).unwrap_or_default().to_vec()
+    }
+}
+
+/// Call `check` with back-off (2 ms doubling to 50 ms) until it returns true or `deadline` has
+/// passed; return whether it held. For waits longer than [`DEADLINE`], or on something other than
+/// one child's output.
+pub fn poll_until(deadline: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        if check() {
+            return true;
+        }
+        if start.elapsed() > deadline {
+            return false;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
