@@ -49,6 +49,9 @@ impl From<RangeFail> for ReadFail {
 /// The first read backwards from the end: enough for `-n 10` of typical logs.
 const FIRST_BACK_STEP: usize = 8 * 1024;
 
+/// How many first bytes of a regular file [`Reached::head`] keeps.
+const HEAD_LEN: u64 = 64;
+
 /// The first read of a stream: small, since many inputs (empty logs, /proc files) are tiny;
 /// reads double while they come back full, up to a block.
 const FIRST_STREAM_READ: usize = 4096;
@@ -58,10 +61,13 @@ fn grow(want: usize, got: usize) -> usize {
 }
 
 /// Where the initial output left the input: follow mode goes on from `offset`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Reached {
     /// Byte offset just past what was consumed.
     pub(crate) offset: u64,
+    /// A regular file's first bytes as they were when its size was taken (follow mode compares
+    /// them later to notice a rewrite that happened before it started watching).
+    pub(crate) head: Vec<u8>,
 }
 
 /// Finds where the last N lines start, fed blocks from the end of the data towards its start.
@@ -197,7 +203,10 @@ pub(crate) fn print_initial(
                 sink.range(source, file, start, hi)?;
             }
             (&**file).seek(SeekFrom::Start(hi))?;
-            return Ok(Reached { offset: hi });
+            let mut head = vec![0u8; hi.min(HEAD_LEN) as usize];
+            let n = read_at_retry(file, &mut head, 0)?;
+            head.truncate(n);
+            return Ok(Reached { offset: hi, head });
         }
         // Empty, or a file whose size says nothing (/proc): read it as a stream.
         return stream(file, count, delim, source, sink, lo);
@@ -291,7 +300,7 @@ fn read_exactly(file: &File, n: u64, source: SourceId, sink: &Sink) -> Result<Re
         left -= buf.len() as u64;
         sink.data(source, buf)?;
     }
-    Ok(Reached { offset: n - left })
+    Ok(Reached { offset: n - left, head: Vec::new() })
 }
 
 /// Stream input that cannot be read backwards, keeping only what the count needs.
@@ -312,7 +321,7 @@ fn stream(
             let got = read_up_to(file, &mut buf, want)?;
             want = grow(want, got);
             if got == 0 {
-                return Ok(Reached { offset: consumed });
+                return Ok(Reached { offset: consumed, head: Vec::new() });
             }
             consumed += got as u64;
             if let Some(at) = skip.feed(&buf) {
@@ -363,7 +372,7 @@ fn stream(
         }
     }
     if count.n == 0 || kept.is_empty() {
-        return Ok(Reached { offset: consumed });
+        return Ok(Reached { offset: consumed, head: Vec::new() });
     }
     let (first_block, first_at) = match count.unit {
         Unit::Bytes => {
@@ -396,7 +405,7 @@ fn stream(
             sink.data(source, bytes)?;
         }
     }
-    Ok(Reached { offset: consumed })
+    Ok(Reached { offset: consumed, head: Vec::new() })
 }
 
 #[cfg(test)]

@@ -448,17 +448,15 @@ fn print_one(
     };
     sink.send(pipeline::Msg::Header(id))?;
     match initial::print_initial(&file, config.count, config.delimiter, id, sink) {
-        Ok(reached) => start.open = Some((file, reached.offset)),
+        Ok(reached) => start.open = Some((file, reached.offset, reached.head)),
         Err(ReadFail::Stopped) => return Err(Stopped),
         Err(ReadFail::Io(e)) => {
             sink.diag(format!("error reading {}: {}", quote(name), sys::error_text(&e)))?;
             let untailable = e.raw_os_error() == Some(libc::EISDIR);
             if untailable && let Some(follow) = &config.follow {
-                let giving_up = if follow.retry && follow.mode == FollowMode::Name {
-                    ""
-                } else {
-                    "; giving up on this name"
-                };
+                // GNU drops the suffix whenever --retry was given (descriptor mode gives the name
+                // up all the same).
+                let giving_up = if follow.retry { "" } else { "; giving up on this name" };
                 sink.diag(format!(
                     "{}: cannot follow end of this type of file{giving_up}",
                     String::from_utf8_lossy(name)

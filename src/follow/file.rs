@@ -118,7 +118,7 @@ pub(crate) struct Reader {
 impl Reader {
     /// Start reading `file` at `offset` (0 for a new file, or where the initial output ended).
     pub(crate) fn new(file: Arc<File>, meta: &Metadata, offset: u64) -> Reader {
-        let mut reader = Reader {
+        let reader = Reader {
             identity: Identity::of(meta),
             regular: meta.file_type().is_file(),
             file,
@@ -134,7 +134,19 @@ impl Reader {
             // A pipe or device must never block the engine: read what is there, then wait.
             let _ = set_nonblocking(&reader.file);
         }
-        reader.refresh_fingerprint();
+        reader
+    }
+
+    /// Go on after the initial output: `head` is the file's start as it was then, and the first
+    /// look compares everything, so a truncation or rewrite in between is noticed.
+    pub(crate) fn resume(file: Arc<File>, meta: &Metadata, offset: u64, head: Vec<u8>) -> Reader {
+        let mut reader = Reader::new(file, meta, offset);
+        if reader.regular {
+            reader.fingerprint = head;
+            reader.fingerprint.truncate(FINGERPRINT_LEN);
+            // Never equal to a real size: the first detect() does the full comparison.
+            reader.last_size = u64::MAX;
+        }
         reader
     }
 

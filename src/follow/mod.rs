@@ -74,8 +74,8 @@ pub(crate) enum FollowEnd {
 #[derive(Debug)]
 pub(crate) struct Start {
     pub(crate) id: SourceId,
-    /// The open file and the offset its initial output ended at, if it opened.
-    pub(crate) open: Option<(Arc<File>, u64)>,
+    /// The open file, the offset its initial output ended at, and its first bytes then.
+    pub(crate) open: Option<(Arc<File>, u64, Vec<u8>)>,
     /// Why it did not open, or was not tailable (a directory).
     pub(crate) failure: Option<Failure>,
 }
@@ -178,7 +178,7 @@ impl<'a> Engine<'a> {
                 Input::Path(p) => Some(p.clone()),
                 Input::Stdin => None,
             };
-            let meta = start.open.as_ref().and_then(|(file, _)| file.metadata().ok());
+            let meta = start.open.as_ref().and_then(|(file, _, _)| file.metadata().ok());
             // POSIX: following standard input is ignored when it is a pipe. A terminal or other
             // device on standard input is shared with the shell, so it is not followed either.
             if path.is_none() && meta.as_ref().is_some_and(|m| !m.is_file()) {
@@ -188,13 +188,17 @@ impl<'a> Engine<'a> {
                 continue;
             }
             let cur = match (&start.open, &meta) {
-                (Some((file, offset)), Some(meta)) if !meta.is_dir() => {
-                    Some(Reader::new(Arc::clone(file), meta, *offset))
+                (Some((file, offset, head)), Some(meta)) if !meta.is_dir() => {
+                    Some(Reader::resume(Arc::clone(file), meta, *offset, head.clone()))
                 }
                 _ => None,
             };
             // Without --retry, a name that failed at start is not followed.
-            let dead = cur.is_none() && !(follow.retry && path.is_some());
+            // --retry keeps a name that failed at start; in descriptor mode only one that was
+            // missing or unreadable, not one that is a directory.
+            let retried =
+                follow.retry && path.is_some() && (by_name || start.failure != Some(Failure::Untailable));
+            let dead = cur.is_none() && !retried;
             let not_regular = meta.as_ref().is_some_and(|m| !m.is_file() && !m.is_dir());
             let symlink = by_name && path.as_ref().is_some_and(|p| p.is_symlink());
             let poll_only = follow.poll || path.is_none() || not_regular || symlink;
@@ -227,7 +231,10 @@ impl<'a> Engine<'a> {
         // Catch what changed between the initial output and the watches.
         self.check_all()?;
         loop {
-            if self.files.iter().all(|f| f.dead && f.drains.is_empty()) {
+            // Without --retry a name that went away is looked for again while some other file
+            // is still open (GNU's behaviour); once none is, nothing remains.
+            if self.files.iter().all(|f| (f.dead || (!self.retry && f.cur.is_none())) && f.drains.is_empty())
+            {
                 self.flush_all_partials()?;
                 self.sink.diag("no files remaining".into())?;
                 return Ok(FollowEnd::NoFilesRemaining);
@@ -498,9 +505,7 @@ impl<'a> Engine<'a> {
                 let f = &mut self.files[i];
                 f.failure = Some(Failure::Errno(err.raw_os_error().unwrap_or(libc::ENOENT)));
                 let text = format!("{} has become inaccessible: {}", quote(&f.name), sys::error_text(&err));
-                if !self.retry {
-                    f.dead = true;
-                }
+
                 self.sink.diag(text)?;
                 self.rewatch_if_dir_gone(i)
             }
@@ -515,12 +520,17 @@ impl<'a> Engine<'a> {
     /// Move the open file of input `i` to its draining list (already read to its end).
     fn retire_current(&mut self, i: usize) {
         let f = &mut self.files[i];
-        if let Some(mut reader) = f.cur.take() {
-            // Grace counts from now: the rotation is the moment writers start to move on.
-            reader.last_growth = Instant::now();
-            f.drains.push(Drain { reader });
-            self.draining.insert(i);
+        let Some(mut reader) = f.cur.take() else { return };
+        // Renamed onto another followed name: that name follows it now; no second reader.
+        let id = reader.identity;
+        if self.files.iter().any(|g| g.cur.as_ref().is_some_and(|r| r.identity == id)) {
+            return;
         }
+        let f = &mut self.files[i];
+        // Grace counts from now: the rotation is the moment writers start to move on.
+        reader.last_growth = Instant::now();
+        f.drains.push(Drain { reader });
+        self.draining.insert(i);
     }
 
     /// Open the name of input `i` and read it from its first byte.
@@ -535,7 +545,7 @@ impl<'a> Engine<'a> {
             Ok((_, meta)) if meta.is_dir() => {
                 if f.failure != Some(Failure::Untailable) {
                     f.failure = Some(Failure::Untailable);
-                    let give_up = !self.retry;
+                    let give_up = !self.retry || !self.by_name;
                     f.dead |= give_up;
                     let suffix = if give_up { "; giving up on this name" } else { "" };
                     self.sink.diag(format!("{name} has been replaced with an untailable file{suffix}"))?;
@@ -544,7 +554,16 @@ impl<'a> Engine<'a> {
             }
             Ok((file, meta)) => {
                 let before = f.failure.take();
-                f.cur = Some(Reader::new(Arc::new(file), &meta, 0));
+                let reader = Reader::new(Arc::new(file), &meta, 0);
+                let id = reader.identity;
+                f.cur = Some(reader);
+                // A file renamed onto this name from another followed name was draining there;
+                // this name reads it now.
+                for (j, g) in self.files.iter_mut().enumerate() {
+                    if j != i {
+                        g.drains.retain(|d| d.reader.identity != id);
+                    }
+                }
                 let text = match before {
                     _ if replaced => format!("{name} has been replaced;  following new file"),
                     Some(Failure::Untailable) => format!("{name} has become accessible"),

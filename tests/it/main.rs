@@ -1,8 +1,10 @@
 //! Integration tests: every behaviour through the real `rtail` binary.
 
+mod follow;
 mod generated;
 mod library;
 mod lifecycle;
 mod static_mode;
+mod stress;
 mod util;
 mod watching;

@@ -1,0 +1,1229 @@
+#!/usr/bin/env python3
+"""Benchmark rtail side by side with GNU tail (and cat/grep as reference points).
+
+Python 3.11, standard library only.  Uses GNU time (/usr/bin/time, Debian/Ubuntu package `time`)
+for the peak RSS of short-lived processes, and GNU dd as the fast pipe consumer.
+
+The run: build rtail (cargo build --release) unless --rtail is given, generate log files in a
+temporary directory, run every workload with rtail and GNU tail interleaved (A B A B ..., one
+warm-up round first), then print medians, the ratio rtail/GNU of the medians, the median of the
+per-repetition ratios, and whether the target from the project's benchmark issue holds.
+See bench/README.md for what each workload measures and how.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import fcntl
+import os
+import platform
+import math
+import random
+import re
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GNU_TIME = "/usr/bin/time"
+MiB = 1 << 20
+GiB = 1 << 30
+GREP_PATTERN = "ERROR .*(timeout|refused)"
+# Everything runs in the C locale: same bytes in, same bytes out, and GNU grep at its fastest.
+ENV = dict(os.environ, LC_ALL="C")
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+DD = CAT = GREP = ""  # absolute paths, set in main()
+
+
+class BenchError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------------------------
+# Log data
+# --------------------------------------------------------------------------------------------
+
+BLK = b"@@@@@@"  # replaced per block by the block number (6 digits)
+HMS = b"##:##:##"  # replaced per block by a time of day advancing one second per block
+
+
+def log_block(rng: random.Random, *, target_bytes: int | None = None, nlines: int | None = None):
+    """A block of realistic ~100-byte log lines with placeholders BLK and HMS; (bytes, nlines)."""
+    methods = [b"GET"] * 6 + [b"POST"] * 2 + [b"PUT", b"DELETE"]
+    res = [b"items", b"users", b"orders", b"carts", b"sessions", b"invoices"]
+    tables = [b"orders", b"order_items", b"users", b"payments"]
+    out = []
+    size = 0
+    i = 0
+    while (nlines is not None and i < nlines) or (target_bytes is not None and size < target_bytes):
+        ts = b"2024-05-14T" + HMS + b".%03dZ" % rng.randrange(1000)
+        req = b"req=" + BLK + b"-%05d" % i
+        x = rng.random()
+        if x < 0.70:
+            status = rng.choice([200] * 12 + [201, 204, 304, 404, 500])
+            line = b"%s INFO  [worker-%d] http: %s /api/v1/%s/%d %d %dms %s" % (
+                ts, rng.randrange(8), rng.choice(methods), rng.choice(res),
+                rng.randrange(100000), status, rng.randrange(1, 900), req)
+        elif x < 0.85:
+            line = b"%s DEBUG [cache] lookup key=user:%d hit=%s size=%d %s" % (
+                ts, rng.randrange(100000), rng.choice([b"yes", b"no"]), rng.randrange(10000), req)
+        elif x < 0.95:
+            line = b"%s WARN  [db-pool-%d] slow query %dms table=%s rows=%d %s" % (
+                ts, rng.randrange(4), rng.randrange(200, 5000), rng.choice(tables),
+                rng.randrange(20000), req)
+        else:
+            why = rng.choice([b"connection refused", b"timeout after 3000ms"])
+            line = b"%s ERROR [upstream] %s http://10.0.%d.%d:8080/v2/%s failed: %s %s" % (
+                ts, rng.choice(methods), rng.randrange(8), rng.randrange(256), rng.choice(res),
+                why, req)
+        out.append(line + b"\n")
+        size += len(line) + 1
+        i += 1
+    return b"".join(out), i
+
+
+def fill_block(tmpl: bytes, b: int) -> bytes:
+    hms = b"%02d:%02d:%02d" % (b // 3600 % 24, b // 60 % 60, b % 60)
+    return tmpl.replace(BLK, b"%06d" % (b % 1000000)).replace(HMS, hms)
+
+
+def write_log(path: str, size: int, seed: int) -> int:
+    """Write ~size bytes of log lines (whole ~1 MiB blocks, line numbers varying); returns size."""
+    tmpl, _ = log_block(random.Random(seed), target_bytes=MiB)
+    nblocks = max(1, round(size / len(tmpl)))
+    with open(path, "wb", buffering=0) as f:
+        for b in range(nblocks):
+            f.write(fill_block(tmpl, b))
+    return os.path.getsize(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Writer subprocess for the follow workloads (this script, re-run with a hidden first argument)
+# Protocol: it prints "ready", waits for a line on stdin, does its work, prints "done".
+# --------------------------------------------------------------------------------------------
+
+def writer_main(argv: list[str]) -> None:
+    mode = argv[0]
+    if mode == "throughput":  # PATH NLINES LINES_PER_WRITE
+        path, nlines, per = argv[1], int(argv[2]), int(argv[3])
+        tmpl, _ = log_block(random.Random(4), nlines=per)
+        blocks = []  # prepared before "ready": the timed part is only the writes
+        left = nlines
+        while left > 0:
+            block = fill_block(tmpl, len(blocks))
+            if left < per:  # the first `left` lines only
+                end = -1
+                for _ in range(left):
+                    end = block.index(b"\n", end + 1)
+                block = block[: end + 1]
+            blocks.append(block)
+            left -= per
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        print("ready", sum(map(len, blocks)), flush=True)
+        sys.stdin.readline()
+        for block in blocks:
+            n = os.write(fd, block)
+            while n < len(block):
+                n += os.write(fd, block[n:])
+    elif mode == "latency":  # PATH COUNT INTERVAL_US
+        path, count, interval = argv[1], int(argv[2]), int(argv[3]) * 1000
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        print("ready", flush=True)
+        sys.stdin.readline()
+        start = time.monotonic_ns() + 1_000_000
+        for i in range(count):
+            delay = start + i * interval - time.monotonic_ns()
+            if delay > 0:
+                time.sleep(delay / 1e9)
+            os.write(fd, b"2024-05-14T10:00:00.000Z INFO  [latency] http: GET /api/v1/ping 200 "
+                         b"seq=%06d t=%d ok\n" % (i, time.monotonic_ns()))
+    elif mode == "many":  # DIR NFILES NAPPENDS SEED
+        d, nfiles, nappends, seed = argv[1], int(argv[2]), int(argv[3]), int(argv[4])
+        fds = [os.open(os.path.join(d, "f%04d.log" % k), os.O_WRONLY | os.O_APPEND)
+               for k in range(nfiles)]
+        rng = random.Random(seed)
+        print("ready", flush=True)
+        sys.stdin.readline()
+        for s in range(nappends):
+            k = rng.randrange(nfiles)
+            os.write(fds[k], b"2024-05-14T10:00:00.000Z INFO  [many] file=f%04d.log seq=%06d "
+                             b"append ok user=alice\n" % (k, s))
+    else:
+        raise SystemExit(f"unknown writer mode {mode}")
+    print("done", flush=True)
+
+
+class Writer:
+    def __init__(self, *args):
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--_writer", *map(str, args)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=ENV)
+        LIVE.append(self.proc)
+        ready = self.proc.stdout.readline().split()
+        if not ready or ready[0] != "ready":
+            raise BenchError("writer process failed to start")
+        self.info = ready[1:]
+
+    def go(self) -> None:
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def wait(self, timeout: float = 120) -> None:
+        line = self.proc.stdout.readline().strip()
+        self.proc.wait(timeout)
+        if line != "done" or self.proc.returncode != 0:
+            raise BenchError("writer process failed")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc in LIVE:
+            LIVE.remove(self.proc)
+
+
+# --------------------------------------------------------------------------------------------
+# Process helpers
+# --------------------------------------------------------------------------------------------
+
+LIVE: list[subprocess.Popen] = []  # follow-mode children to kill if the harness is interrupted
+
+
+def spawn(argv: list[str], stdin: int | None = None, stdout: int | None = None,
+          stderr: int | None = None) -> int:
+    """posix_spawn (vfork+exec: cheap, no copy of this Python process); returns the pid."""
+    acts = []
+    for fd, target in ((stdin, 0), (stdout, 1), (stderr, 2)):
+        if fd is not None:
+            acts.append((os.POSIX_SPAWN_DUP2, fd, target))
+    return os.posix_spawn(argv[0], argv, ENV, file_actions=acts)
+
+
+def reap(pid: int, what: str, ok=(0,)) -> None:
+    _, st = os.waitpid(pid, 0)
+    rc = os.waitstatus_to_exitcode(st)
+    if rc not in ok:
+        raise BenchError(f"{what} exited with status {rc}")
+
+
+def task_ids(pid: int) -> list[str]:
+    try:
+        return os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        raise BenchError(f"process {pid} is gone")
+
+
+def cpu_schedstat_ns(pid: int) -> int:
+    """On-CPU time summed over the live threads (ns resolution)."""
+    total = 0
+    for t in task_ids(pid):
+        try:
+            with open(f"/proc/{pid}/task/{t}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def cpu_stat_ns(pid: int) -> int:
+    """utime+stime of the whole process incl. exited threads (clock-tick resolution)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+
+
+class CpuMark:
+    def __init__(self, pid: int):
+        self.sched = cpu_schedstat_ns(pid)
+        self.stat = cpu_stat_ns(pid)
+
+    def since(self, old: "CpuMark") -> float:
+        """CPU seconds between two marks: schedstat (precise) unless threads that exited took
+        more than /proc/PID/stat can explain (then the coarse stat figure)."""
+        sched = self.sched - old.sched
+        stat = self.stat - old.stat
+        return (stat if stat > sched + 20_000_000 else sched) / 1e9
+
+
+def ctxt_switches(pid: int) -> int:
+    """voluntary + nonvoluntary context switches summed over all threads."""
+    total = 0
+    for t in task_ids(pid):
+        try:
+            with open(f"/proc/{pid}/task/{t}/status") as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                        total += int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def vm_hwm_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise BenchError("no VmHWM in /proc/PID/status")
+
+
+def time_batch(argv: list[str], inner: int) -> float:
+    """Mean wall seconds of `inner` sequential runs with stdout on /dev/null."""
+    out = os.open("/dev/null", os.O_WRONLY)
+    try:
+        t0 = time.perf_counter_ns()
+        for _ in range(inner):
+            reap(spawn(argv, stdout=out), argv[0])
+        return (time.perf_counter_ns() - t0) / inner / 1e9
+    finally:
+        os.close(out)
+
+
+def gnu_time_rss_kib(argv: list[str], tmp: str, stdout: int | None = None) -> int:
+    """Peak RSS via GNU time %M (ru_maxrss of a child of the small `time` process, not of this
+    big Python process, whose high-water mark a direct child would inherit)."""
+    out = os.path.join(tmp, "gnu-time.out")
+    devnull = None
+    if stdout is None:
+        devnull = stdout = os.open("/dev/null", os.O_WRONLY)
+    try:
+        reap(spawn([GNU_TIME, "-f", "%M", "-o", out, *argv], stdout=stdout), argv[0])
+    finally:
+        if devnull is not None:
+            os.close(devnull)
+    with open(out) as f:
+        return int(f.read().split()[-1])
+
+
+def run_pipeline(stages: list[list[str]], tmp: str, feeder=None, rss: bool = False):
+    """stage0 | stage1 | ... | dd bs=1M of=/dev/null.  `feeder(wfd)` (a function run in a thread)
+    may replace the first stage.  Returns (wall seconds, bytes dd read, peak RSS KiB of stage0
+    under GNU time if rss).  The clock runs from dd's spawn to the exit of every process."""
+    err = os.path.join(tmp, "dd.err")
+    errfd = os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    rss_out = os.path.join(tmp, "gnu-time.out")
+    t0 = time.perf_counter_ns()
+    r, w = os.pipe()
+    pids = [(spawn([DD, "bs=1M", "of=/dev/null"], stdin=r, stderr=errfd), "dd")]
+    os.close(r)
+    os.close(errfd)
+    thread = None
+    if feeder is not None:
+        thread = threading.Thread(target=feeder, args=(w,))
+        thread.start()
+    else:
+        for i, argv in enumerate(reversed(stages)):
+            first = i == len(stages) - 1
+            if first:
+                rd = None
+            else:
+                rd, wr = os.pipe()
+            cmd = [GNU_TIME, "-f", "%M", "-o", rss_out, *argv] if (first and rss) else argv
+            pids.append((spawn(cmd, stdin=rd, stdout=w), argv[0]))
+            os.close(w)
+            if not first:
+                os.close(rd)
+                w = wr
+    if thread is not None:
+        thread.join()
+    for pid, what in pids:
+        reap(pid, what)
+    dt = (time.perf_counter_ns() - t0) / 1e9
+    with open(err) as f:
+        m = re.search(r"^(\d+) bytes", f.read(), re.M)
+    if not m:
+        raise BenchError("could not read dd's byte count")
+    kib = None
+    if rss:
+        with open(rss_out) as f:
+            kib = int(f.read().split()[-1])
+    return dt, int(m.group(1)), kib
+
+
+def sendfile_feeder(path: str):
+    """Machine limit reference: sendfile(2) 1 MiB at a time into a pipe raised to 1 MiB."""
+    def feed(wfd: int) -> None:
+        try:
+            fcntl.fcntl(wfd, F_SETPIPE_SZ, MiB)
+            fd = os.open(path, os.O_RDONLY)
+            off = 0
+            while True:
+                n = os.sendfile(wfd, fd, off, MiB)
+                if n == 0:
+                    break
+                off += n
+            os.close(fd)
+        finally:
+            os.close(wfd)
+    return feed
+
+
+# --------------------------------------------------------------------------------------------
+# Follow-mode plumbing: the tail's stdout is read by a thread of this process
+# --------------------------------------------------------------------------------------------
+
+class Follow:
+    def __init__(self, argv: list[str], sink, tmp: str):
+        r, w = os.pipe()
+        self.errpath = os.path.join(tmp, "follow.err")
+        with open(self.errpath, "wb") as err:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=w, stderr=err,
+                                         env=ENV)
+        LIVE.append(self.proc)
+        os.close(w)
+        self.r = r
+        self.sink = sink
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _read(self) -> None:
+        buf = bytearray(MiB)
+        try:
+            while True:
+                n = os.readv(self.r, [buf])
+                t = time.monotonic_ns()
+                if n == 0:
+                    break
+                self.sink.feed(buf, n, t)
+        finally:
+            self.sink.eof()
+
+    def alive(self) -> None:
+        if self.proc.poll() is not None:
+            raise BenchError(f"tail exited early (status {self.proc.returncode}): "
+                             + self.stderr())
+
+    def stderr(self) -> str:
+        with open(self.errpath, errors="replace") as f:
+            return f.read()[-500:].strip()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        LIVE.remove(self.proc)
+        self.thread.join(5)
+        os.close(self.r)
+
+
+class CountSink:
+    """Counts bytes (no scan, so it keeps up with any tail); `first` once anything arrived,
+    `done` once `target` bytes arrived."""
+
+    def __init__(self):
+        self.n = 0
+        self.target = None
+        self.t_done = None
+        self.first = threading.Event()
+        self.done = threading.Event()
+
+    def feed(self, buf, n, t) -> None:
+        self.n += n
+        if self.n:
+            self.first.set()
+        if self.target is not None and self.n >= self.target and self.t_done is None:
+            self.t_done = t
+            self.done.set()
+
+    def eof(self) -> None:
+        self.first.set()
+        self.done.set()
+
+
+class LineSink:
+    """Splits the output into lines; `first` once a PROBE line arrived."""
+
+    def __init__(self):
+        self.rest = b""
+        self.first = threading.Event()
+        self.done = threading.Event()
+
+    def feed(self, buf, n, t) -> None:
+        lines = (self.rest + bytes(buf[:n])).split(b"\n")
+        self.rest = lines.pop()
+        for line in lines:
+            if line.startswith(b"PROBE"):
+                self.first.set()
+            else:
+                self.line(line, t)
+
+    def line(self, line: bytes, t: int) -> None:
+        pass
+
+    def eof(self) -> None:
+        self.first.set()
+        self.done.set()
+
+
+class LatencySink(LineSink):
+    def __init__(self, count: int):
+        super().__init__()
+        self.count = count
+        self.lat_ns: list[int] = []
+
+    def line(self, line, t):
+        i = line.find(b" t=")
+        if i >= 0:
+            self.lat_ns.append(t - int(line[i + 3:].split(b" ", 1)[0]))
+            if len(self.lat_ns) >= self.count:
+                self.done.set()
+
+
+class ManySink(LineSink):
+    def __init__(self, nappends: int):
+        super().__init__()
+        self.nappends = nappends
+        self.seen = bytearray(nappends)
+        self.distinct = 0
+        self.dups = 0
+        self.misattributed = 0
+        self.header = None
+
+    def line(self, line, t):
+        if line.startswith(b"==> ") and line.endswith(b" <=="):
+            self.header = os.path.basename(line[4:-4])
+            return
+        i = line.find(b" seq=")
+        if i < 0:
+            return
+        s = int(line[i + 5:i + 11])
+        j = line.find(b" file=")
+        if self.header is not None and line[j + 6:line.index(b" ", j + 6)] != self.header:
+            self.misattributed += 1
+        if self.seen[s]:
+            self.dups += 1
+        else:
+            self.seen[s] = 1
+            self.distinct += 1
+            if self.distinct == self.nappends:
+                self.done.set()
+
+
+def await_probe(path: str, follow: Follow, tries: int = 10) -> int:
+    """Append PROBE lines to `path` until the tail prints one: the tail is following.
+    Returns how many probe lines were written."""
+    for k in range(tries):
+        with open(path, "ab") as f:
+            f.write(b"PROBE %d\n" % k)
+        if follow.sink.first.wait(1.0):
+            follow.alive()
+            return k + 1
+        follow.alive()
+    raise BenchError("the tail never printed the probe line appended to a followed file")
+
+
+def run_follow_throughput(tool: str, tmp: str, nlines: int) -> dict:
+    d = tempfile.mkdtemp(dir=tmp, prefix="w4-")
+    path = os.path.join(d, "follow.log")
+    open(path, "wb").close()
+    writer = Writer("throughput", path, nlines, 10000)
+    sink = CountSink()
+    fol = Follow([tool, "-F", path], sink, tmp)
+    try:
+        await_probe(path, fol)
+        time.sleep(0.1)
+        before = os.path.getsize(path)  # the probe lines
+        if sink.n != before:
+            raise BenchError(f"printed {sink.n} bytes at start, file has {before}")
+        sink.target = before + int(writer.info[0])
+        c0 = CpuMark(fol.pid)
+        t0 = time.monotonic_ns()
+        writer.go()
+        if not sink.done.wait(120) or sink.t_done is None:
+            fol.alive()
+            raise BenchError(f"only {sink.n - before} of {writer.info[0]} bytes received")
+        c1 = CpuMark(fol.pid)
+        writer.wait()
+        time.sleep(0.2)
+        fol.alive()
+        hwm = vm_hwm_kib(fol.pid)
+        extra = sink.n - sink.target
+        if extra:
+            raise BenchError(f"{extra} bytes more than written (duplicates)")
+        secs = (sink.t_done - t0) / 1e9
+        return {"lines_s": nlines / secs, "cpu_per_M": c1.since(c0) / (nlines / 1e6),
+                "rss": hwm / 1024}
+    finally:
+        fol.stop()
+        writer.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def run_follow_latency(tool: str, tmp: str, count: int) -> dict:
+    d = tempfile.mkdtemp(dir=tmp, prefix="w5-")
+    path = os.path.join(d, "latency.log")
+    open(path, "wb").close()
+    writer = Writer("latency", path, count, 2000)
+    sink = LatencySink(count)
+    fol = Follow([tool, "-F", path], sink, tmp)
+    try:
+        await_probe(path, fol)
+        time.sleep(0.1)
+        writer.go()
+        if not sink.done.wait(count * 0.002 + 30):
+            fol.alive()
+        writer.wait()
+        if len(sink.lat_ns) != count:
+            raise BenchError(f"{len(sink.lat_ns)} of {count} lines received")
+        lat = sorted(sink.lat_ns)
+        return {"p50": pct(lat, 0.50) / 1000, "p99": pct(lat, 0.99) / 1000,
+                "rss": vm_hwm_kib(fol.pid) / 1024}
+    finally:
+        fol.stop()
+        writer.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def run_follow_idle(tool: str, tmp: str, nfiles: int, window: float) -> dict:
+    d = tempfile.mkdtemp(dir=tmp, prefix="w6-")
+    paths = []
+    for k in range(nfiles):
+        p = os.path.join(d, "idle%03d.log" % k)
+        with open(p, "wb") as f:
+            f.write(b"2024-05-14T10:00:00.000Z INFO  [idle] started file=%d\n" % k)
+        paths.append(p)
+    fol = Follow([tool, "-F", *paths], LineSink(), tmp)
+    try:
+        await_probe(paths[-1], fol)
+        time.sleep(1.0)  # let start-up work settle
+        c0, w0 = CpuMark(fol.pid), ctxt_switches(fol.pid)
+        time.sleep(window)
+        c1, w1 = CpuMark(fol.pid), ctxt_switches(fol.pid)
+        fol.alive()
+        return {"wakeups": w1 - w0, "cpu_ms": c1.since(c0) * 1000,
+                "rss": vm_hwm_kib(fol.pid) / 1024}
+    finally:
+        fol.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def run_follow_many(tool: str, tmp: str, nfiles: int, nappends: int) -> dict:
+    d = tempfile.mkdtemp(dir=tmp, prefix="w7-")
+    paths = [os.path.join(d, "f%04d.log" % k) for k in range(nfiles)]
+    for p in paths:
+        open(p, "wb").close()
+    writer = Writer("many", d, nfiles, nappends, 7)
+    sink = ManySink(nappends)
+    fol = Follow([tool, "-F", *paths], sink, tmp)
+    try:
+        await_probe(paths[-1], fol)
+        time.sleep(0.2)
+        c0 = CpuMark(fol.pid)
+        writer.go()
+        sink.done.wait(30)
+        c1 = CpuMark(fol.pid)
+        writer.wait()
+        time.sleep(0.3)  # late duplicates
+        fol.alive()
+        hwm = vm_hwm_kib(fol.pid)
+        return {"us_per_append": c1.since(c0) * 1e6 / nappends,
+                "bad": (nappends - sink.distinct) + sink.dups + sink.misattributed,
+                "missing": nappends - sink.distinct, "dups": sink.dups,
+                "misattributed": sink.misattributed, "rss": hwm / 1024}
+    finally:
+        fol.stop()
+        writer.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def pct(sorted_vals: list, q: float):
+    """Nearest-rank percentile."""
+    k = math.ceil(q * len(sorted_vals)) - 1
+    return sorted_vals[max(0, min(len(sorted_vals) - 1, k))]
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+
+class Row:
+    def __init__(self, wl: str, label: str, metric: str, target: str = "", check=None,
+                 gnu_label: str = "", total: bool = False):
+        self.wl, self.label, self.metric, self.target, self.check = wl, label, metric, target, check
+        self.gnu_label = gnu_label
+        self.total = total  # show the sum over runs instead of the median
+        self.r: list[float] = []
+        self.g: list[float] = []
+        self.refs: dict[str, list[float]] = {}
+        self.extra = ""
+
+    def add(self, tool: str, v: float) -> None:
+        if tool == "rtail":
+            self.r.append(v)
+        elif tool == "gnu":
+            self.g.append(v)
+        else:
+            self.refs.setdefault(tool, []).append(v)
+
+    def med(self, v):
+        if not v:
+            return None
+        return sum(v) if self.total else statistics.median(v)
+
+    def cells(self) -> list[str]:
+        rm, gm = self.med(self.r), self.med(self.g)
+        ratio = rm / gm if (rm is not None and gm) else None
+        pairs = [] if self.total else [a / b for a, b in zip(self.r, self.g) if b]
+        pr = statistics.median(pairs) if pairs and len(pairs) == min(len(self.r), len(self.g)) \
+            else None
+        refs = "; ".join(f"{k}: {fnum(self.med(v))}" for k, v in self.refs.items())
+        if self.extra:
+            refs = "; ".join(x for x in (refs, self.extra) if x)
+        ok = ""
+        if self.check is not None and rm is not None:
+            try:
+                res = self.check(rm, gm, ratio, {k: self.med(v) for k, v in self.refs.items()})
+            except (TypeError, ZeroDivisionError):
+                res = None
+            ok = "" if res is None else ("yes" if res else "NO")
+        gcol = fnum(gm) + (f" ({self.gnu_label})" if self.gnu_label and gm is not None else "")
+        return [self.wl, self.label, self.metric, fnum(rm), gcol, fnum(ratio, ratio=True),
+                fnum(pr, ratio=True), refs, self.target, ok]
+
+
+HEAD = ["#", "workload", "metric", "rtail", "GNU tail", "rtail/GNU (medians)",
+        "rtail/GNU (per-pair median)", "reference", "target", "met"]
+
+
+def fnum(x, ratio: bool = False) -> str:
+    if x is None:
+        return "—"
+    if ratio:
+        return f"{x:.2f}"
+    ax = abs(x)
+    if ax == 0:
+        return "0"
+    if ax >= 100:
+        return f"{x:,.0f}"
+    if ax >= 10:
+        return f"{x:.1f}"
+    if ax >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3g}"
+
+
+def text_table(rows: list[Row]) -> str:
+    data = [HEAD] + [r.cells() for r in rows]
+    w = [max(len(r[i]) for r in data) for i in range(len(HEAD))]
+    lines = []
+    for j, r in enumerate(data):
+        lines.append("  ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip())
+        if j == 0:
+            lines.append("  ".join("-" * x for x in w))
+    return "\n".join(lines)
+
+
+def md_table(rows: list[Row]) -> str:
+    out = ["| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+    for r in rows:
+        out.append("| " + " | ".join(c.replace("|", "\\|") for c in r.cells()) + " |")
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Machine description
+# --------------------------------------------------------------------------------------------
+
+def fs_type(path: str) -> str:
+    path = os.path.realpath(path)
+    best, typ = "", "?"
+    with open("/proc/mounts") as f:
+        for line in f:
+            parts = line.split()
+            mp = parts[1].encode().decode("unicode_escape")
+            if (path == mp or path.startswith(mp.rstrip("/") + "/")) and len(mp) >= len(best):
+                best, typ = mp, parts[2]
+    return f"{typ} ({best})"
+
+
+def machine(tmp: str) -> list[str]:
+    model = "?"
+    mem = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as f:
+            mem = f"{int(f.readline().split()[1]) / (1 << 20):.1f} GiB"
+    except OSError:
+        pass
+    return [
+        f"date: {datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
+        f"machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {model}, "
+        f"{mem} RAM",
+        f"kernel: {platform.system()} {platform.release()}",
+        f"temp dir: {tmp} on {fs_type(tmp)}",
+    ]
+
+
+def busy_fraction(secs: float = 1.0) -> float:
+    """Share of all CPUs used by anything (other processes) over `secs`, from /proc/stat."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v[:8]), v[3] + v[4]  # total, idle + iowait
+    t0, i0 = sample()
+    time.sleep(secs)
+    t1, i1 = sample()
+    return 1 - (i1 - i0) / max(1, t1 - t0)
+
+
+def size_label(n: int) -> str:
+    return f"{n / GiB:.2g} GiB" if n >= GiB else f"{n / MiB:.0f} MiB"
+
+
+def source_rev() -> str:
+    """', built from commit X (+ local changes)' when the tree is a git checkout, else ''."""
+    try:
+        rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10)
+        if rev.returncode != 0:
+            return ""
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "src",
+                                "Cargo.toml", "Cargo.lock"], capture_output=True, text=True,
+                               timeout=10).stdout.strip()
+        return f", built from commit {rev.stdout.strip()}" + (" + local changes" if dirty else "")
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def version(argv: list[str]) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, env=ENV, timeout=10).stdout
+        return out.splitlines()[0].strip() if out else "?"
+    except (OSError, subprocess.TimeoutExpired):
+        return "?"
+
+
+# --------------------------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------------------------
+
+def parse_args():
+    p = argparse.ArgumentParser(
+        description="Benchmark rtail against GNU tail (tail on PATH); workloads 1-9 of the "
+                    "project's benchmark issue, see bench/README.md.",
+        epilog="A --quick run takes about 1 minute; a full run about 5 minutes (plus the build). "
+               "Needs python3, GNU coreutils (tail, dd, cat), GNU grep, cargo (unless --rtail) "
+               "and GNU time at /usr/bin/time (Debian package `time`) for RSS of workloads 2/3.")
+    p.add_argument("--quick", action="store_true",
+                   help="smaller files (256/128 MiB), 3 repetitions, shorter follow workloads")
+    p.add_argument("--reps", type=int, help="repetitions per tool after one warm-up "
+                                            "(default 5, --quick 3)")
+    p.add_argument("--only", help="comma-separated workload numbers to run, e.g. 1,3,9 "
+                                  "(8 = peak RSS, reported from 2,3,4,6,7)")
+    p.add_argument("--markdown", metavar="PATH", help="also write the results as Markdown here")
+    p.add_argument("--rtail", metavar="PATH",
+                   help="rtail binary to use (default: cargo build --release, then "
+                        "target/release/rtail)")
+    p.add_argument("--tmpdir", metavar="DIR",
+                   help="where to create the temporary data directory (default: system temp)")
+    return p.parse_args()
+
+
+def build_rtail() -> str:
+    print("building rtail: cargo build --release", flush=True)
+    if shutil.which("cargo") is None:
+        raise SystemExit("cargo not found: install Rust or pass --rtail PATH")
+    if subprocess.run(["cargo", "build", "--release"], cwd=ROOT).returncode != 0:
+        raise SystemExit("cargo build --release failed (see above); fix it or pass --rtail PATH")
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+    path = os.path.join(target, "release", "rtail")
+    if not os.access(path, os.X_OK):
+        raise SystemExit(f"no binary at {path} after the build")
+    return path
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--_writer":
+        writer_main(sys.argv[2:])
+        return 0
+    a = parse_args()
+    quick = a.quick
+    reps = a.reps or (3 if quick else 5)
+    only = set(range(1, 10))
+    if a.only:
+        only = {int(x) for x in a.only.split(",") if x.strip()}
+        if not only <= set(range(1, 10)):
+            raise SystemExit("--only takes workload numbers 1 to 9")
+        if only == {8}:
+            only = {2, 3, 4, 6, 7, 8}
+    rss_on = 8 in only
+    cfg = {
+        "big": (256 if quick else 2048) * MiB,
+        "mid": (128 if quick else 1024) * MiB,
+        "follow_lines": 1_000_000 if quick else 2_000_000,
+        "lat_lines": 500 if quick else 1000,
+        "idle_files": 200, "idle_window": 3.0 if quick else 10.0,
+        "many_files": 2000, "many_appends": 20_000,
+    }
+
+    global DD, CAT, GREP
+    gnu = shutil.which("tail")
+    DD, CAT, GREP = shutil.which("dd"), shutil.which("cat"), shutil.which("grep")
+    for name, path in (("tail", gnu), ("dd", DD), ("cat", CAT), ("grep", GREP)):
+        if path is None:
+            raise SystemExit(f"{name} not found on PATH")
+    have_time = os.access(GNU_TIME, os.X_OK)
+    notes: list[str] = []
+    if not have_time:
+        msg = (f"GNU time not found at {GNU_TIME} (Debian/Ubuntu: apt-get install time): "
+               "peak RSS of workloads 2 and 3 is not measured")
+        print("warning: " + msg)
+        notes.append(msg)
+
+    if a.rtail:
+        rtail = os.path.abspath(a.rtail if "/" in a.rtail else (shutil.which(a.rtail) or a.rtail))
+        if not os.access(rtail, os.X_OK):
+            raise SystemExit(f"--rtail {a.rtail}: not an executable")
+    else:
+        rtail = build_rtail()
+    help_text = subprocess.run([rtail, "--help"], capture_output=True, text=True,
+                               env=ENV).stdout
+    has_follow = re.search(r"(^|[\s,])-F\b", help_text) is not None
+    has_grep = "--grep" in help_text
+    tools = {"rtail": rtail, "gnu": gnu}
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = cfg["many_files"] + 100  # workload 7: the tail and the writer open every file
+    if soft != resource.RLIM_INFINITY and soft < need:
+        if hard == resource.RLIM_INFINITY or hard >= need:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
+        else:
+            print(f"warning: open-file limit {hard} < {need}: workload 7 may fail")
+
+    tmp = tempfile.mkdtemp(prefix="rtail-bench-", dir=a.tmpdir)
+    busy = busy_fraction()
+    if busy > 0.10:
+        msg = (f"the machine was {busy:.0%} busy before the run (other processes): "
+               "numbers will be noisy, CPU-bound ratios skewed")
+        print("warning: " + msg)
+        notes.append(msg)
+    header = machine(tmp) + [
+        f"background CPU use before the run: {busy:.0%} of all CPUs",
+        f"rtail: {rtail} ({version([rtail, '--version'])}{'' if a.rtail else source_rev()})",
+        f"GNU tail: {gnu} ({version([gnu, '--version'])})",
+        f"mode: {'quick' if quick else 'full'}, {reps} repetitions after 1 warm-up, "
+        "rtail and GNU interleaved",
+    ]
+    for line in header:
+        print(line)
+    print(flush=True)
+
+    rows: list[Row] = []
+    rss_rows: list[Row] = []
+    skipped: list[str] = []
+    failed: list[str] = []
+    started = time.monotonic()
+
+    def rounds():
+        """(is_warmup, rep) for one warm-up then `reps` repetitions."""
+        yield True, -1
+        for i in range(reps):
+            yield False, i
+
+    def rss_row(wl: str) -> Row:
+        r = Row("8", f"peak RSS in {wl}", "MiB", "≤ 4 MiB", lambda rm, gm, q, refs: rm <= 4.0)
+        rss_rows.append(r)
+        return r
+
+    try:
+        big = mid = None
+        t = time.monotonic()
+        if only & {1, 2}:
+            big = os.path.join(tmp, "big.log")
+            write_log(big, cfg["big"], 1)
+        if only & {1, 3, 9}:
+            mid = os.path.join(tmp, "mid.log")
+            write_log(mid, cfg["mid"], 2)
+        sizes = ", ".join(f"{os.path.basename(p)} {os.path.getsize(p) / MiB:.0f} MiB"
+                          for p in (big, mid) if p)
+        if sizes:
+            print(f"generated {sizes} in {time.monotonic() - t:.1f} s\n", flush=True)
+
+        def workload(n: int, title: str, fn):
+            if n not in only:
+                return
+            print(f"[{n}] {title}", flush=True)
+            try:
+                fn()
+            except BenchError as e:
+                failed.append(f"workload {n}: {e}")
+                print(f"    FAILED: {e}", flush=True)
+
+        # ---- 1: -n 10 on the big file (and on the 1 GiB one: cost must not grow with size)
+        def w1():
+            files = [(big, f"-n 10, {size_label(os.path.getsize(big))} log")]
+            if mid:
+                files.append((mid, f"-n 10, {size_label(os.path.getsize(mid))} log"))
+            for path, label in files:
+                row = Row("1", label, "ms per run", "≤ 1.1", lambda rm, gm, q, refs: q <= 1.1)
+                outs = {k: subprocess.run([v, "-n", "10", path], capture_output=True).stdout
+                        for k, v in tools.items()}
+                if outs["rtail"] != outs["gnu"]:
+                    row.extra = "OUTPUT DIFFERS from GNU"
+                inner = 1
+                for warm, _ in rounds():
+                    for k, v in tools.items():
+                        s = time_batch([v, "-n", "10", path], inner)
+                        if warm and k == "gnu":
+                            inner = max(1, min(200, int(0.2 / s)))
+                        elif not warm:
+                            row.add(k, s * 1000)
+                row.extra = "; ".join(x for x in (row.extra, f"{inner} runs per sample") if x)
+                rows.append(row)
+
+        workload(1, "-n 10 (time per run incl. process start)", w1)
+
+        # ---- 2: -n 200000 to /dev/null
+        def w2():
+            row = Row("2", "-n 200000 > /dev/null", "ms per run", "≤ 0.7",
+                      lambda rm, gm, q, refs: q <= 0.7)
+            argv = lambda v: [v, "-n", "200000", big]
+            outs = {k: subprocess.run(argv(v), capture_output=True).stdout
+                    for k, v in tools.items()}
+            if outs["rtail"] != outs["gnu"]:
+                row.extra = "OUTPUT DIFFERS from GNU"
+            inner = 1
+            for warm, _ in rounds():
+                for k, v in tools.items():
+                    s = time_batch(argv(v), inner)
+                    if warm and k == "gnu":
+                        inner = max(1, min(100, int(0.3 / s)))
+                    elif not warm:
+                        row.add(k, s * 1000)
+            row.extra = "; ".join(x for x in (row.extra, f"{inner} runs per sample") if x)
+            rows.append(row)
+            if rss_on and have_time:
+                rr = rss_row("2")
+                for _ in range(reps):
+                    for k, v in tools.items():
+                        rr.add(k, gnu_time_rss_kib(argv(v), tmp) / 1024)
+
+        workload(2, "-n 200000 to /dev/null", w2)
+
+        # ---- 3: -n +1 of the 1 GiB file into a pipe read by dd bs=1M
+        def w3():
+            size = os.path.getsize(mid)
+            trow = Row("3", f"-n +1 {size_label(size)} | dd bs=1M", "s", "≤ 0.3",
+                       lambda rm, gm, q, refs: q <= 0.3)
+            grow = Row("3", f"-n +1 {size_label(size)} | dd bs=1M", "GB/s",
+                       "≥ 0.9× sendfile limit",
+                       lambda rm, gm, q, refs: rm >= 0.9 * refs["sendfile→1MiB pipe"])
+            variants = {"rtail": [rtail, "-n", "+1", mid], "gnu": [gnu, "-n", "+1", mid],
+                        "cat": [CAT, mid], "sendfile→1MiB pipe": None}
+            inner = 1
+            for warm, _ in rounds():
+                for k, argv in variants.items():
+                    t = 0.0
+                    for _ in range(inner):
+                        if argv is None:
+                            dt, n, _ = run_pipeline([], tmp, feeder=sendfile_feeder(mid))
+                        else:
+                            dt, n, _ = run_pipeline([argv], tmp)
+                        if n != size:
+                            raise BenchError(f"{k}: dd read {n} bytes, file has {size}")
+                        t += dt / inner
+                    if warm and k == "gnu":
+                        inner = max(1, min(20, int(0.5 / t)))
+                    if not warm:
+                        trow.add(k, t)
+                        grow.add(k, size / t / 1e9)
+            if inner > 1:
+                trow.extra = f"{inner} runs per sample"
+            rows.extend([trow, grow])
+            if rss_on and have_time:
+                rr = rss_row("3")
+                for _ in range(reps):
+                    for k in ("rtail", "gnu"):
+                        rr.add(k, run_pipeline([variants[k]], tmp, rss=True)[2] / 1024)
+
+        workload(3, "-n +1 into a pipe (consumer: dd bs=1M of=/dev/null)", w3)
+
+        # ---- 9: --grep
+        def w9():
+            if not has_grep:
+                skipped.append("9: skipped: rtail has no --grep yet")
+                print("    skipped: rtail has no --grep yet", flush=True)
+                return
+            row = Row("9", f"--grep '{GREP_PATTERN}' on -n +1 | dd", "s", "≤ 0.5",
+                      lambda rm, gm, q, refs: q <= 0.5, gnu_label="tail -n +1 | grep -E")
+            variants = {
+                "rtail": [[rtail, "-n", "+1", "--grep", GREP_PATTERN, mid]],
+                "gnu": [[gnu, "-n", "+1", mid], [GREP, "-E", GREP_PATTERN]],
+                "grep -E FILE": [[GREP, "-E", GREP_PATTERN, mid]],
+            }
+            counts = {}
+            inner = 1
+            for warm, _ in rounds():
+                for k, stages in variants.items():
+                    t = 0.0
+                    for _ in range(inner):
+                        dt, n, _ = run_pipeline(stages, tmp)
+                        counts.setdefault(k, set()).add(n)
+                        t += dt / inner
+                    if warm and k == "gnu":
+                        inner = max(1, min(20, int(0.5 / t)))
+                    if not warm:
+                        row.add(k, t)
+            if len(set().union(*counts.values())) != 1:
+                row.extra = "OUTPUT SIZES DIFFER: " + ", ".join(
+                    f"{k} {sorted(v)}" for k, v in counts.items())
+            else:
+                row.extra = f"{min(counts['gnu']) / MiB:.1f} MiB of matches"
+            if inner > 1:
+                row.extra += f"; {inner} runs per sample"
+            rows.append(row)
+
+        workload(9, f"--grep vs tail | grep -E vs grep -E (pattern {GREP_PATTERN!r})", w9)
+
+        def follow_workload(n: int, title: str, body):
+            def fn():
+                if not has_follow:
+                    skipped.append(f"{n}: skipped: rtail has no -F yet")
+                    print("    skipped: rtail has no -F yet", flush=True)
+                    return
+                body()
+            workload(n, title, fn)
+
+        # ---- 4: follow throughput
+        def w4():
+            N = cfg["follow_lines"]
+            lrow = Row("4", f"-F, {N:,} lines appended in ~1 MB writes", "lines/s",
+                       "≥ 1", lambda rm, gm, q, refs: q >= 1.0)
+            crow = Row("4", "-F throughput: CPU per million lines", "CPU s / M lines", "≤ 1",
+                       lambda rm, gm, q, refs: q <= 1.0)
+            rr = rss_row("4") if rss_on else None
+            for warm, _ in rounds():
+                for k, v in tools.items():
+                    res = run_follow_throughput(v, tmp, N)
+                    if not warm:
+                        lrow.add(k, res["lines_s"])
+                        crow.add(k, res["cpu_per_M"])
+                        if rr:
+                            rr.add(k, res["rss"])
+            rows.extend([lrow, crow])
+
+        follow_workload(4, "follow throughput (-F)", w4)
+
+        # ---- 5: follow latency
+        def w5():
+            N = cfg["lat_lines"]
+            p50 = Row("5", f"-F latency, {N} lines every 2 ms", "p50 µs", "≤ 1",
+                      lambda rm, gm, q, refs: q <= 1.0)
+            p99 = Row("5", f"-F latency, {N} lines every 2 ms", "p99 µs", "≤ 1000 µs",
+                      lambda rm, gm, q, refs: rm <= 1000)
+            for warm, _ in rounds():
+                for k, v in tools.items():
+                    res = run_follow_latency(v, tmp, N)
+                    if not warm:
+                        p50.add(k, res["p50"])
+                        p99.add(k, res["p99"])
+            rows.extend([p50, p99])
+
+        follow_workload(5, "follow latency (-F)", w5)
+
+        # ---- 6: idle
+        def w6():
+            nf, win = cfg["idle_files"], cfg["idle_window"]
+            wrow = Row("6", f"-F {nf} idle files, {win:.0f} s", "wake-ups", "0 (= GNU)",
+                       lambda rm, gm, q, refs: rm <= gm)
+            crow = Row("6", f"-F {nf} idle files, {win:.0f} s", "CPU ms", "0 (= GNU)",
+                       lambda rm, gm, q, refs: rm <= max(gm, 0.5))
+            rr = rss_row("6") if rss_on else None
+            for warm, _ in rounds():
+                for k, v in tools.items():
+                    res = run_follow_idle(v, tmp, nf, 1.0 if warm else win)
+                    if not warm:
+                        wrow.add(k, res["wakeups"])
+                        crow.add(k, res["cpu_ms"])
+                        if rr:
+                            rr.add(k, res["rss"])
+            rows.extend([wrow, crow])
+
+        follow_workload(6, "idle follow (-F), nothing written", w6)
+
+        # ---- 7: many files
+        def w7():
+            nf, na = cfg["many_files"], cfg["many_appends"]
+            crow = Row("7", f"-F {nf} files, {na:,} appends", "CPU µs / append", "≤ 1",
+                       lambda rm, gm, q, refs: q <= 1.0)
+            brow = Row("7", "lines missing + duplicated + under wrong header",
+                       "lines, all runs", "0", lambda rm, gm, q, refs: rm == 0, total=True)
+            rr = rss_row("7") if rss_on else None
+            for warm, _ in rounds():
+                for k, v in tools.items():
+                    res = run_follow_many(v, tmp, nf, na)
+                    if res["bad"]:
+                        print(f"    {k}: missing {res['missing']}, duplicated {res['dups']}, "
+                              f"under the wrong header {res['misattributed']}", flush=True)
+                    brow.add(k, res["bad"])  # warm-up included: a lost line is a lost line
+                    if not warm:
+                        crow.add(k, res["us_per_append"])
+                        if rr:
+                            rr.add(k, res["rss"])
+            rows.extend([crow, brow])
+
+        follow_workload(7, "many files (-F)", w7)
+
+    except KeyboardInterrupt:
+        failed.append("interrupted")
+    finally:
+        for p in LIVE:
+            p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    rows.extend(rss_rows)
+    elapsed = time.monotonic() - started
+    notes += [
+        "Ratios are rtail/GNU of the metric as shown: for times, CPU, RSS and wake-ups lower is "
+        "better; for lines/s and GB/s higher is better.",
+        "Consumer of workloads 3 and 9: dd bs=1M of=/dev/null reading a pipe "
+        "(checks the byte count). GB = 10^9 bytes.",
+        "CPU: sum of /proc/PID/task/*/schedstat; wake-ups: voluntary+nonvoluntary context "
+        "switches summed over /proc/PID/task/*/status; RSS: GNU time %M (2, 3) or VmHWM of the "
+        "running tail (4, 6, 7).",
+    ]
+    if have_time and rss_on and only & {2, 3}:
+        floor = gnu_time_rss_kib([shutil.which("true") or "/bin/true"], tempfile.gettempdir())
+        notes.append(f"GNU time %M of `true` on this machine: {floor / 1024:.2f} MiB (the floor).")
+    notes += [f"workload {s}" for s in skipped]
+    notes += [f"FAILED {f}" for f in failed]
+    notes.append(f"run time {elapsed / 60:.1f} min")
+
+    print()
+    print(text_table(rows))
+    print()
+    for n in notes:
+        print("- " + n)
+
+    if a.markdown:
+        with open(a.markdown, "w") as f:
+            f.write("# rtail benchmark results\n\n")
+            f.write("\n".join(f"- {h}" for h in header) + "\n")
+            f.write(f"- command: `python3 bench/bench.py {' '.join(sys.argv[1:])}`\n\n")
+            f.write(md_table(rows) + "\n\n")
+            f.write("\n".join(f"- {n}" for n in notes) + "\n")
+        print(f"\nMarkdown written to {a.markdown}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
