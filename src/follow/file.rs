@@ -113,6 +113,8 @@ pub(crate) struct Reader {
     /// The last read of this regular file came back short: it reached the end of the file, so
     /// asking again right away would only return nothing.
     pub(crate) at_end: bool,
+    /// The last read filled its buffer: the file is growing fast, read full blocks.
+    last_read_full: bool,
 }
 
 impl Reader {
@@ -129,6 +131,7 @@ impl Reader {
             last_mtime: (meta.mtime(), meta.mtime_nsec()),
             last_growth: Instant::now(),
             at_end: false,
+            last_read_full: false,
         };
         if !reader.regular {
             // A pipe or device must never block the engine: read what is there, then wait.
@@ -194,7 +197,8 @@ impl Reader {
     pub(crate) fn read_more(&mut self, sink: &Sink, delim: u8) -> io::Result<Read> {
         // Read about what fstat last showed (at least a page, at most a block): zeroing a whole
         // block for a one-line append would cost more than the append.
-        let want = if self.regular {
+        // In a burst (the last read came back full) read whole blocks.
+        let want = if self.regular && !self.last_read_full {
             usize::try_from(self.last_size.saturating_sub(self.offset))
                 .unwrap_or(BLOCK)
                 .clamp(MIN_READ, BLOCK)
@@ -212,6 +216,7 @@ impl Reader {
         };
         buf.truncate(start + got);
         self.at_end = self.regular && got < want;
+        self.last_read_full = got == want;
         if got == 0 {
             return Ok(Read::Eof);
         }
