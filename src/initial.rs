@@ -204,7 +204,7 @@ pub(crate) fn print_initial(
             }
             (&**file).seek(SeekFrom::Start(hi))?;
             let mut head = vec![0u8; hi.min(HEAD_LEN) as usize];
-            let n = read_at_retry(file, &mut head, 0)?;
+            let n = read_full_at(file, &mut head, 0)?;
             head.truncate(n);
             return Ok(Reached { offset: hi, head });
         }
@@ -236,7 +236,7 @@ fn seekable_start(file: &File, lo: u64, hi: u64, count: Count, delim: u8) -> io:
             let mut pos = lo;
             while pos < hi {
                 let want = (hi - pos).min(BLOCK as u64) as usize;
-                let got = read_at_retry(file, &mut block[..want], pos)?;
+                let got = read_full_at(file, &mut block[..want], pos)?;
                 if got == 0 {
                     break;
                 }
@@ -261,7 +261,7 @@ pub(crate) fn last_lines_start(file: &File, lo: u64, hi: u64, n: u64, delim: u8)
         let begin = end.saturating_sub(step as u64).max(lo);
         step = (step * 4).min(BLOCK);
         let len = (end - begin) as usize;
-        let got = read_at_retry(file, &mut block[..len], begin)?;
+        let got = read_full_at(file, &mut block[..len], begin)?;
         if got < len {
             // The file shrank under us: what is left of it starts at `lo`.
             return Ok(lo);
@@ -274,7 +274,8 @@ pub(crate) fn last_lines_start(file: &File, lo: u64, hi: u64, n: u64, delim: u8)
     Ok(lo)
 }
 
-fn read_at_retry(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+/// Fill `buf` from `pos` (short only at end of file), retrying on EINTR. Returns the bytes read.
+pub(crate) fn read_full_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
     let mut done = 0;
     while done < buf.len() {
         match file.read_at(&mut buf[done..], pos + done as u64) {

@@ -5,12 +5,13 @@
 
 use std::fs::{File, Metadata};
 use std::io;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 use std::time::Instant;
 
 use memchr::memrchr;
 
+use crate::initial::read_full_at;
 use crate::pipeline::{BLOCK, Sink};
 
 /// Bytes of a file's start remembered to notice a rewrite that regrew past our offset.
@@ -261,19 +262,6 @@ impl Reader {
     pub(crate) fn take_pending(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.pending)
     }
-}
-
-fn read_full_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
-    let mut done = 0;
-    while done < buf.len() {
-        match file.read_at(&mut buf[done..], pos + done as u64) {
-            Ok(0) => break,
-            Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(done)
 }
 
 fn read_some(mut file: &File, buf: &mut [u8]) -> io::Result<usize> {
