@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use crate::util::{
     DEADLINE, Spawned, TestDir, capture, context_switches, inotify_watches, live_descendants, live_in_group,
-    proc_info, shell_status, signal_pending, threads, wait_exit_timed, wait_for_condition,
+    proc_info, sentinel, shell_status, signal_pending, threads, wait_exit_timed, wait_for_condition,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -52,21 +52,6 @@ fn end(mut child: Child) {
 fn append(dir: &TestDir, name: &str, text: &str) {
     let mut f = OpenOptions::new().append(true).create(true).open(dir.join(name)).expect("open");
     f.write_all(text.as_bytes()).expect("append");
-}
-
-/// Append `line` and wait until rtail printed it: proof that it is still following.
-fn sentinel(s: &Spawned, dir: &TestDir, name: &str, line: &str) {
-    append(dir, name, &format!("{line}\n"));
-    let pid = s.pid();
-    s.wait_until(&format!("sentinel {line:?} (or rtail to exit)"), |out, _| {
-        out.contains(&format!("{line}\n")) || !proc_info(pid).is_some_and(|p| p.is_live())
-    });
-    assert!(
-        s.is_running(),
-        "rtail exited before the sentinel {line:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        s.stdout.text(),
-        s.stderr.text()
-    );
 }
 
 /// With `-n0` a line written before rtail opened its file is rightly not printed: append

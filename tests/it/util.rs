@@ -507,3 +507,19 @@ pub fn poll_until(deadline: Duration, mut check: impl FnMut() -> bool) -> bool {
         pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
+
+/// Append `line` to `name` (via `TestDir::append`) and wait until rtail printed it: proof that
+/// it is still following, without sleeping to see whether it exits.
+pub fn sentinel(s: &Spawned, dir: &TestDir, name: &str, line: &str) {
+    dir.append(name, format!("{line}\n"));
+    let pid = s.pid();
+    s.wait_until(&format!("sentinel {line:?} (or rtail to exit)"), |out, _| {
+        out.contains(&format!("{line}\n")) || !proc_info(pid).is_some_and(|p| p.is_live())
+    });
+    assert!(
+        s.is_running(),
+        "rtail exited before the sentinel {line:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        s.stdout.text(),
+        s.stderr.text()
+    );
+}

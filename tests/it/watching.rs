@@ -14,8 +14,8 @@ use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::{
-    KillGroupOnDrop, ProcInfo, Spawned, TestDir, live_in_group, proc_info, shell_status, wait_exit_timed,
-    wait_for_condition,
+    KillGroupOnDrop, ProcInfo, Spawned, TestDir, live_in_group, proc_info, sentinel, shell_status,
+    wait_exit_timed, wait_for_condition,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -62,21 +62,6 @@ fn finish(mut s: Spawned, since: Instant) -> Finished {
 fn wait_stdout_is(s: &Spawned, want: &str) {
     s.wait_until(&format!("stdout to be {want:?}"), |out, _| out == want || !want.starts_with(out));
     assert_eq!(s.stdout.text(), want, "unexpected stdout; stderr:\n{}", s.stderr.text());
-}
-
-/// Append `line` and wait until rtail printed it: proof that it is still running.
-fn sentinel(s: &Spawned, dir: &TestDir, name: &str, line: &str) {
-    append(dir, name, &format!("{line}\n"));
-    let pid = s.pid();
-    s.wait_until(&format!("sentinel {line:?} (or rtail to exit)"), |out, _| {
-        out.contains(&format!("{line}\n")) || !proc_info(pid).is_some_and(|p| p.is_live())
-    });
-    assert!(
-        s.is_running(),
-        "rtail exited before the sentinel {line:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        s.stdout.text(),
-        s.stderr.text()
-    );
 }
 
 /// The pid a child command wrote to `name` (`echo $$ > name`), once it is there.
