@@ -198,14 +198,16 @@ pub(crate) fn print_initial(
         let lo = (&**file).stream_position()?;
         let hi = meta.len();
         if hi > lo {
+            // Take the file's first bytes with its size, before the output (which may wait on
+            // a full channel): a rewrite after this is seen by follow mode as one.
+            let mut head = vec![0u8; hi.min(HEAD_LEN) as usize];
+            let n = read_full_at(file, &mut head, 0)?;
+            head.truncate(n);
             let start = seekable_start(file, lo, hi, count, delim)?;
             if start < hi {
                 sink.range(source, file, start, hi)?;
             }
             (&**file).seek(SeekFrom::Start(hi))?;
-            let mut head = vec![0u8; hi.min(HEAD_LEN) as usize];
-            let n = read_full_at(file, &mut head, 0)?;
-            head.truncate(n);
             return Ok(Reached { offset: hi, head });
         }
         // Empty, or a file whose size says nothing (/proc): read it as a stream.
