@@ -9,8 +9,9 @@
 use std::ffi::OsString;
 use std::io::{self, Write};
 
+use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::{CommandFactory, FromArgMatches, Parser};
+use clap::{Arg, ArgAction, ArgMatches, Command, ValueHint, value_parser};
 use clap_mangen::roff::{Roff, bold, italic, roman};
 use std::time::Duration;
 
@@ -124,280 +125,346 @@ const EXAMPLES: &[(&str, &str)] = &[
     ),
 ];
 
-/// rtail: print the last part of files (GNU tail compatible).
-#[derive(Parser, Debug)]
-#[command(
-    name = "rtail",
-    version,
-    about = ABOUT,
-    long_about = LONG_ABOUT,
-    after_help = AFTER_HELP,
-    after_long_help = after_long_help(),
-    args_override_self = true,
-    infer_long_args = true,
-    max_term_width = 100
-)]
-pub struct Cli {
-    #[arg(
-        short = 'c',
-        long = "bytes",
-        value_name = "[+]NUM",
-        allow_hyphen_values = true,
-        overrides_with = "lines",
-        help_heading = "Output",
-        help = "Output the last NUM bytes; -c +NUM: from byte NUM on",
-        long_help = "Output the last NUM bytes; or use -c +NUM to output starting with byte NUM of each \
-                     file.\n\nExample: rtail -c 1K a.log b.log (the last 1024 bytes of each)"
-    )]
+/// The parsed command line, before it becomes a [`Config`].
+#[derive(Debug)]
+struct Cli {
     bytes: Option<String>,
-
-    #[arg(
-        short = 'n',
-        long = "lines",
-        value_name = "[+]NUM",
-        allow_hyphen_values = true,
-        overrides_with = "bytes",
-        help_heading = "Output",
-        help = "Output the last NUM lines (default 10); -n +NUM: from line NUM on",
-        long_help = "Output the last NUM lines, instead of the last 10; or use -n +NUM to skip NUM-1 \
-                     lines at the start (-n +1: the whole file). With -f, -n 0 prints new lines only.\n\n\
-                     Example: rtail -n +1 app.log | grep x (the whole file, from line 1)"
-    )]
     lines: Option<String>,
-
-    /// Never print headers giving file names.
-    #[arg(
-        short = 'q',
-        long = "quiet",
-        visible_alias = "silent",
-        overrides_with = "verbose",
-        help_heading = "Output"
-    )]
     quiet: bool,
-
-    /// Always print headers giving file names.
-    #[arg(short = 'v', long = "verbose", overrides_with = "quiet", help_heading = "Output")]
     verbose: bool,
-
-    /// Line delimiter is NUL, not newline.
-    #[arg(short = 'z', long = "zero-terminated", help_heading = "Output")]
     zero_terminated: bool,
-
-    #[arg(
-        long = "color",
-        visible_alias = "colour",
-        value_name = "WHEN",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "always",
-        default_value = "auto",
-        value_enum,
-        help_heading = "Output",
-        help = "When to colour level words, matches and headers",
-        long_help = "Colour level words (ERROR, FATAL, CRITICAL red; WARN yellow; INFO green; DEBUG, \
-                     TRACE dim), --grep and --until matches, and headers. auto colours when standard \
-                     output is a terminal and NO_COLOR is unset or empty (CLICOLOR_FORCE=1 forces it); \
-                     a bare --color means always.\n\nExample: rtail -F --color app.log | less -R"
-    )]
     color: ColorWhen,
-
-    #[arg(
-        short = 'P',
-        long = "prefix",
-        help_heading = "Output",
-        help = "Print NAME: before every line instead of ==> NAME <== headers",
-        long_help = "Print `NAME: ` before every line instead of ==> NAME <== headers, so that merged \
-                     output greps well.\n\nExample: rtail -F -P *.log | grep ERROR"
-    )]
     prefix: bool,
-
-    #[arg(
-        short = 'f',
-        long = "follow",
-        value_name = "HOW",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "descriptor",
-        value_enum,
-        help_heading = "Following",
-        help = "Output appended data as the file grows",
-        long_help = "Output appended data as the file grows; HOW is `descriptor` (the default for -f: \
-                     keep reading the open file even if renamed) or `name` (reopen the name after \
-                     rotation).\n\nExample: rtail -f build.log"
-    )]
     follow: Option<FollowHow>,
-
-    #[arg(
-        short = 'F',
-        help_heading = "Following",
-        help = "Same as --follow=name --retry: the right choice for logs",
-        long_help = "Same as --follow=name --retry: follow a log by name across rotation (rename, \
-                     truncation, copytruncate, deletion and re-creation), and wait for it while it is \
-                     missing. The right choice for logs.\n\nExample: rtail -F /var/log/app.log"
-    )]
     follow_name_retry: bool,
-
-    /// Keep trying to open a file that is missing or unreadable.
-    #[arg(long = "retry", help_heading = "Following")]
     retry: bool,
-
-    #[arg(
-        short = 's',
-        long = "sleep-interval",
-        value_name = "N",
-        help_heading = "Following",
-        help = "Seconds between polls, where polling is needed (default 1.0)",
-        long_help = "Poll every N seconds (default 1.0) where change notifications are not available \
-                     (network and FUSE file systems, standard input, --poll)."
-    )]
     sleep_interval: Option<String>,
-
-    #[arg(
-        long = "max-unchanged-stats",
-        value_name = "N",
-        help_heading = "Following",
-        help = "Accepted for GNU compatibility",
-        long_help = "Accepted for GNU compatibility. rtail's poll re-checks the name on every tick, so \
-                     the GNU default of reopening after N unchanged polls is always met."
-    )]
     max_unchanged_stats: Option<String>,
-
-    #[arg(
-        long = "pid",
-        value_name = "PID",
-        action = clap::ArgAction::Append,
-        help_heading = "Following",
-        help = "With -f: end after process PID dies (repeatable)",
-        long_help = "With -f: end after process PID dies (repeatable: after all of them), once the \
-                     files have been read to their end.\n\n\
-                     Example: rtail -F --pid=\"$(pgrep -n myd)\" myd.log"
-    )]
     pid: Vec<String>,
-
-    #[arg(
-        long = "poll",
-        help_heading = "Following",
-        help = "Poll with stat instead of change notifications",
-        long_help = "Poll with stat instead of change notifications: for NFS, CIFS, FUSE or bind mounts \
-                     where notifications do not arrive (those are detected and polled anyway)."
-    )]
     poll: bool,
-
-    #[arg(
-        short = 'g',
-        long = "grep",
-        value_name = "REGEX",
-        action = clap::ArgAction::Append,
-        help_heading = "Filtering",
-        help = "Print only lines matching REGEX (repeatable: lines matching any)",
-        long_help = "Print only lines matching REGEX (repeatable: lines matching any). The syntax is \
-                     that of Rust's regex crate; matching is on bytes, so lines that are not UTF-8 \
-                     are matched too.\n\nExample: rtail -F -g 'ERROR|WARN' app.log"
-    )]
     grep: Vec<String>,
-
-    #[arg(
-        short = 'x',
-        long = "exclude",
-        value_name = "REGEX",
-        action = clap::ArgAction::Append,
-        help_heading = "Filtering",
-        help = "Do not print lines matching REGEX (repeatable)",
-        long_help = "Do not print lines matching REGEX (repeatable; applied after --grep).\n\n\
-                     Example: rtail -F -x healthcheck access.log"
-    )]
     exclude: Vec<String>,
-
-    #[arg(
-        short = 'i',
-        long = "ignore-case",
-        help_heading = "Filtering",
-        help = "Match --grep, --exclude and --until without regard to case",
-        long_help = "Match --grep, --exclude and --until without regard to case.\n\n\
-                     Example: rtail -F -i -g error app.log"
-    )]
     ignore_case: bool,
-
-    #[arg(
-        long = "until",
-        value_name = "REGEX",
-        help_heading = "Watching and exit",
-        help = "Exit 0 right after printing the first line matching REGEX",
-        long_help = "Exit 0 right after printing the first line matching REGEX; a child command is \
-                     stopped. Lines of the initial output count too (a line written just before rtail \
-                     started is seen); use -n 0 for new lines only.\n\n\
-                     Example: rtail -F -n 0 --until 'listening on' server.log"
-    )]
     until: Option<String>,
-
-    #[arg(
-        long = "timeout",
-        value_name = "DURATION",
-        help_heading = "Watching and exit",
-        help = "Give up after DURATION (500ms, 30s, 2m, 1h): exit 124",
-        long_help = "Give up after DURATION (500ms, 30s, 2m, 1h): exit 124 with a message, stopping \
-                     the child command. With --until: the line did not come in time.\n\n\
-                     Example: rtail -F -n 0 --until 'listening on' --timeout 30s server.log"
-    )]
     timeout: Option<String>,
-
-    #[arg(
-        long = "idle-timeout",
-        value_name = "DURATION",
-        help_heading = "Watching and exit",
-        help = "Exit 0 once no file has produced a new line for DURATION",
-        long_help = "Exit 0 once no file has produced a new line for DURATION (500ms, 30s, 2m, 1h).\n\n\
-                     Example: rtail -F --idle-timeout 10s build.log"
-    )]
     idle_timeout: Option<String>,
-
-    /// Files to read; `-` is standard input.
-    #[arg(value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     files: Vec<OsString>,
-
-    #[arg(
-        last = true,
-        value_name = "COMMAND",
-        value_hint = clap::ValueHint::CommandWithArguments,
-        help_heading = "Child command",
-        help = "Run COMMAND while following the files, and exit with its status",
-        long_help = "Run COMMAND while following the files (watching starts first, so nothing it \
-                     writes is missed); when it exits, read the files to their end and exit with its \
-                     status. Implies -F unless -f is given. Needs at least one FILE before `--` \
-                     (otherwise `--` just ends the options, as in GNU tail).\n\n\
-                     Example: rtail svc.log -- ./run-tests.sh"
-    )]
     command: Vec<OsString>,
-
-    #[arg(
-        long = "generate",
-        value_name = "KIND",
-        value_enum,
-        exclusive = true,
-        hide_short_help = true,
-        help_heading = "Installation",
-        help = "Print the man page or a shell completion script, and exit",
-        long_help = "Print the man page or a shell completion script to standard output, and exit. \
-                     Both are made from this command line's definition.\n\n\
-                     Example: rtail --generate man > ~/.local/share/man/man1/rtail.1"
-    )]
     generate: Option<Generate>,
 }
 
+/// A flag (`-q`, `--poll`): present or not.
+fn flag(id: &'static str) -> Arg {
+    Arg::new(id).action(ArgAction::SetTrue)
+}
+
+/// An option with one value; the last one given wins.
+fn single(id: &'static str, value_name: &'static str) -> Arg {
+    Arg::new(id).value_name(value_name).action(ArgAction::Set)
+}
+
+/// An option that may be repeated, each value kept.
+fn repeated(id: &'static str, value_name: &'static str) -> Arg {
+    Arg::new(id).value_name(value_name).action(ArgAction::Append)
+}
+
+/// The values an option takes, each with its help: (value, help).
+fn choices(values: &[(&'static str, &'static str)]) -> PossibleValuesParser {
+    PossibleValuesParser::new(values.iter().map(|&(name, help)| PossibleValue::new(name).help(help)))
+}
+
+/// The command line's definition: clap's builder rather than its derive macro, so the build has
+/// no proc-macro crate and can link statically (see .cargo/config.toml).
+fn command() -> Command {
+    Command::new("rtail")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(ABOUT)
+        .long_about(LONG_ABOUT)
+        .after_help(AFTER_HELP)
+        .args_override_self(true)
+        .infer_long_args(true)
+        .max_term_width(100)
+        .next_help_heading("Output")
+        .args([
+            single("bytes", "[+]NUM")
+                .short('c')
+                .long("bytes")
+                .allow_hyphen_values(true)
+                .overrides_with("lines")
+                .help("Output the last NUM bytes; -c +NUM: from byte NUM on")
+                .long_help(
+                    "Output the last NUM bytes; or use -c +NUM to output starting with byte NUM of \
+                     each file.\n\nExample: rtail -c 1K a.log b.log (the last 1024 bytes of each)",
+                ),
+            single("lines", "[+]NUM")
+                .short('n')
+                .long("lines")
+                .allow_hyphen_values(true)
+                .overrides_with("bytes")
+                .help("Output the last NUM lines (default 10); -n +NUM: from line NUM on")
+                .long_help(
+                    "Output the last NUM lines, instead of the last 10; or use -n +NUM to skip NUM-1 \
+                     lines at the start (-n +1: the whole file). With -f, -n 0 prints new lines only.\n\n\
+                     Example: rtail -n +1 app.log | grep x (the whole file, from line 1)",
+                ),
+            flag("quiet")
+                .short('q')
+                .long("quiet")
+                .visible_alias("silent")
+                .overrides_with("verbose")
+                .help("Never print headers giving file names"),
+            flag("verbose")
+                .short('v')
+                .long("verbose")
+                .overrides_with("quiet")
+                .help("Always print headers giving file names"),
+            flag("zero_terminated")
+                .short('z')
+                .long("zero-terminated")
+                .help("Line delimiter is NUL, not newline"),
+            single("color", "WHEN")
+                .long("color")
+                .visible_alias("colour")
+                .num_args(0..=1)
+                .require_equals(true)
+                .default_missing_value("always")
+                .default_value("auto")
+                .value_parser(choices(&[
+                    ("auto", "Colour when stdout is a terminal (see NO_COLOR, CLICOLOR_FORCE)"),
+                    ("always", "Always colour"),
+                    ("never", "Never colour"),
+                ]))
+                .help("When to colour level words, matches and headers")
+                .long_help(
+                    "Colour level words (ERROR, FATAL, CRITICAL red; WARN yellow; INFO green; DEBUG, \
+                     TRACE dim), --grep and --until matches, and headers. auto colours when standard \
+                     output is a terminal and NO_COLOR is unset or empty (CLICOLOR_FORCE=1 forces it); \
+                     a bare --color means always.\n\nExample: rtail -F --color app.log | less -R",
+                ),
+            flag("prefix")
+                .short('P')
+                .long("prefix")
+                .help("Print NAME: before every line instead of ==> NAME <== headers")
+                .long_help(
+                    "Print `NAME: ` before every line instead of ==> NAME <== headers, so that merged \
+                     output greps well.\n\nExample: rtail -F -P *.log | grep ERROR",
+                ),
+        ])
+        .next_help_heading("Following")
+        .args([
+            single("follow", "HOW")
+                .short('f')
+                .long("follow")
+                .num_args(0..=1)
+                .require_equals(true)
+                .default_missing_value("descriptor")
+                .value_parser(choices(&[
+                    ("descriptor", "Follow the open file descriptor"),
+                    ("name", "Follow the file name, reopening it after rotation"),
+                ]))
+                .help("Output appended data as the file grows")
+                .long_help(
+                    "Output appended data as the file grows; HOW is `descriptor` (the default for -f: \
+                     keep reading the open file even if renamed) or `name` (reopen the name after \
+                     rotation).\n\nExample: rtail -f build.log",
+                ),
+            flag("follow_name_retry")
+                .short('F')
+                .help("Same as --follow=name --retry: the right choice for logs")
+                .long_help(
+                    "Same as --follow=name --retry: follow a log by name across rotation (rename, \
+                     truncation, copytruncate, deletion and re-creation), and wait for it while it is \
+                     missing. The right choice for logs.\n\nExample: rtail -F /var/log/app.log",
+                ),
+            flag("retry").long("retry").help("Keep trying to open a file that is missing or unreadable"),
+            single("sleep_interval", "N")
+                .short('s')
+                .long("sleep-interval")
+                .help("Seconds between polls, where polling is needed (default 1.0)")
+                .long_help(
+                    "Poll every N seconds (default 1.0) where change notifications are not available \
+                     (network and FUSE file systems, standard input, --poll).",
+                ),
+            single("max_unchanged_stats", "N")
+                .long("max-unchanged-stats")
+                .help("Accepted for GNU compatibility")
+                .long_help(
+                    "Accepted for GNU compatibility. rtail's poll re-checks the name on every tick, so \
+                     the GNU default of reopening after N unchanged polls is always met.",
+                ),
+            repeated("pid", "PID")
+                .long("pid")
+                .help("With -f: end after process PID dies (repeatable)")
+                .long_help(
+                    "With -f: end after process PID dies (repeatable: after all of them), once the \
+                     files have been read to their end.\n\n\
+                     Example: rtail -F --pid=\"$(pgrep -n myd)\" myd.log",
+                ),
+            flag("poll").long("poll").help("Poll with stat instead of change notifications").long_help(
+                "Poll with stat instead of change notifications: for NFS, CIFS, FUSE or bind mounts \
+                     where notifications do not arrive (those are detected and polled anyway).",
+            ),
+        ])
+        .next_help_heading("Filtering")
+        .args([
+            repeated("grep", "REGEX")
+                .short('g')
+                .long("grep")
+                .help("Print only lines matching REGEX (repeatable: lines matching any)")
+                .long_help(
+                    "Print only lines matching REGEX (repeatable: lines matching any). The syntax is \
+                     that of Rust's regex crate; matching is on bytes, so lines that are not UTF-8 \
+                     are matched too.\n\nExample: rtail -F -g 'ERROR|WARN' app.log",
+                ),
+            repeated("exclude", "REGEX")
+                .short('x')
+                .long("exclude")
+                .help("Do not print lines matching REGEX (repeatable)")
+                .long_help(
+                    "Do not print lines matching REGEX (repeatable; applied after --grep).\n\n\
+                     Example: rtail -F -x healthcheck access.log",
+                ),
+            flag("ignore_case")
+                .short('i')
+                .long("ignore-case")
+                .help("Match --grep, --exclude and --until without regard to case")
+                .long_help(
+                    "Match --grep, --exclude and --until without regard to case.\n\n\
+                     Example: rtail -F -i -g error app.log",
+                ),
+        ])
+        .next_help_heading("Watching and exit")
+        .args([
+            single("until", "REGEX")
+                .long("until")
+                .help("Exit 0 right after printing the first line matching REGEX")
+                .long_help(
+                    "Exit 0 right after printing the first line matching REGEX; a child command is \
+                     stopped. Lines of the initial output count too (a line written just before rtail \
+                     started is seen); use -n 0 for new lines only.\n\n\
+                     Example: rtail -F -n 0 --until 'listening on' server.log",
+                ),
+            single("timeout", "DURATION")
+                .long("timeout")
+                .help("Give up after DURATION (500ms, 30s, 2m, 1h): exit 124")
+                .long_help(
+                    "Give up after DURATION (500ms, 30s, 2m, 1h): exit 124 with a message, stopping \
+                     the child command. With --until: the line did not come in time.\n\n\
+                     Example: rtail -F -n 0 --until 'listening on' --timeout 30s server.log",
+                ),
+            single("idle_timeout", "DURATION")
+                .long("idle-timeout")
+                .help("Exit 0 once no file has produced a new line for DURATION")
+                .long_help(
+                    "Exit 0 once no file has produced a new line for DURATION (500ms, 30s, 2m, 1h).\n\n\
+                     Example: rtail -F --idle-timeout 10s build.log",
+                ),
+        ])
+        .next_help_heading(None)
+        .arg(
+            repeated("files", "FILE")
+                .num_args(1..)
+                .value_parser(value_parser!(OsString))
+                .value_hint(ValueHint::FilePath)
+                .help("Files to read; `-` is standard input"),
+        )
+        .next_help_heading("Child command")
+        .arg(
+            repeated("command", "COMMAND")
+                .num_args(1..)
+                .last(true)
+                .value_parser(value_parser!(OsString))
+                .value_hint(ValueHint::CommandWithArguments)
+                .help("Run COMMAND while following the files, and exit with its status")
+                .long_help(
+                    "Run COMMAND while following the files (watching starts first, so nothing it \
+                     writes is missed); when it exits, read the files to their end and exit with its \
+                     status. Implies -F unless -f is given. Needs at least one FILE before `--` \
+                     (otherwise `--` just ends the options, as in GNU tail).\n\n\
+                     Example: rtail svc.log -- ./run-tests.sh",
+                ),
+        )
+        .next_help_heading("Installation")
+        .arg(
+            single("generate", "KIND")
+                .long("generate")
+                .value_parser(choices(&[
+                    ("man", "The man page (roff), as in man/rtail.1"),
+                    ("complete-bash", "Bash completion script"),
+                    ("complete-zsh", "Zsh completion script"),
+                    ("complete-fish", "Fish completion script"),
+                    ("complete-powershell", "PowerShell completion script"),
+                    ("complete-elvish", "Elvish completion script"),
+                ]))
+                .exclusive(true)
+                .hide_short_help(true)
+                .help("Print the man page or a shell completion script, and exit")
+                .long_help(
+                    "Print the man page or a shell completion script to standard output, and exit. \
+                     Both are made from this command line's definition.\n\n\
+                     Example: rtail --generate man > ~/.local/share/man/man1/rtail.1",
+                ),
+        )
+}
+
+impl Cli {
+    fn from_matches(m: &mut ArgMatches) -> Cli {
+        let text = |m: &mut ArgMatches, id: &str| m.remove_one::<String>(id);
+        let texts = |m: &mut ArgMatches, id: &str| m.remove_many::<String>(id).map(Vec::from_iter);
+        let words = |m: &mut ArgMatches, id: &str| m.remove_many::<OsString>(id).map(Vec::from_iter);
+        let color = match text(m, "color").as_deref() {
+            Some("always") => ColorWhen::Always,
+            Some("never") => ColorWhen::Never,
+            _ => ColorWhen::Auto,
+        };
+        let follow = text(m, "follow").map(|how| match how.as_str() {
+            "name" => FollowHow::Name,
+            _ => FollowHow::Descriptor,
+        });
+        let generate = text(m, "generate").map(|kind| match kind.as_str() {
+            "man" => Generate::Man,
+            "complete-bash" => Generate::CompleteBash,
+            "complete-zsh" => Generate::CompleteZsh,
+            "complete-fish" => Generate::CompleteFish,
+            "complete-powershell" => Generate::CompletePowershell,
+            _ => Generate::CompleteElvish,
+        });
+        Cli {
+            bytes: text(m, "bytes"),
+            lines: text(m, "lines"),
+            quiet: m.get_flag("quiet"),
+            verbose: m.get_flag("verbose"),
+            zero_terminated: m.get_flag("zero_terminated"),
+            color,
+            prefix: m.get_flag("prefix"),
+            follow,
+            follow_name_retry: m.get_flag("follow_name_retry"),
+            retry: m.get_flag("retry"),
+            sleep_interval: text(m, "sleep_interval"),
+            max_unchanged_stats: text(m, "max_unchanged_stats"),
+            pid: texts(m, "pid").unwrap_or_default(),
+            poll: m.get_flag("poll"),
+            grep: texts(m, "grep").unwrap_or_default(),
+            exclude: texts(m, "exclude").unwrap_or_default(),
+            ignore_case: m.get_flag("ignore_case"),
+            until: text(m, "until"),
+            timeout: text(m, "timeout"),
+            idle_timeout: text(m, "idle_timeout"),
+            files: words(m, "files").unwrap_or_default(),
+            command: words(m, "command").unwrap_or_default(),
+            generate,
+        }
+    }
+}
+
 /// `--generate KIND`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Generate {
-    /// The man page (roff), as in man/rtail.1.
     Man,
-    /// Bash completion script.
     CompleteBash,
-    /// Zsh completion script.
     CompleteZsh,
-    /// Fish completion script.
     CompleteFish,
-    /// PowerShell completion script.
     CompletePowershell,
-    /// Elvish completion script.
     CompleteElvish,
 }
 
@@ -470,7 +537,7 @@ fn generate(kind: Generate, out: &mut dyn Write) -> io::Result<()> {
         Generate::CompleteElvish => Shell::Elvish,
     };
     let mut script = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "rtail", &mut script);
+    clap_complete::generate(shell, &mut command(), "rtail", &mut script);
     out.write_all(&script)
 }
 
@@ -478,7 +545,7 @@ fn generate(kind: Generate, out: &mut dyn Write) -> io::Result<()> {
 /// (one OPTIONS section with a subsection per help heading); EXIT STATUS, SIGNALS, ENVIRONMENT,
 /// EXAMPLES and SEE ALSO are written here. No date, so the output only changes with the text.
 fn man_page(out: &mut dyn Write) -> io::Result<()> {
-    let mut cmd = Cli::command().override_usage(
+    let mut cmd = command().override_usage(
         "rtail [OPTION]... [FILE]...\n\
          rtail [OPTION]... FILE... -- COMMAND [ARG]...\n\
          rtail --generate KIND",
@@ -595,13 +662,10 @@ fn extra_sections() -> Roff {
 }
 
 /// `--color=WHEN`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ColorWhen {
-    /// Colour when stdout is a terminal (see NO_COLOR, CLICOLOR_FORCE).
     Auto,
-    /// Always colour.
     Always,
-    /// Never colour.
     Never,
 }
 
@@ -649,11 +713,9 @@ fn duration_option(text: &Option<String>, option: &str) -> Result<Option<Duratio
 }
 
 /// `--follow=HOW`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FollowHow {
-    /// Follow the open file descriptor.
     Descriptor,
-    /// Follow the file name, reopening it after rotation.
     Name,
 }
 
@@ -693,8 +755,17 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Config, Exit> {
     }
     let args = expand_obsolete(args);
     reject_digit_options(&args)?;
-    let matches = Cli::command().try_get_matches_from(&args).map_err(|e| clap_exit(e, &args))?;
-    let cli = Cli::from_arg_matches(&matches).map_err(|e| clap_exit(e, &args))?;
+    let mut matches = match command().try_get_matches_from(&args) {
+        Ok(matches) => matches,
+        // The examples and tables after `--help`'s options are only made when they are shown.
+        Err(e) if e.kind() == ErrorKind::DisplayHelp => {
+            let e =
+                command().after_long_help(after_long_help()).try_get_matches_from(&args).err().unwrap_or(e);
+            return Err(clap_exit(e, &args));
+        }
+        Err(e) => return Err(clap_exit(e, &args)),
+    };
+    let cli = Cli::from_matches(&mut matches);
     if let Some(kind) = cli.generate {
         let mut stdout = io::stdout().lock();
         return match generate(kind, &mut stdout).and_then(|()| stdout.flush()) {
@@ -912,7 +983,7 @@ fn clap_exit(err: clap::Error, args: &[OsString]) -> Exit {
     let message = match err.kind() {
         ErrorKind::UnknownArgument if arg.starts_with("--") && arg.len() > 2 => {
             let prefix = arg.split('=').next().unwrap_or(&arg).trim_start_matches('-');
-            let mut longs: Vec<String> = Cli::command()
+            let mut longs: Vec<String> = command()
                 .get_arguments()
                 .flat_map(|a| a.get_long_and_visible_aliases().unwrap_or_default())
                 .chain(["help", "version"])
@@ -973,12 +1044,12 @@ mod tests {
 
     #[test]
     fn cli_definition_is_valid() {
-        Cli::command().debug_assert();
+        command().debug_assert();
     }
 
     #[test]
     fn every_option_sits_under_a_heading_with_a_one_line_help() {
-        let cmd = Cli::command();
+        let cmd = command();
         for arg in cmd.get_arguments() {
             let id = arg.get_id().as_str();
             if matches!(id, "help" | "version" | "files") {

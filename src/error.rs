@@ -1,32 +1,54 @@
 //! Typed errors. A problem with one file is reported (as a diagnostic through the printer) and
 //! remembered in the outcome; only the errors here stop a whole run.
 
+use std::fmt;
 use std::io;
 
 use crate::sys::error_text;
 
 /// Errors that end a run.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// Writing to standard output failed for a reason other than the reader going away.
-    #[error("write error: {}", error_text(.0))]
-    Write(#[source] io::Error),
+    Write(io::Error),
     /// A `--grep`, `--exclude` or `--until` pattern does not compile.
-    #[error(transparent)]
-    Pattern(#[from] crate::filter::PatternError),
+    Pattern(crate::filter::PatternError),
     /// The child command could not be started.
-    #[error("cannot run '{command}': {}", error_text(.source))]
     Spawn {
         /// The program.
         command: String,
         /// Why.
-        #[source]
         source: io::Error,
     },
     /// A worker thread panicked; a bug in rtail.
-    #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Write(e) => write!(f, "write error: {}", error_text(e)),
+            Error::Pattern(e) => e.fmt(f),
+            Error::Spawn { command, source } => write!(f, "cannot run '{command}': {}", error_text(source)),
+            Error::Internal(what) => write!(f, "internal error: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Write(e) | Error::Spawn { source: e, .. } => Some(e),
+            Error::Pattern(_) | Error::Internal(_) => None,
+        }
+    }
+}
+
+impl From<crate::filter::PatternError> for Error {
+    fn from(e: crate::filter::PatternError) -> Self {
+        Error::Pattern(e)
+    }
 }
 
 impl Error {

@@ -38,8 +38,7 @@ pub(crate) struct Filter {
 }
 
 /// A pattern that does not compile: which option, and the regex error.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid --{option} pattern '{pattern}': {message}")]
+#[derive(Debug)]
 pub struct PatternError {
     /// `grep`, `exclude` or `until`.
     pub option: &'static str,
@@ -48,6 +47,14 @@ pub struct PatternError {
     /// What is wrong with it.
     pub message: String,
 }
+
+impl std::fmt::Display for PatternError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid --{} pattern '{}': {}", self.option, self.pattern, self.message)
+    }
+}
+
+impl std::error::Error for PatternError {}
 
 fn compile(
     option: &'static str,

@@ -50,14 +50,10 @@ impl Line {
 }
 
 /// What can go wrong while following.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum FollowError {
     /// No (matching) line arrived in time.
-    #[error("{} within {waited:?} in {}", match pattern {
-        Some(p) => format!("no line matched '{p}'"),
-        None => "no new line".to_string(),
-    }, list(paths))]
     Timeout {
         /// How long was waited.
         waited: Duration,
@@ -68,7 +64,6 @@ pub enum FollowError {
     },
     /// The engine stopped: every file was given up (missing without retry, say); see
     /// [`Follower::notices`] for why.
-    #[error("following {} ended: {}", list(paths), notices.join("; "))]
     Ended {
         /// The followed paths.
         paths: Vec<PathBuf>,
@@ -76,17 +71,51 @@ pub enum FollowError {
         notices: Vec<String>,
     },
     /// A pattern does not compile.
-    #[error(transparent)]
-    Pattern(#[from] PatternError),
+    Pattern(PatternError),
     /// The engine's thread could not be started.
-    #[error("cannot start following {}: {source}", list(paths))]
     Start {
         /// The paths to follow.
         paths: Vec<PathBuf>,
         /// Why.
-        #[source]
         source: std::io::Error,
     },
+}
+
+impl std::fmt::Display for FollowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FollowError::Timeout { waited, pattern: Some(p), paths } => {
+                write!(f, "no line matched '{p}' within {waited:?} in {}", list(paths))
+            }
+            FollowError::Timeout { waited, pattern: None, paths } => {
+                write!(f, "no new line within {waited:?} in {}", list(paths))
+            }
+            FollowError::Ended { paths, notices } => {
+                write!(f, "following {} ended: {}", list(paths), notices.join("; "))
+            }
+            FollowError::Pattern(e) => e.fmt(f),
+            FollowError::Start { paths, source } => {
+                write!(f, "cannot start following {}: {source}", list(paths))
+            }
+        }
+    }
+}
+
+impl std::error::Error for FollowError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            // Transparent: the pattern error's own source, which it has none of.
+            FollowError::Pattern(e) => e.source(),
+            FollowError::Start { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<PatternError> for FollowError {
+    fn from(e: PatternError) -> Self {
+        FollowError::Pattern(e)
+    }
 }
 
 fn list(paths: &[PathBuf]) -> String {
