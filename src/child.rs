@@ -7,11 +7,12 @@ use std::ffi::OsString;
 use std::io;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus};
+use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, bounded};
 
-use crate::follow::Control;
+use crate::follow::{Control, Inbox};
 use crate::signal;
 use crate::sys;
 
@@ -36,7 +37,7 @@ impl Child {
     pub(crate) fn spawn<'scope>(
         scope: &'scope std::thread::Scope<'scope, '_>,
         command: &[OsString],
-        control: Sender<Control>,
+        control: Arc<Inbox>,
     ) -> io::Result<Child> {
         let (program, args) =
             command.split_first().ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
@@ -55,7 +56,7 @@ impl Child {
             let code = child.wait().map_or(1, status_code);
             signal::forward_to(0);
             let _ = tx.send(code);
-            let _ = control.try_send(Control::ChildExited(code));
+            let _ = control.send(Control::ChildExited(code));
         });
         Ok(Child { pid, done })
     }

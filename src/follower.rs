@@ -8,10 +8,11 @@
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, bounded};
 use memchr::memchr;
 use regex::bytes::Regex;
 
@@ -253,7 +254,8 @@ impl FollowerBuilder {
 pub struct Follower {
     rx: Receiver<Msg>,
     shutdown: Shutdown,
-    control: Sender<Control>,
+    /// The engine's inbox, for [`Control::Mark`].
+    control: Arc<follow::Inbox>,
     thread: Option<JoinHandle<()>>,
     paths: Vec<PathBuf>,
     delimiter: u8,
@@ -302,8 +304,9 @@ impl Follower {
         // Never "plain": whole lines only, so no partial line is flushed early and no file range
         // is handed over for a zero-copy write.
         let shaping = Shaping { filter: filter.map(std::sync::Arc::new), plain: false, delim: b.delimiter };
-        let (sink, source) = pipeline::channel(shutdown.clone(), shaping);
-        let (control, control_rx) = bounded(4);
+        let (sink, rx) = pipeline::channel(shutdown.clone(), shaping);
+        let control = Arc::new(follow::Inbox::new());
+        let inbox = Arc::clone(&control);
         let names: Vec<Vec<u8>> = config.inputs.iter().map(Input::display_name).collect();
         let (started_tx, started) = bounded::<()>(1);
         let thread = std::thread::Builder::new()
@@ -311,14 +314,14 @@ impl Follower {
             .spawn(move || {
                 let _ = (|| -> Result<(), Stopped> {
                     let starts = crate::print_all(&config, &names, &sink)?;
-                    let engine = follow::Engine::new(&config, starts, &sink, control_rx)?;
+                    let engine = follow::Engine::new(&config, starts, &sink, inbox)?;
                     let _ = started_tx.send(());
                     engine.run().map(|_| ())
                 })();
             })
             .map_err(|source| FollowError::Start { paths: b.paths.clone(), source })?;
         let mut follower = Follower {
-            rx: source.rx,
+            rx,
             shutdown,
             control,
             thread: Some(thread),

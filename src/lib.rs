@@ -103,24 +103,26 @@ impl Outcome {
     /// End the process the way this outcome asks: a broken pipe or a signal ends it killed by
     /// that signal (status 141, 130, 143, 129 in a shell), as GNU tail does; anything else
     /// returns the exit code for `main` to return.
-    pub fn into_exit_code(self) -> std::process::ExitCode {
+    pub fn into_exit_code(self) -> u8 {
         match self {
             Outcome::BrokenPipe => signal::die_by(libc::SIGPIPE),
             Outcome::Signaled(sig) => signal::die_by(sig),
             _ => {}
         }
-        std::process::ExitCode::from(u8::try_from(self.exit_code() & 0xff).unwrap_or(1))
+        u8::try_from(self.exit_code() & 0xff).unwrap_or(1)
     }
 }
 
-/// Whether standard output was closed when the process started (`rtail ... >&-`). If so,
-/// later writes to it fail with "Bad file descriptor", as they would have.
-pub fn stdout_was_closed() -> bool {
-    let closed = sys::stdout_was_closed();
-    if closed {
-        sys::refuse_stdout_writes();
+/// For a program's start, before anything else: take the standard descriptors it was started
+/// without (so no file opened later lands on them), and ignore SIGPIPE (a reader that went away
+/// is then an `EPIPE` error, which rtail handles). Returns whether standard output was closed
+/// (`rtail ... >&-`); writes to it then fail with "Bad file descriptor", as they would have.
+pub fn prepare_process() -> bool {
+    // SAFETY: setting a signal's disposition to SIG_IGN before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
-    closed
+    sys::claim_standard_fds()
 }
 
 /// Quote a name for a message the way GNU's diagnostics do (shell quoting, C locale): `'name'`;
@@ -191,15 +193,17 @@ pub fn run(config: &Config) -> Result<Outcome> {
     let following = config.follow.is_some();
     if !following && config.timeout.is_none() {
         // Static output: everything on this thread; signals keep their default action, as GNU's.
-        let sink = pipeline::direct(shutdown.clone(), shaping, Printer::new(layout).direct());
+        let printer = Printer::new(layout).into_deliver(shutdown.clone());
+        let sink = pipeline::direct(shutdown.clone(), shaping, printer);
         let mut produced = Produced::default();
         let _ = initial(config, &names, &sink, &mut produced);
         produced.until_matched = sink.until_hit();
         let printed = sink.finish().unwrap_or(Ok(PrintEnd::Done))?;
         return Ok(outcome(config, &shutdown, printed, produced));
     }
-    let (sink, source) = pipeline::channel(shutdown.clone(), shaping);
-    let (control_tx, control_rx) = crossbeam_channel::bounded::<follow::Control>(2);
+    let printer = Printer::new(layout).into_deliver(shutdown.clone());
+    let (sink, queue) = pipeline::shared(shutdown.clone(), shaping, printer);
+    let inbox = Arc::new(follow::Inbox::new());
     let watch = signal::Watch {
         signals: true,
         stdout: following && sys::stdout_is_pipe(),
@@ -208,10 +212,10 @@ pub fn run(config: &Config) -> Result<Outcome> {
         deadline: config.timeout.map(|t| Instant::now() + t),
     };
     let (produced, printed) = std::thread::scope(|scope| {
-        let watcher = signal::Watcher::start(scope, watch, shutdown.clone(), control_tx.clone())
+        let watcher = signal::Watcher::start(scope, watch, shutdown.clone(), Arc::clone(&inbox))
             .map_err(|e| Error::Internal(format!("cannot start the signal watcher: {e}")))?;
-        let printer = scope.spawn(move || Printer::new(layout).run(source));
-        let produced = produce(scope, config, &names, &sink, control_tx, control_rx);
+        let printer = scope.spawn(move || queue.run());
+        let produced = produce(scope, config, &names, &sink, inbox);
         drop(sink);
         let printed = printer.join().map_err(|_| Error::Internal("the printer thread panicked".into()));
         if let Some(w) = watcher {
@@ -320,8 +324,7 @@ fn produce<'scope>(
     config: &Config,
     names: &[Vec<u8>],
     sink: &Sink,
-    control_tx: crossbeam_channel::Sender<follow::Control>,
-    control: crossbeam_channel::Receiver<follow::Control>,
+    inbox: Arc<follow::Inbox>,
 ) -> Produced {
     let mut produced = Produced::default();
     let mut child: Option<child::Child> = None;
@@ -330,10 +333,10 @@ fn produce<'scope>(
         if config.follow.is_none() {
             return Ok(());
         }
-        let engine = follow::Engine::new(config, starts, sink, control)?;
+        let engine = follow::Engine::new(config, starts, sink, Arc::clone(&inbox))?;
         // The files are watched: now the child may start, and nothing it writes is missed.
         if !config.command.is_empty() {
-            match child::Child::spawn(scope, &config.command, control_tx) {
+            match child::Child::spawn(scope, &config.command, inbox) {
                 Ok(c) => child = Some(c),
                 Err(e) => {
                     produced.spawn_error = Some(Error::Spawn {

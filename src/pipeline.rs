@@ -1,22 +1,27 @@
 //! The message type and the bounded channel between the producers (static reader, follow engine)
 //! and the one printer thread.
 //!
-//! Producers never write to stdout. They send batches (many lines per message) through a bounded
-//! channel, so a slow reader of our stdout blocks the producer instead of growing memory: at most
-//! [`CHANNEL_CAP`] messages of at most [`BLOCK`] bytes are in flight.
+//! Producers send batches (many lines per message) through a bounded channel, so a slow reader
+//! of our stdout blocks the producer instead of growing memory: at most [`CHANNEL_CAP`] messages
+//! of at most [`BLOCK`] bytes are in flight. Two shortcuts skip the hand-over where it only
+//! costs: static output prints on the producer's thread ([`direct`]), and while following, a
+//! small message finds the printer idle most of the time and is printed by the producer itself
+//! ([`shared`]), so a lone appended line crosses one thread boundary (notify's thread to the
+//! engine), not two.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 
 use memchr::memrchr;
 
 use crate::filter::Filter;
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError, bounded, select};
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, select};
 
 /// Size of one read, and the most bytes one message carries.
 pub(crate) const BLOCK: usize = 128 * 1024;
@@ -83,11 +88,18 @@ pub(crate) enum StopReason {
     ConsumerGone,
 }
 
+/// Called once when a [`Shutdown`] is triggered.
+type Bell = Box<dyn FnOnce() + Send>;
+
+/// The sender whose drop is the broadcast (until triggered), and the bells to ring then.
+type Trigger = (Option<Sender<()>>, Vec<Bell>);
+
 /// A broadcast "stop now": once triggered, every `receiver()` is ready at once (disconnected),
-/// so blocked senders and the idle engine wake up. The first reason is kept.
+/// so blocked senders wake up, and every bell rings (the idle engine's inbox). The first reason
+/// is kept.
 #[derive(Clone)]
 pub(crate) struct Shutdown {
-    tx: Arc<Mutex<Option<Sender<()>>>>,
+    tx: Arc<Mutex<Trigger>>,
     rx: Receiver<()>,
     reason: Arc<OnceLock<StopReason>>,
 }
@@ -95,14 +107,30 @@ pub(crate) struct Shutdown {
 impl Shutdown {
     pub(crate) fn new() -> Shutdown {
         let (tx, rx) = bounded(0);
-        Shutdown { tx: Arc::new(Mutex::new(Some(tx))), rx, reason: Arc::new(OnceLock::new()) }
+        Shutdown { tx: Arc::new(Mutex::new((Some(tx), Vec::new()))), rx, reason: Arc::new(OnceLock::new()) }
     }
 
     /// Ask everyone to stop.
     pub(crate) fn trigger(&self, reason: StopReason) {
         let _ = self.reason.set(reason);
-        if let Ok(mut tx) = self.tx.lock() {
-            tx.take();
+        let bells = {
+            let mut state = self.tx.lock().unwrap_or_else(PoisonError::into_inner);
+            state.0.take();
+            std::mem::take(&mut state.1)
+        };
+        for bell in bells {
+            bell();
+        }
+    }
+
+    /// Call `bell` when triggered (at once if it already was).
+    pub(crate) fn on_trigger(&self, bell: Bell) {
+        let mut state = self.tx.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.0.is_some() {
+            state.1.push(bell);
+        } else {
+            drop(state);
+            bell();
         }
     }
 
@@ -140,21 +168,53 @@ pub(crate) enum PrintEnd {
     BrokenPipe,
 }
 
-/// A consumer run on the producer's own thread: static output needs no printer thread, no
-/// channel and no hand-over (a short `rtail -n 10` costs about what GNU tail's does).
+/// A consumer that may run on the producer's own thread: static output needs no printer thread,
+/// no channel and no hand-over (a short `rtail -n 10` costs about what GNU tail's does).
 pub(crate) trait Deliver: Send {
-    /// Handle one message; returns a spent buffer for reuse. `Err` means stop producing.
+    /// Handle one message (it may stay buffered); returns a spent buffer for reuse. `Err` means
+    /// stop producing.
     fn deliver(&mut self, msg: Msg) -> Result<Option<Vec<u8>>, Stopped>;
+    /// Write out what is buffered.
+    fn flush(&mut self) -> Result<(), Stopped>;
     /// Flush and report how printing ended.
-    fn finish(self: Box<Self>) -> crate::Result<PrintEnd>;
+    fn finish(&mut self) -> crate::Result<PrintEnd>;
+}
+
+/// Data messages up to this size may be printed by the producer while the printer thread is
+/// idle ([`shared`]): they only fill the printer's buffer. Larger ones go to the thread, which
+/// writes them while the producer reads on.
+const SHORTCUT_MAX: usize = 32 * 1024;
+
+/// The printer of [`shared`]: used by its thread and, while nothing is queued, by the producer.
+pub(crate) struct Handoff {
+    printer: Mutex<Box<dyn Deliver>>,
+    /// Messages sent to the printer thread and not printed yet. Only the producer adds to it,
+    /// so when it reads 0 everything it queued has been printed and it may print in turn.
+    queued: AtomicUsize,
+}
+
+impl Handoff {
+    fn lock(&self) -> MutexGuard<'_, Box<dyn Deliver>> {
+        self.printer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// Where a sink's messages go.
 enum Out {
-    /// To the printer thread, through the bounded channel; spent buffers come back in `pool`.
-    Channel { tx: Sender<Msg>, pool: Receiver<Vec<u8>> },
+    /// To a consumer's thread, through the bounded channel.
+    Channel { tx: Sender<Msg> },
     /// Straight to a consumer on this thread; spent buffers wait in `pool`.
     Direct { to: RefCell<Box<dyn Deliver>>, pool: RefCell<Vec<Vec<u8>>> },
+    /// To the printer thread, or to its printer directly while the thread has nothing queued.
+    Shared {
+        tx: Sender<Msg>,
+        pool: Receiver<Vec<u8>>,
+        handoff: Arc<Handoff>,
+        /// Buffers spent by messages printed here.
+        spare: RefCell<Vec<Vec<u8>>>,
+        /// Something was printed here and not flushed yet.
+        unflushed: Cell<bool>,
+    },
 }
 
 /// The producer side: sends messages and hands out recycled buffers.
@@ -168,24 +228,67 @@ pub(crate) struct Sink {
     until_hit: Cell<bool>,
 }
 
-/// The printer side: receives messages and returns emptied buffers for reuse.
-pub(crate) struct Source {
-    pub(crate) rx: Receiver<Msg>,
-    pool: Sender<Vec<u8>>,
-    pub(crate) shutdown: Shutdown,
-}
-
-/// Make a connected sink and source that both obey `shutdown`.
-pub(crate) fn channel(shutdown: Shutdown, shaping: Shaping) -> (Sink, Source) {
+/// Make a sink whose messages a consumer of ours takes from the returned channel (a library
+/// [`crate::Follower`]; its lines are handed out, so no buffer comes back).
+pub(crate) fn channel(shutdown: Shutdown, shaping: Shaping) -> (Sink, Receiver<Msg>) {
     let (tx, rx) = bounded(CHANNEL_CAP);
-    let (pool_tx, pool_rx) = bounded(CHANNEL_CAP + 2);
-    let out = Out::Channel { tx, pool: pool_rx };
-    (Sink::new(out, shutdown.clone(), shaping), Source { rx, pool: pool_tx, shutdown })
+    (Sink::new(Out::Channel { tx }, shutdown, shaping), rx)
 }
 
 /// Make a sink that hands every message to `to` on the calling thread.
 pub(crate) fn direct(shutdown: Shutdown, shaping: Shaping, to: Box<dyn Deliver>) -> Sink {
     Sink::new(Out::Direct { to: RefCell::new(to), pool: RefCell::new(Vec::new()) }, shutdown, shaping)
+}
+
+/// Make a sink whose messages `printer` prints, on the [`Queue`]'s thread or, while that has
+/// nothing queued, on the producer's (see [`Sink::flush`]).
+pub(crate) fn shared(shutdown: Shutdown, shaping: Shaping, printer: Box<dyn Deliver>) -> (Sink, Queue) {
+    let (tx, rx) = bounded(CHANNEL_CAP);
+    let (pool_tx, pool_rx) = bounded(CHANNEL_CAP + 2);
+    let handoff = Arc::new(Handoff { printer: Mutex::new(printer), queued: AtomicUsize::new(0) });
+    let out = Out::Shared {
+        tx,
+        pool: pool_rx,
+        handoff: Arc::clone(&handoff),
+        spare: RefCell::new(Vec::new()),
+        unflushed: Cell::new(false),
+    };
+    (Sink::new(out, shutdown, shaping), Queue { rx, pool: pool_tx, handoff })
+}
+
+/// The printer thread's side of [`shared`].
+pub(crate) struct Queue {
+    rx: Receiver<Msg>,
+    pool: Sender<Vec<u8>>,
+    handoff: Arc<Handoff>,
+}
+
+impl Queue {
+    /// Print queued messages until every producer is gone or printing fails, flushing whenever
+    /// the queue runs dry: bursts leave in large writes, a lone line at once.
+    pub(crate) fn run(self) -> crate::Result<PrintEnd> {
+        'queue: while let Ok(first) = self.rx.recv() {
+            let mut printer = self.handoff.lock();
+            let mut next = Some(first);
+            while let Some(msg) = next {
+                let printed = printer.deliver(msg);
+                self.handoff.queued.fetch_sub(1, Ordering::Release);
+                match printed {
+                    Ok(Some(buf)) => recycle(&self.pool, buf),
+                    Ok(None) => {}
+                    // The printer failed (and said so to the run's shutdown).
+                    Err(Stopped) => break 'queue,
+                }
+                next = self.rx.try_recv().ok();
+            }
+            if printer.flush().is_err() {
+                break;
+            }
+        }
+        // Producers still sending find the channel gone.
+        drop(self.rx);
+        self.handoff.lock().finish()
+    }
 }
 
 impl Sink {
@@ -198,7 +301,21 @@ impl Sink {
     pub(crate) fn finish(self) -> Option<crate::Result<PrintEnd>> {
         match self.out {
             Out::Direct { to, .. } => Some(to.into_inner().finish()),
-            Out::Channel { .. } => None,
+            Out::Channel { .. } | Out::Shared { .. } => None,
+        }
+    }
+
+    /// Write out what this thread printed itself; producers call it before they wait for more
+    /// input. Messages queued since then are flushed by the printer thread after them.
+    pub(crate) fn flush(&self) -> Result<(), Stopped> {
+        match &self.out {
+            Out::Shared { handoff, unflushed, .. } if unflushed.replace(false) => {
+                if handoff.queued.load(Ordering::Acquire) == 0 {
+                    handoff.lock().flush()?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
         }
     }
 
@@ -209,12 +326,32 @@ impl Sink {
             Out::Channel { tx, .. } => tx,
             Out::Direct { to, pool } => {
                 if let Some(buf) = to.borrow_mut().deliver(msg)? {
-                    let mut pool = pool.borrow_mut();
-                    if pool.len() < 4 {
-                        pool.push(buf);
-                    }
+                    keep_spare(pool, buf);
                 }
                 return Ok(());
+            }
+            Out::Shared { tx, handoff, spare, unflushed, .. } => {
+                let small = match &msg {
+                    Msg::Data { bytes, .. } => bytes.len() <= SHORTCUT_MAX,
+                    Msg::Range { .. } => false,
+                    Msg::Header(_) | Msg::Diag(_) | Msg::Mark(_) => true,
+                };
+                // Nothing queued: everything sent before was printed, so printing here keeps
+                // the order. A printer thread still flushing holds the lock: queue then.
+                if small && handoff.queued.load(Ordering::Acquire) == 0 {
+                    match handoff.printer.try_lock() {
+                        Ok(mut printer) => {
+                            unflushed.set(true);
+                            if let Some(buf) = printer.deliver(msg)? {
+                                keep_spare(spare, buf);
+                            }
+                            return Ok(());
+                        }
+                        Err(TryLockError::WouldBlock | TryLockError::Poisoned(_)) => {}
+                    }
+                }
+                handoff.queued.fetch_add(1, Ordering::AcqRel);
+                tx
             }
         };
         let msg = match tx.try_send(msg) {
@@ -232,7 +369,11 @@ impl Sink {
     pub(crate) fn try_send(&self, msg: Msg) -> Result<(), Stopped> {
         match &self.out {
             Out::Channel { tx, .. } => tx.try_send(msg).map_err(|_| Stopped),
-            Out::Direct { .. } => self.send(msg),
+            Out::Shared { tx, handoff, .. } if handoff.queued.load(Ordering::Acquire) > 0 => {
+                handoff.queued.fetch_add(1, Ordering::AcqRel);
+                tx.try_send(msg).map_err(|_| Stopped)
+            }
+            Out::Direct { .. } | Out::Shared { .. } => self.send(msg),
         }
     }
 
@@ -342,8 +483,9 @@ impl Sink {
     /// An empty buffer with room for [`BLOCK`] bytes, recycled when one is available.
     pub(crate) fn buffer(&self) -> Vec<u8> {
         let recycled = match &self.out {
-            Out::Channel { pool, .. } => pool.try_recv().ok(),
+            Out::Channel { .. } => None,
             Out::Direct { pool, .. } => pool.borrow_mut().pop(),
+            Out::Shared { pool, spare, .. } => spare.borrow_mut().pop().or_else(|| pool.try_recv().ok()),
         };
         match recycled {
             Some(mut buf) => {
@@ -360,21 +502,17 @@ impl Sink {
     }
 }
 
-impl Source {
-    /// Give a buffer back to the producers; dropped when the pool is full.
-    pub(crate) fn recycle(&self, buf: Vec<u8>) {
-        if buf.capacity() >= BLOCK && buf.capacity() <= 2 * BLOCK {
-            let _ = self.pool.try_send(buf);
-        }
+/// Keep a spent buffer for the producer's next read, up to a few.
+fn keep_spare(pool: &RefCell<Vec<Vec<u8>>>, buf: Vec<u8>) {
+    let mut pool = pool.borrow_mut();
+    if pool.len() < 4 && buf.capacity() >= BLOCK && buf.capacity() <= 2 * BLOCK {
+        pool.push(buf);
     }
+}
 
-    /// The next message if one is ready now: `Ok(None)` means the channel is momentarily empty,
-    /// `Err(())` that every producer is gone.
-    pub(crate) fn try_next(&self) -> Result<Option<Msg>, ()> {
-        match self.rx.try_recv() {
-            Ok(msg) => Ok(Some(msg)),
-            Err(TryRecvError::Empty) => Ok(None),
-            Err(TryRecvError::Disconnected) => Err(()),
-        }
+/// Give a buffer back to the producers; dropped when the pool is full.
+fn recycle(pool: &Sender<Vec<u8>>, buf: Vec<u8>) {
+    if buf.capacity() >= BLOCK && buf.capacity() <= 2 * BLOCK {
+        let _ = pool.try_send(buf);
     }
 }

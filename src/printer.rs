@@ -1,7 +1,7 @@
 //! The one consumer of the pipeline and the only writer of stdout.
 //!
 //! It prints headers when the source changes (as GNU tail does), buffers output and flushes when
-//! the channel runs dry, copies file ranges zero-copy where the kernel allows, and writes
+//! the channel runs dry (or the producer is about to wait), copies file ranges zero-copy where the kernel allows, and writes
 //! diagnostics to stderr after flushing what came before them. A broken pipe ends it quietly.
 
 use std::fs::File;
@@ -15,7 +15,7 @@ use owo_colors::Style;
 use regex::bytes::Regex;
 
 use crate::error::Error;
-use crate::pipeline::{BLOCK, Deliver, Msg, PrintEnd, Source, SourceId, StopReason, Stopped};
+use crate::pipeline::{BLOCK, Deliver, Msg, PrintEnd, Shutdown, SourceId, StopReason, Stopped};
 use crate::sys;
 
 /// Output buffer size: many small batches become one large write.
@@ -164,54 +164,16 @@ impl Printer {
         }
     }
 
-    /// Print messages until every producer is gone, stdout breaks, or a write fails.
-    /// A failure also triggers the run's shutdown, so an idle engine stops too.
-    pub(crate) fn run(mut self, source: Source) -> Result<PrintEnd, Error> {
-        let result = self.pump_messages(&source).and_then(|()| self.close());
-        match result {
-            Ok(()) => Ok(PrintEnd::Done),
-            Err(Fail::Pipe) => {
-                source.shutdown.trigger(StopReason::OutputClosed);
-                Ok(PrintEnd::BrokenPipe)
-            }
-            Err(Fail::Other(e)) => {
-                source.shutdown.trigger(StopReason::PrinterFailed);
-                Err(e)
-            }
-        }
-    }
-
-    /// Run on the producer's thread instead (static output): see [`Deliver`].
-    pub(crate) fn direct(self) -> Box<dyn Deliver> {
-        Box::new(DirectPrinter { printer: self, failed: None })
+    /// A consumer for [`crate::pipeline`]'s sinks. A failure also triggers `shutdown`, so an
+    /// idle engine stops too.
+    pub(crate) fn into_deliver(self, shutdown: Shutdown) -> Box<dyn Deliver> {
+        Box::new(DirectPrinter { printer: self, failed: None, shutdown })
     }
 
     /// The last write: leave the terminal as we found it, and flush.
     fn close(&mut self) -> Result<(), Fail> {
         if self.coloured {
             self.put(b"\x1b[0m")?;
-        }
-        self.flush()
-    }
-
-    fn pump_messages(&mut self, source: &Source) -> Result<(), Fail> {
-        let handle = |printer: &mut Printer, msg| {
-            if let Some(buf) = printer.handle(msg)? {
-                source.recycle(buf);
-            }
-            Ok::<(), Fail>(())
-        };
-        while let Ok(msg) = source.rx.recv() {
-            handle(self, msg)?;
-            // Drain what is ready, then flush: bursts leave in large writes, a lone line at once.
-            loop {
-                match source.try_next() {
-                    Ok(Some(msg)) => handle(self, msg)?,
-                    Ok(None) => break,
-                    Err(()) => return self.flush(),
-                }
-            }
-            self.flush()?;
         }
         self.flush()
     }
@@ -377,11 +339,27 @@ impl Printer {
     }
 }
 
-/// The printer on the producer's thread.
+/// The printer as a [`Deliver`]: it keeps the failure that stopped it, for `finish`.
 struct DirectPrinter {
     printer: Printer,
     /// The failure that stopped it; reported by `finish`.
     failed: Option<Fail>,
+    shutdown: Shutdown,
+}
+
+impl DirectPrinter {
+    fn check(&mut self, result: Result<(), Fail>) -> Result<(), Stopped> {
+        let fail = match result {
+            Ok(()) => return Ok(()),
+            Err(fail) => fail,
+        };
+        self.shutdown.trigger(match fail {
+            Fail::Pipe => StopReason::OutputClosed,
+            Fail::Other(_) => StopReason::PrinterFailed,
+        });
+        self.failed = Some(fail);
+        Err(Stopped)
+    }
 }
 
 impl Deliver for DirectPrinter {
@@ -389,13 +367,21 @@ impl Deliver for DirectPrinter {
         if self.failed.is_some() {
             return Err(Stopped);
         }
-        self.printer.handle(msg).map_err(|fail| {
-            self.failed = Some(fail);
-            Stopped
-        })
+        match self.printer.handle(msg) {
+            Ok(spent) => Ok(spent),
+            Err(fail) => self.check(Err(fail)).map(|()| None),
+        }
     }
 
-    fn finish(mut self: Box<Self>) -> Result<PrintEnd, Error> {
+    fn flush(&mut self) -> Result<(), Stopped> {
+        if self.failed.is_some() {
+            return Err(Stopped);
+        }
+        let result = self.printer.flush();
+        self.check(result)
+    }
+
+    fn finish(&mut self) -> Result<PrintEnd, Error> {
         let result = match self.failed.take() {
             Some(fail) => Err(fail),
             None => self.printer.close(),

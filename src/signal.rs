@@ -7,13 +7,13 @@
 //! it sleeps with no timeout. Where pidfds do not exist, PIDs are checked every `-s` interval.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
-use crate::follow::Control;
+use crate::follow::{Control, Inbox};
 use crate::pipeline::{Shutdown, StopReason};
 use crate::sys;
 
@@ -93,7 +93,7 @@ impl Watcher {
         scope: &'scope std::thread::Scope<'scope, '_>,
         watch: Watch,
         shutdown: Shutdown,
-        control: Sender<Control>,
+        control: Arc<Inbox>,
     ) -> std::io::Result<Option<Watcher>> {
         if !watch.signals && !watch.stdout && watch.pids.is_empty() && watch.deadline.is_none() {
             return Ok(None);
@@ -127,7 +127,7 @@ pub(crate) fn received() -> Option<i32> {
     }
 }
 
-fn run(wake: OwnedFd, watch: Watch, shutdown: Shutdown, control: Sender<Control>) {
+fn run(wake: OwnedFd, watch: Watch, shutdown: Shutdown, control: Arc<Inbox>) {
     let mut pidfds: Vec<OwnedFd> = Vec::new();
     let mut polled_pids: Vec<i32> = Vec::new();
     for &pid in &watch.pids {

@@ -140,37 +140,39 @@ pub fn stdout_is_pipe() -> bool {
     }
 }
 
-/// Whether stdout was closed when we started. Rust's runtime reopens a closed standard
-/// descriptor on /dev/null for reading and writing; a shell's `>/dev/null` opens it write-only,
-/// so /dev/null open read-write on fd 1 means "was closed" (GNU: `standard output: Bad file
-/// descriptor`).
-pub fn stdout_was_closed() -> bool {
-    let Ok(st) = nix::sys::stat::fstat(stdout()) else {
-        return true;
-    };
-    let Ok(null) = nix::sys::stat::stat("/dev/null") else {
-        return false;
-    };
-    let is_null = (st.st_mode & libc::S_IFMT) == libc::S_IFCHR && st.st_rdev == null.st_rdev;
-    // SAFETY: F_GETFL on fd 1 reads its flags only.
-    let flags = unsafe { libc::fcntl(1, libc::F_GETFL) };
-    is_null && flags >= 0 && (flags & libc::O_ACCMODE) == libc::O_RDWR
-}
-
-/// Make writes to fd 1 fail with EBADF, as they would on the closed descriptor the runtime
-/// replaced, while keeping fd 1 taken so no file we open can land on it.
-pub fn refuse_stdout_writes() {
-    if let Ok(null) = std::fs::File::open("/dev/null") {
-        // SAFETY: dup2 onto fd 1 replaces the runtime's placeholder; `null` is closed after.
-        unsafe {
-            libc::dup2(null.as_raw_fd(), 1);
+/// Take the standard descriptors 0, 1 and 2 that the process was started without, as a
+/// runtime's start-up would, so that no file we open lands on them; returns whether stdout was
+/// one of them (`rtail ... >&-`). A missing stdout becomes /dev/null opened read-only, so that
+/// writes fail with "Bad file descriptor" as they would have (GNU's message); a missing stdin
+/// or stderr becomes /dev/null for reading and writing.
+pub fn claim_standard_fds() -> bool {
+    let mut stdout_closed = false;
+    for fd in 0..=2 {
+        // SAFETY: F_GETFD only reads the descriptor's flags.
+        let open = unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1
+            || io::Error::last_os_error().raw_os_error() != Some(libc::EBADF);
+        if open {
+            continue;
         }
+        let null = if fd == 1 {
+            std::fs::File::open("/dev/null")
+        } else {
+            std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")
+        };
+        if let Ok(null) = null {
+            // SAFETY: dup2 onto a descriptor number nothing of ours uses; `null` is closed after.
+            unsafe {
+                libc::dup2(null.as_raw_fd(), fd);
+            }
+        }
+        stdout_closed |= fd == 1;
     }
+    stdout_closed
 }
 
 /// Standard output, borrowed for the life of the process.
 pub fn stdout() -> BorrowedFd<'static> {
-    // SAFETY: fd 1 stays open for the life of the process (the runtime reopens a closed one).
+    // SAFETY: fd 1 stays open for the life of the process (see `claim_standard_fds`).
     unsafe { BorrowedFd::borrow_raw(1) }
 }
 

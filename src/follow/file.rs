@@ -317,7 +317,7 @@ mod tests {
         assert!(rewritten(b"abc", b"ab"));
     }
 
-    fn sink() -> (Sink, crate::pipeline::Source) {
+    fn sink() -> (Sink, crossbeam_channel::Receiver<crate::pipeline::Msg>) {
         let shaping = crate::pipeline::Shaping { filter: None, plain: true, delim: b'\n' };
         crate::pipeline::channel(crate::pipeline::Shutdown::new(), shaping)
     }

@@ -11,6 +11,7 @@
 //! bytes that were read after them, so each writer's lines stay in order.
 
 mod file;
+mod inbox;
 mod watch;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -21,14 +22,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, select};
-
 use crate::config::{Config, FollowMode, Input};
 use crate::pipeline::{Msg, Sink, SourceId, Stopped};
 use crate::quote;
 use crate::sys;
 use file::{Change, Identity, NameChange, Read, Reader, name_change};
-use watch::{Hint, WatchFail, Watches};
+pub(crate) use inbox::Inbox;
+use watch::{WatchFail, Watches};
 
 /// How long a renamed or deleted file is still read after it last grew. Writers that had it
 /// open notice a rotation within milliseconds (RotatingFileHandler reopens at once, logrotate's
@@ -131,7 +131,8 @@ pub(crate) struct Engine<'a> {
     /// Watched path (a directory, a followed name in it, or a watched file) -> indexes into
     /// `files` that a hint for that path concerns.
     by_path: HashMap<PathBuf, Vec<usize>>,
-    control: Receiver<Control>,
+    /// Hints, requests and the shutdown, from the other threads.
+    inbox: Arc<Inbox>,
     next_poll: Option<Instant>,
     /// Inputs that have draining files (looked at on every wake-up, and timed).
     draining: BTreeSet<usize>,
@@ -148,10 +149,12 @@ impl<'a> Engine<'a> {
         config: &Config,
         starts: Vec<Start>,
         sink: &'a Sink,
-        control: Receiver<Control>,
+        inbox: Arc<Inbox>,
     ) -> Result<Engine<'a>, Stopped> {
         let follow = config.follow.clone().unwrap_or_default();
-        let (watches, notice) = Watches::new(!follow.poll);
+        let ring = Arc::clone(&inbox);
+        sink.shutdown().on_trigger(Box::new(move || ring.shut_down()));
+        let (watches, notice) = Watches::new(!follow.poll, Arc::clone(&inbox));
         if let Some(text) = notice {
             sink.diag(text)?;
         }
@@ -165,7 +168,7 @@ impl<'a> Engine<'a> {
             files: Vec::new(),
             watches,
             by_path: HashMap::new(),
-            control,
+            inbox,
             next_poll: None,
             draining: BTreeSet::new(),
             partials: BTreeSet::new(),
@@ -239,49 +242,39 @@ impl<'a> Engine<'a> {
                 self.sink.diag("no files remaining".into())?;
                 return Ok(FollowEnd::NoFilesRemaining);
             }
-            let now = Instant::now();
-            let deadline = self.next_deadline(now);
-            let mut hints = Vec::new();
-            let hints_rx = &self.watches.hints;
-            let shutdown = self.sink.shutdown().receiver();
-            let timeout = deadline.map_or(Duration::MAX, |at| at.saturating_duration_since(now));
-            let wake = select! {
-                recv(hints_rx) -> h => { if let Ok(h) = h { hints.push(h) } Wake::Hint }
-                recv(self.control) -> c => c.map_or(Wake::Hint, Wake::Control),
-                recv(shutdown) -> _ => Wake::Shutdown,
-                default(timeout) => Wake::Hint,
-            };
-            match wake {
-                Wake::Hint => {}
-                Wake::Control(Control::Mark(n)) => {
-                    self.check_all()?;
-                    self.sink.send(Msg::Mark(n))?;
-                    continue;
-                }
-                Wake::Control(control) => {
-                    self.drain_everything()?;
-                    return Ok(match control {
-                        Control::ChildExited(code) => FollowEnd::ChildExited(code),
-                        Control::PidsGone | Control::Mark(_) => FollowEnd::PidsGone,
-                    });
-                }
-                Wake::Shutdown => {
-                    // Lines already read go out if there is room; nothing waits on a stalled reader.
-                    for f in &mut self.files {
-                        for r in f.drains.iter_mut().map(|d| &mut d.reader).chain(f.cur.as_mut()) {
-                            let partial = r.take_pending();
-                            if !partial.is_empty() {
-                                let _ = self.sink.try_send(Msg::Data { source: f.id, bytes: partial });
-                            }
+            // About to wait: what was printed on this thread goes out now.
+            self.sink.flush()?;
+            let deadline = self.next_deadline(Instant::now());
+            let mut mail = self.inbox.wait(deadline);
+            if mail.shutdown {
+                // Lines already read go out if there is room; nothing waits on a stalled reader.
+                for f in &mut self.files {
+                    for r in f.drains.iter_mut().map(|d| &mut d.reader).chain(f.cur.as_mut()) {
+                        let partial = r.take_pending();
+                        if !partial.is_empty() {
+                            let _ = self.sink.try_send(Msg::Data { source: f.id, bytes: partial });
                         }
                     }
-                    return Ok(FollowEnd::Stopped);
+                }
+                return Ok(FollowEnd::Stopped);
+            }
+            while let Some(control) = mail.control.pop_front() {
+                match control {
+                    Control::Mark(n) => {
+                        self.check_all()?;
+                        self.sink.send(Msg::Mark(n))?;
+                    }
+                    Control::ChildExited(code) => {
+                        self.drain_everything()?;
+                        return Ok(FollowEnd::ChildExited(code));
+                    }
+                    Control::PidsGone => {
+                        self.drain_everything()?;
+                        return Ok(FollowEnd::PidsGone);
+                    }
                 }
             }
-            while let Ok(h) = self.watches.hints.try_recv() {
-                hints.push(h);
-            }
-            self.handle(hints)?;
+            self.handle(mail.hints, mail.rescan)?;
             if let Some(idle) = self.idle
                 && self.last_activity.elapsed() >= idle
             {
@@ -323,18 +316,12 @@ impl<'a> Engine<'a> {
     }
 
     /// Act on a batch of hints and on whatever deadline has passed.
-    fn handle(&mut self, hints: Vec<Hint>) -> Result<(), Stopped> {
-        let mut rescan = self.watches.take_rescan();
+    fn handle(&mut self, hints: HashMap<PathBuf, bool>, rescan: bool) -> Result<(), Stopped> {
         // Input index -> whether its name must be looked at again (not only its data).
         let mut due: BTreeMap<usize, bool> = BTreeMap::new();
-        for hint in hints {
-            match hint {
-                Hint::Rescan => rescan = true,
-                Hint::Path { path, names } => {
-                    for &i in self.by_path.get(&path).into_iter().flatten() {
-                        *due.entry(i).or_default() |= names;
-                    }
-                }
+        for (path, names) in hints {
+            for &i in self.by_path.get(&path).into_iter().flatten() {
+                *due.entry(i).or_default() |= names;
             }
         }
         let now = Instant::now();
@@ -725,11 +712,11 @@ impl<'a> Engine<'a> {
     }
 }
 
-/// What woke the loop.
-enum Wake {
-    Hint,
-    Control(Control),
-    Shutdown,
+impl Drop for Engine<'_> {
+    /// Requests sent from now on fail instead of waiting for an answer that never comes.
+    fn drop(&mut self) {
+        self.inbox.close();
+    }
 }
 
 fn send_data(sink: &Sink, source: SourceId, bytes: Vec<u8>) -> Result<(), Stopped> {

@@ -2,30 +2,16 @@
 //!
 //! Directories are watched (one watch per directory, however many followed names it holds), and
 //! notifications are only hints: the engine re-stats and compares. The callback runs on notify's
-//! thread and only `try_send`s the event's paths; when the hint channel is full it raises the
-//! rescan flag instead, and the engine re-checks everything.
+//! thread and only posts the event's paths to the engine's [`Inbox`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use notify::{RecursiveMode, Watcher as _};
 
-/// Hints waiting for the engine; beyond this the rescan flag is raised instead.
-const HINT_CAP: usize = 4096;
-
-/// A reason to look at the files again.
-#[derive(Debug)]
-pub(crate) enum Hint {
-    /// Something happened at this path (a watched directory, or an entry in one). `names`:
-    /// the event may have changed what a name points at (create, delete, rename, attributes);
-    /// otherwise only a file's data changed.
-    Path { path: PathBuf, names: bool },
-    /// Events were lost (queue overflow, or an error in the watcher): check everything.
-    Rescan,
-}
+use super::inbox::Inbox;
 
 /// Why a path could not be watched.
 #[derive(Debug)]
@@ -36,30 +22,21 @@ pub(crate) enum WatchFail {
     Refused(String),
 }
 
-/// The set of watched directories and the receiving end of their hints.
+/// The set of watched directories, whose hints go to the engine's inbox.
 pub(crate) struct Watches {
     watcher: Option<notify::RecommendedWatcher>,
     /// Watched path -> how many followed inputs rely on it.
     watched: HashMap<PathBuf, usize>,
-    /// Hints from the watcher thread.
-    pub(crate) hints: Receiver<Hint>,
-    /// Set when hints were dropped; the engine must re-check every file.
-    pub(crate) rescan: Arc<AtomicBool>,
-    /// Keeps `hints` connected when there is no watcher, so waiting on it blocks instead of
-    /// returning at once.
-    _idle: Option<Sender<Hint>>,
+    inbox: Arc<Inbox>,
 }
 
 impl Watches {
     /// Start the notification backend. With `enabled` false (`--poll`), or when the backend
     /// cannot start, everything is polled; the second value is a notice to print in that case.
-    pub(crate) fn new(enabled: bool) -> (Watches, Option<String>) {
-        let (tx, hints) = bounded(HINT_CAP);
-        let rescan = Arc::new(AtomicBool::new(false));
+    pub(crate) fn new(enabled: bool, inbox: Arc<Inbox>) -> (Watches, Option<String>) {
         let mut notice = None;
-        let idle = tx.clone();
         let watcher = if enabled {
-            match make_watcher(tx, Arc::clone(&rescan)) {
+            match make_watcher(Arc::clone(&inbox)) {
                 Ok(w) => Some(w),
                 Err(e) => {
                     notice = Some(format!("cannot use change notifications ({e}); polling instead"));
@@ -69,8 +46,7 @@ impl Watches {
         } else {
             None
         };
-        let _idle = watcher.is_none().then_some(idle);
-        (Watches { watcher, watched: HashMap::new(), hints, rescan, _idle }, notice)
+        (Watches { watcher, watched: HashMap::new(), inbox }, notice)
     }
 
     /// Watch `dir` (non-recursively) on behalf of one more followed name.
@@ -109,60 +85,61 @@ impl Watches {
             let _ = w.unwatch(dir);
         }
     }
-
-    /// Take the rescan flag.
-    pub(crate) fn take_rescan(&self) -> bool {
-        self.rescan.swap(false, Ordering::AcqRel)
-    }
 }
 
 impl Drop for Watches {
     /// notify's event thread is not joined by its watcher's drop; it ends soon after, dropping
-    /// our callback and with it the last sender of `hints`. Wait for that (bounded), so that no
-    /// thread of ours outlives the engine.
+    /// our callback. Wait for that (bounded), so that no thread of ours outlives the engine.
     fn drop(&mut self) {
         if let Some(watcher) = self.watcher.take() {
             drop(watcher);
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-            while self.hints.recv_deadline(deadline).is_ok() {}
+            self.inbox.wait_handlers_dropped(Instant::now() + Duration::from_secs(2));
         }
     }
 }
 
-fn make_watcher(tx: Sender<Hint>, rescan: Arc<AtomicBool>) -> notify::Result<notify::RecommendedWatcher> {
+/// Owned by the callback: tells the inbox when notify's thread has dropped it.
+struct HandlerGuard(Arc<Inbox>);
+
+impl HandlerGuard {
+    fn new(inbox: Arc<Inbox>) -> HandlerGuard {
+        inbox.handler_started();
+        HandlerGuard(inbox)
+    }
+}
+
+impl Drop for HandlerGuard {
+    fn drop(&mut self) {
+        self.0.handler_dropped();
+    }
+}
+
+fn make_watcher(inbox: Arc<Inbox>) -> notify::Result<notify::RecommendedWatcher> {
+    let guard = HandlerGuard::new(inbox);
     let handler = move |result: notify::Result<notify::Event>| {
+        let inbox = &guard.0;
         let event = match result {
             Ok(event) => event,
             Err(_) => {
-                raise(&tx, &rescan, Hint::Rescan);
+                inbox.rescan();
                 return;
             }
         };
         if event.need_rescan() {
-            raise(&tx, &rescan, Hint::Rescan);
+            inbox.rescan();
         }
-        use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
+        use notify::event::{EventKind, ModifyKind};
         let names = match event.kind {
-            // Opening or reading a file changes nothing (our own opens would wake us too).
-            EventKind::Access(
-                AccessKind::Open(_) | AccessKind::Close(AccessMode::Read) | AccessKind::Read,
-            ) => return,
-            EventKind::Access(_) | EventKind::Modify(ModifyKind::Data(_)) => false,
+            // Opening, reading or closing a file changes nothing (our own opens would wake us
+            // too); the writes before a close were reported as they happened. GNU tail does
+            // not ask for these events either.
+            EventKind::Access(_) => return,
+            EventKind::Modify(ModifyKind::Data(_)) => false,
             _ => true,
         };
         for path in event.paths {
-            raise(&tx, &rescan, Hint::Path { path, names });
+            inbox.hint(path, names);
         }
     };
     notify::RecommendedWatcher::new(handler, notify::Config::default())
-}
-
-fn raise(tx: &Sender<Hint>, rescan: &AtomicBool, hint: Hint) {
-    match tx.try_send(hint) {
-        Ok(()) | Err(TrySendError::Disconnected(_)) => {}
-        Err(TrySendError::Full(_)) => {
-            // The engine is busy and will look at the flag once it drains the queue.
-            rescan.store(true, Ordering::Release);
-        }
-    }
 }

@@ -614,6 +614,18 @@ fn closed_stdout_is_bad_file_descriptor() {
 }
 
 #[test]
+fn dev_null_open_for_reading_and_writing_is_not_a_closed_stdout() {
+    // Python's subprocess.DEVNULL and `<>/dev/null` open /dev/null read-write, which is also
+    // what some runtimes put on a closed descriptor: rtail must follow into it all the same.
+    let dir = TestDir::new();
+    dir.write("app.log", "a\nb\n");
+    let null = OpenOptions::new().read(true).write(true).open("/dev/null").expect("/dev/null");
+    let (status, err) = run_with_stdout(&dir, &["-F", "--until", "b", "app.log"], Stdio::from(null), false);
+    assert_eq!(err, "");
+    assert_eq!(shell_status(status), 0);
+}
+
+#[test]
 fn closed_stdout_following_dev_null() {
     // Scenario 33, through a shell as written there: `BIN -f /dev/null >&-`.
     let dir = TestDir::new();
