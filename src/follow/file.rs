@@ -181,7 +181,9 @@ impl Reader {
         self.last_size = size;
         self.last_mtime = mtime;
         let mut shrunk = truncated(self.offset, size);
-        if !shrunk && !self.fingerprint.is_empty() {
+        // When the file has bytes past our offset, the read that follows compares the start
+        // anyway (see `read_more`); a rewrite to exactly our offset is only seen here.
+        if !shrunk && size == self.offset && !self.fingerprint.is_empty() {
             let mut head = vec![0u8; self.fingerprint.len()];
             let n = read_full_at(&self.file, &mut head, 0)?;
             shrunk = rewritten(&self.fingerprint, &head[..n]);
@@ -211,7 +213,8 @@ impl Reader {
         let start = buf.len();
         buf.resize(start + want, 0);
         let got = if self.regular {
-            read_full_at(&self.file, &mut buf[start..], self.offset)?
+            // One read: a regular file only returns fewer bytes than asked at its end.
+            read_once_at(&self.file, &mut buf[start..], self.offset)?
         } else {
             read_some(&self.file, &mut buf[start..])?
         };
@@ -261,6 +264,16 @@ impl Reader {
     /// Hand over the partial line (file quiet, drained, truncated, or at exit).
     pub(crate) fn take_pending(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.pending)
+    }
+}
+
+fn read_once_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    loop {
+        match file.read_at(buf, pos) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
     }
 }
 
@@ -349,10 +362,18 @@ mod tests {
         let (sink, _src) = sink();
         while r.read_more(&sink, b'\n').expect("read") != Read::Eof {}
         assert_eq!(r.detect().expect("detect"), Change::Fine);
-        // Rewrite with more bytes than we had read: size alone cannot tell.
+        // Rewritten to exactly the length we had read: only the start tells.
         let mut f = std::fs::File::create(tmp.path()).expect("truncate");
-        f.write_all(b"2027 a longer new first line\n").expect("write");
+        f.write_all(b"2027 other line\n").expect("write");
         assert_eq!(r.detect().expect("detect"), Change::Truncated);
+        assert_eq!(r.offset, 0);
+        while r.read_more(&sink, b'\n').expect("read") != Read::Eof {}
+        // Rewritten with more bytes than we had read: size alone cannot tell, and the read
+        // that follows detect() compares the start.
+        let mut f = std::fs::File::create(tmp.path()).expect("truncate");
+        f.write_all(b"2028 a longer new first line\n").expect("write");
+        assert_eq!(r.detect().expect("detect"), Change::Fine);
+        assert_eq!(r.read_more(&sink, b'\n').expect("read"), Read::Rewritten);
         assert_eq!(r.offset, 0);
         // Plain truncation.
         while r.read_more(&sink, b'\n').expect("read") != Read::Eof {}
