@@ -52,7 +52,11 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("126", "The child command was found but could not be run."),
     ("127", "The child command was not found."),
     ("128+N", "Stopped by signal N after flushing what was read: 129 SIGHUP, 130 SIGINT, 143 SIGTERM."),
-    ("141", "The reader of standard output went away, as if killed by SIGPIPE."),
+    (
+        "141",
+        "The reader of standard output went away, as if killed by SIGPIPE (1 if SIGPIPE was ignored \
+         when rtail started, as with GNU tail).",
+    ),
     ("other", "With a child command that ended by itself: its exit status (128+N if signal N killed it)."),
 ];
 

@@ -93,6 +93,8 @@ impl Outcome {
             Outcome::TimedOut => 124,
             Outcome::Child(code) => code,
             Outcome::FileErrors => 1,
+            // As GNU's: killed by SIGPIPE, or status 1 when SIGPIPE was ignored from the start.
+            Outcome::BrokenPipe if signal::sigpipe_ignored_at_start() => 1,
             Outcome::BrokenPipe => 128 + libc::SIGPIPE,
             Outcome::Signaled(sig) => 128 + sig,
         }
@@ -105,7 +107,7 @@ impl Outcome {
     /// returns the exit code for `main` to return.
     pub fn into_exit_code(self) -> u8 {
         match self {
-            Outcome::BrokenPipe => signal::die_by(libc::SIGPIPE),
+            Outcome::BrokenPipe if !signal::sigpipe_ignored_at_start() => signal::die_by(libc::SIGPIPE),
             Outcome::Signaled(sig) => signal::die_by(sig),
             _ => {}
         }
@@ -118,10 +120,9 @@ impl Outcome {
 /// is then an `EPIPE` error, which rtail handles). Returns whether standard output was closed
 /// (`rtail ... >&-`); writes to it then fail with "Bad file descriptor", as they would have.
 pub fn prepare_process() -> bool {
-    // SAFETY: setting a signal's disposition to SIG_IGN before any thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-    }
+    // SAFETY: reading and setting a signal's disposition before any thread exists.
+    let previous = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    signal::note_sigpipe_ignored_at_start(previous == libc::SIG_IGN);
     sys::claim_standard_fds()
 }
 
@@ -242,7 +243,13 @@ pub fn run(config: &Config) -> Result<Outcome> {
 /// How a run ended when no signal or child command decided it.
 fn outcome(config: &Config, shutdown: &Shutdown, printed: PrintEnd, produced: Produced) -> Outcome {
     match shutdown.reason() {
-        _ if printed == PrintEnd::BrokenPipe => Outcome::BrokenPipe,
+        _ if printed == PrintEnd::BrokenPipe => {
+            // A failed write is only worth a message when SIGPIPE could not have said it.
+            if signal::sigpipe_ignored_at_start() {
+                eprintln!("rtail: error writing 'standard output': Broken pipe");
+            }
+            Outcome::BrokenPipe
+        }
         Some(StopReason::OutputClosed) => Outcome::BrokenPipe,
         Some(StopReason::Timeout) => {
             timed_out_notice(config);

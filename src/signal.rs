@@ -8,7 +8,7 @@
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -53,6 +53,19 @@ extern "C" fn on_signal(sig: libc::c_int) {
 
 /// Restore the default action for `sig` and raise it, so the parent sees us killed by it.
 /// Async-signal-safe.
+/// Whether the process started with SIGPIPE ignored (see [`crate::prepare_process`]).
+static SIGPIPE_IGNORED_AT_START: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn note_sigpipe_ignored_at_start(ignored: bool) {
+    SIGPIPE_IGNORED_AT_START.store(ignored, Ordering::Relaxed);
+}
+
+/// Whether SIGPIPE was ignored when the process started: a reader that goes away then ends
+/// rtail with status 1, as GNU's, instead of by the signal.
+pub(crate) fn sigpipe_ignored_at_start() -> bool {
+    SIGPIPE_IGNORED_AT_START.load(Ordering::Relaxed)
+}
+
 pub(crate) fn die_by(sig: i32) -> ! {
     // SAFETY: signal(2), sigprocmask(2), raise(3) and _exit(2) are async-signal-safe; the
     // signal set lives on our stack.

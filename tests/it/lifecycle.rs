@@ -337,6 +337,53 @@ fn write_into_a_closed_pipe_ends_the_run_quietly() {
     assert_eq!(stderr.text(), "");
 }
 
+/// Start rtail with SIGPIPE ignored, as `trap '' PIPE` in a shell leaves it for its children.
+fn rtail_with_sigpipe_ignored(dir: &TestDir, args: &[&str]) -> std::process::Child {
+    let mut cmd = dir.rtail();
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // SAFETY: signal(2) is async-signal-safe; it runs in the child after fork, after std's own
+    // reset of SIGPIPE to its default.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    cmd.spawn().expect("spawn rtail")
+}
+
+#[test]
+fn with_sigpipe_ignored_a_write_into_a_closed_pipe_is_an_error_as_in_gnu() {
+    // GNU: `tail: error writing 'standard output': Broken pipe`, status 1.
+    let dir = TestDir::new();
+    big_file(&dir, "big.log", 4);
+    let mut rtail = rtail_with_sigpipe_ignored(&dir, &["-n", "+1", "big.log"]);
+    let (stderr, err_reader) = capture(rtail.stderr.take().expect("stderr"));
+    drop(rtail.stdout.take());
+    let (status, _) = wait_exit_timed(&mut rtail, Instant::now());
+    let _ = err_reader.join();
+    assert_eq!(stderr.text(), "rtail: error writing 'standard output': Broken pipe\n");
+    assert_eq!(shell_status(status), 1);
+}
+
+#[test]
+fn with_sigpipe_ignored_an_idle_run_whose_reader_left_ends_with_status_1() {
+    // GNU: status 1, silently (its check of stdout raises the ignored SIGPIPE, then exits 1).
+    let dir = TestDir::new();
+    dir.write("app.log", "first\nsecond\n");
+    let mut rtail = rtail_with_sigpipe_ignored(&dir, &["-F", "-n", "2", "app.log"]);
+    let (stderr, err_reader) = capture(rtail.stderr.take().expect("stderr"));
+    let mut reader = BufReader::new(rtail.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("read a line");
+    drop(reader);
+    let (status, took) = wait_exit_timed(&mut rtail, Instant::now());
+    let _ = err_reader.join();
+    assert_eq!(stderr.text(), "");
+    assert_eq!(shell_status(status), 1);
+    assert!(took < Duration::from_secs(1), "rtail took {took:?} to notice the closed pipe");
+}
+
 #[test]
 fn reader_gone_while_data_keeps_arriving_ends_the_run() {
     // A writer keeps appending after the reader left: whichever rtail sees first (the hang-up
