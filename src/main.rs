@@ -28,7 +28,9 @@ extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_char) 
             OsString::from_vec(word.to_bytes().to_vec())
         })
         .collect();
-    let code = run(args, stdout_closed);
+    // A panic must not unwind out of this C function: end as Rust's runtime would, with 101
+    // (the panic hook has printed the message).
+    let code = std::panic::catch_unwind(|| run(args, stdout_closed)).unwrap_or(101);
     // Help and messages written through std's stdout are flushed by now; this is for certainty.
     let _ = std::io::stdout().flush();
     std::ffi::c_int::from(code)

@@ -322,36 +322,26 @@ impl Sink {
     /// Send one message, blocking while the channel is full (backpressure) unless a shutdown is
     /// requested meanwhile: a slow reader never keeps us from stopping.
     pub(crate) fn send(&self, msg: Msg) -> Result<(), Stopped> {
-        let tx = match &self.out {
-            Out::Channel { tx, .. } => tx,
+        let (tx, msg) = match &self.out {
+            Out::Channel { tx, .. } => (tx, msg),
             Out::Direct { to, pool } => {
                 if let Some(buf) = to.borrow_mut().deliver(msg)? {
                     keep_spare(pool, buf);
                 }
                 return Ok(());
             }
-            Out::Shared { tx, handoff, spare, unflushed, .. } => {
-                let small = match &msg {
-                    Msg::Data { bytes, .. } => bytes.len() <= SHORTCUT_MAX,
-                    Msg::Range { .. } => false,
-                    Msg::Header(_) | Msg::Diag(_) | Msg::Mark(_) => true,
-                };
-                // Nothing queued: everything sent before was printed, so printing here keeps
-                // the order. A printer thread still flushing holds the lock: queue then.
-                if small && handoff.queued.load(Ordering::Acquire) == 0 {
-                    match handoff.printer.try_lock() {
-                        Ok(mut printer) => {
-                            unflushed.set(true);
-                            if let Some(buf) = printer.deliver(msg)? {
-                                keep_spare(spare, buf);
-                            }
-                            return Ok(());
-                        }
-                        Err(TryLockError::WouldBlock | TryLockError::Poisoned(_)) => {}
-                    }
+            Out::Shared { tx, handoff, .. } => {
+                // Printing here runs to the end of a burst without blocking: look at the stop
+                // first, as a blocked send would.
+                if self.shutdown.reason().is_some() {
+                    return Err(Stopped);
                 }
+                let msg = match self.print_here(msg) {
+                    Ok(printed) => return printed,
+                    Err(msg) => msg,
+                };
                 handoff.queued.fetch_add(1, Ordering::AcqRel);
-                tx
+                (tx, msg)
             }
         };
         let msg = match tx.try_send(msg) {
@@ -369,12 +359,43 @@ impl Sink {
     pub(crate) fn try_send(&self, msg: Msg) -> Result<(), Stopped> {
         match &self.out {
             Out::Channel { tx, .. } => tx.try_send(msg).map_err(|_| Stopped),
-            Out::Shared { tx, handoff, .. } if handoff.queued.load(Ordering::Acquire) > 0 => {
-                handoff.queued.fetch_add(1, Ordering::AcqRel);
-                tx.try_send(msg).map_err(|_| Stopped)
-            }
-            Out::Direct { .. } | Out::Shared { .. } => self.send(msg),
+            Out::Shared { tx, handoff, .. } => match self.print_here(msg) {
+                Ok(printed) => printed,
+                Err(msg) => {
+                    handoff.queued.fetch_add(1, Ordering::AcqRel);
+                    tx.try_send(msg).map_err(|_| Stopped)
+                }
+            },
+            Out::Direct { .. } => self.send(msg),
         }
+    }
+
+    /// A shared sink's shortcut: print a small message on this thread while the printer thread
+    /// has nothing queued (everything sent before was printed, so the order holds). Gives the
+    /// message back when it must be queued instead (large, something queued, or the printer
+    /// thread still flushing, which holds the lock).
+    fn print_here(&self, msg: Msg) -> Result<Result<(), Stopped>, Msg> {
+        let Out::Shared { handoff, spare, unflushed, .. } = &self.out else {
+            return Err(msg);
+        };
+        let small = match &msg {
+            Msg::Data { bytes, .. } => bytes.len() <= SHORTCUT_MAX,
+            Msg::Range { .. } => false,
+            Msg::Header(_) | Msg::Diag(_) | Msg::Mark(_) => true,
+        };
+        if !small || handoff.queued.load(Ordering::Acquire) > 0 {
+            return Err(msg);
+        }
+        let mut printer = match handoff.printer.try_lock() {
+            Ok(printer) => printer,
+            Err(TryLockError::WouldBlock | TryLockError::Poisoned(_)) => return Err(msg),
+        };
+        unflushed.set(true);
+        Ok(printer.deliver(msg).map(|spent| {
+            if let Some(buf) = spent {
+                keep_spare(spare, buf);
+            }
+        }))
     }
 
     /// The run's shutdown broadcast.

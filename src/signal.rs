@@ -51,8 +51,6 @@ extern "C" fn on_signal(sig: libc::c_int) {
     }
 }
 
-/// Restore the default action for `sig` and raise it, so the parent sees us killed by it.
-/// Async-signal-safe.
 /// Whether the process started with SIGPIPE ignored (see [`crate::prepare_process`]).
 static SIGPIPE_IGNORED_AT_START: AtomicBool = AtomicBool::new(false);
 
@@ -66,6 +64,8 @@ pub(crate) fn sigpipe_ignored_at_start() -> bool {
     SIGPIPE_IGNORED_AT_START.load(Ordering::Relaxed)
 }
 
+/// Restore the default action for `sig` and raise it, so the parent sees us killed by it.
+/// Async-signal-safe.
 pub(crate) fn die_by(sig: i32) -> ! {
     // SAFETY: signal(2), sigprocmask(2), raise(3) and _exit(2) are async-signal-safe; the
     // signal set lives on our stack.

@@ -5,7 +5,7 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd};
 
 /// The plain text of an OS error (`No such file or directory`), without Rust's `(os error 2)`.
 pub fn error_text(err: &io::Error) -> String {
@@ -160,9 +160,17 @@ pub fn claim_standard_fds() -> bool {
             std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")
         };
         if let Ok(null) = null {
-            // SAFETY: dup2 onto a descriptor number nothing of ours uses; `null` is closed after.
+            // open(2) takes the lowest free number, usually `fd` itself: then it is kept, and
+            // made inheritable as a standard descriptor is (Rust opens files close-on-exec).
+            let raw = null.into_raw_fd();
+            // SAFETY: fcntl/dup2 on descriptors nothing of ours uses yet; `raw` is ours to close.
             unsafe {
-                libc::dup2(null.as_raw_fd(), fd);
+                if raw == fd {
+                    libc::fcntl(fd, libc::F_SETFD, 0);
+                } else {
+                    libc::dup2(raw, fd);
+                    libc::close(raw);
+                }
             }
         }
         stdout_closed |= fd == 1;

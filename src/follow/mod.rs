@@ -231,6 +231,14 @@ impl<'a> Engine<'a> {
     }
 
     pub(crate) fn run(mut self) -> Result<FollowEnd, Stopped> {
+        let end = self.follow();
+        // What this thread printed goes out now, whatever ended the loop: the caller may still
+        // wait a while (for a child command to stop, say).
+        let flushed = self.sink.flush();
+        end.and_then(|end| flushed.map(|()| end))
+    }
+
+    fn follow(&mut self) -> Result<FollowEnd, Stopped> {
         // Catch what changed between the initial output and the watches.
         self.check_all()?;
         loop {

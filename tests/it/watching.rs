@@ -9,7 +9,7 @@
 
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -541,6 +541,46 @@ fn spawn_with_child(dir: &TestDir, args: &[&str], script: &str) -> Spawned {
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["--", "sh", "-c", script]);
     dir.spawn(&all)
+}
+
+#[test]
+fn the_until_line_comes_out_before_a_child_that_ignores_sigterm_is_stopped() {
+    // After --until matched, rtail stops the child: SIGTERM, and SIGKILL 2 s later for one that
+    // ignores it. The matched line must be out at once, not once the child is gone.
+    let dir = TestDir::new();
+    dir.write("app.log", "");
+    let mut s = spawn_with_child(
+        &dir,
+        &["-n0", "--until", "READY", "app.log"],
+        "trap '' TERM; echo started >> app.log; sleep 30",
+    );
+    s.wait_for_stdout("started\n");
+    let appended = Instant::now();
+    dir.append("app.log", "READY now\n");
+    s.wait_for_stdout("READY now\n");
+    let took = appended.elapsed();
+    assert!(took < Duration::from_millis(1500), "the --until line took {took:?} to come out");
+    assert_eq!(s.wait_exit(), Some(0));
+}
+
+#[test]
+fn a_child_command_gets_dev_null_for_a_closed_stdin() {
+    // rtail takes the standard descriptors it was started without, and they stay inheritable.
+    let dir = TestDir::new();
+    dir.write("app.log", "");
+    let mut cmd = dir.rtail();
+    cmd.args(["-n0", "app.log", "--", "sh", "-c", "readlink /proc/$$/fd/0"]);
+    // SAFETY: close(2) is async-signal-safe; it runs in the child after fork.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::close(0);
+            Ok(())
+        });
+    }
+    let out = cmd.output().expect("run rtail");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "/dev/null\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(out.status.code(), Some(0));
 }
 
 #[test]
