@@ -3,19 +3,20 @@
 //!
 //! One mutex and condition variable rather than a select over three channels: a hint costs the
 //! notify thread a lock and, only when the engine is asleep, one wake; the engine sleeps on one
-//! futex. Hints for the same path merge while the engine is busy, so a burst of appends to a few
-//! files is a few checks, and the number of waiting hints is bounded by [`HINT_CAP`] paths
-//! (beyond it they become one rescan of everything).
+//! futex. Hints name followed inputs by index (notify's thread maps paths to inputs), and hints
+//! for the same input merge while the engine is busy: a burst of appends to a few files is a
+//! few checks, and what waits is bounded by the number of inputs, whatever the burst.
 
-use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
+use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use super::Control;
 
-/// Distinct paths with waiting hints; beyond this the engine re-checks every file instead.
-const HINT_CAP: usize = 4096;
+/// A waiting hint's flags, by input index.
+const DUE: u8 = 1;
+/// The name must be looked at again too, not only the data.
+const NAMES: u8 = 2;
 
 /// The engine could not take a request: it has ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,10 +25,10 @@ pub(crate) struct Closed;
 /// What woke the engine, taken all at once.
 #[derive(Debug, Default)]
 pub(crate) struct Mail {
-    /// Path -> whether an event there may have changed what a name points at (create, delete,
-    /// rename, attributes), not only a file's data.
-    pub(crate) hints: HashMap<PathBuf, bool>,
-    /// Events were lost or too many waited: check every file.
+    /// Inputs to look at, in the order first hinted, each with whether an event may have
+    /// changed what its name points at (create, delete, rename, attributes), not only its data.
+    pub(crate) hints: Vec<(usize, bool)>,
+    /// Events were lost: check every file.
     pub(crate) rescan: bool,
     /// Requests, in the order sent.
     pub(crate) control: VecDeque<Control>,
@@ -44,6 +45,8 @@ impl Mail {
 #[derive(Debug, Default)]
 struct State {
     mail: Mail,
+    /// `DUE | NAMES` flags of the inputs in `mail.hints`, by input index.
+    flags: Vec<u8>,
     /// The engine is asleep in [`Inbox::wait`] and must be woken.
     waiting: bool,
     /// The engine has ended: requests fail.
@@ -79,28 +82,28 @@ impl Inbox {
         }
     }
 
-    /// A notification for `path` (see [`Mail::hints`]).
-    pub(crate) fn hint(&self, path: PathBuf, names: bool) {
+    /// A notification concerning these inputs (see [`Mail::hints`]).
+    pub(crate) fn hint(&self, inputs: &[usize], names: bool) {
+        if inputs.is_empty() {
+            return;
+        }
+        let flag = if names { DUE | NAMES } else { DUE };
         self.post(|state| {
-            let mail = &mut state.mail;
-            if mail.rescan {
-                return;
+            for &i in inputs {
+                if state.flags.len() <= i {
+                    state.flags.resize(i + 1, 0);
+                }
+                if state.flags[i] == 0 {
+                    state.mail.hints.push((i, false));
+                }
+                state.flags[i] |= flag;
             }
-            if mail.hints.len() >= HINT_CAP && !mail.hints.contains_key(&path) {
-                mail.hints.clear();
-                mail.rescan = true;
-                return;
-            }
-            *mail.hints.entry(path).or_default() |= names;
         });
     }
 
     /// Events were lost: check everything.
     pub(crate) fn rescan(&self) {
-        self.post(|state| {
-            state.mail.hints.clear();
-            state.mail.rescan = true;
-        });
+        self.post(|state| state.mail.rescan = true);
     }
 
     /// A request for the engine; fails once it has ended.
@@ -143,7 +146,12 @@ impl Inbox {
             };
         }
         state.waiting = false;
-        std::mem::take(&mut state.mail)
+        let mut mail = std::mem::take(&mut state.mail);
+        for (i, names) in &mut mail.hints {
+            *names = state.flags[*i] & NAMES != 0;
+            state.flags[*i] = 0;
+        }
+        mail
     }
 
     /// notify's thread took a handler of ours (it is dropped with the thread).
@@ -177,27 +185,18 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn hints_for_one_path_merge_and_names_stick() {
+    fn hints_for_one_input_merge_and_names_stick() {
         let inbox = Inbox::new();
-        inbox.hint("/d/a".into(), false);
-        inbox.hint("/d/a".into(), true);
-        inbox.hint("/d/a".into(), false);
-        inbox.hint("/d/b".into(), false);
+        inbox.hint(&[3], false);
+        inbox.hint(&[3, 1], true);
+        inbox.hint(&[3], false);
+        inbox.hint(&[0], false);
         let mail = inbox.wait(Some(Instant::now()));
-        assert_eq!(mail.hints.len(), 2);
-        assert_eq!(mail.hints.get(&PathBuf::from("/d/a")), Some(&true));
-        assert_eq!(mail.hints.get(&PathBuf::from("/d/b")), Some(&false));
+        assert_eq!(mail.hints, [(3, true), (1, true), (0, false)]);
         assert!(inbox.wait(Some(Instant::now())).is_empty());
-    }
-
-    #[test]
-    fn too_many_paths_become_one_rescan() {
-        let inbox = Inbox::new();
-        for i in 0..=HINT_CAP {
-            inbox.hint(format!("/d/{i}").into(), false);
-        }
-        let mail = inbox.wait(None);
-        assert!(mail.rescan && mail.hints.is_empty());
+        // Taken hints start afresh.
+        inbox.hint(&[3], false);
+        assert_eq!(inbox.wait(None).hints, [(3, false)]);
     }
 
     #[test]

@@ -14,12 +14,12 @@ mod file;
 mod inbox;
 mod watch;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, FollowMode, Input};
@@ -28,7 +28,7 @@ use crate::quote;
 use crate::sys;
 use file::{Change, Identity, NameChange, Read, Reader, name_change};
 pub(crate) use inbox::Inbox;
-use watch::{WatchFail, Watches};
+use watch::{PathIndex, WatchFail, Watches};
 
 /// How long a renamed or deleted file is still read after it last grew. Writers that had it
 /// open notice a rotation within milliseconds (RotatingFileHandler reopens at once, logrotate's
@@ -130,7 +130,7 @@ pub(crate) struct Engine<'a> {
     watches: Watches,
     /// Watched path (a directory, a followed name in it, or a watched file) -> indexes into
     /// `files` that a hint for that path concerns.
-    by_path: HashMap<PathBuf, Vec<usize>>,
+    by_path: PathIndex,
     /// Hints, requests and the shutdown, from the other threads.
     inbox: Arc<Inbox>,
     next_poll: Option<Instant>,
@@ -154,7 +154,8 @@ impl<'a> Engine<'a> {
         let follow = config.follow.clone().unwrap_or_default();
         let ring = Arc::clone(&inbox);
         sink.shutdown().on_trigger(Box::new(move || ring.shut_down()));
-        let (watches, notice) = Watches::new(!follow.poll, Arc::clone(&inbox));
+        let by_path = PathIndex::default();
+        let (watches, notice) = Watches::new(!follow.poll, Arc::clone(&inbox), Arc::clone(&by_path));
         if let Some(text) = notice {
             sink.diag(text)?;
         }
@@ -167,7 +168,7 @@ impl<'a> Engine<'a> {
             poll_every: follow.sleep_interval.max(Duration::from_millis(10)),
             files: Vec::new(),
             watches,
-            by_path: HashMap::new(),
+            by_path,
             inbox,
             next_poll: None,
             draining: BTreeSet::new(),
@@ -324,14 +325,9 @@ impl<'a> Engine<'a> {
     }
 
     /// Act on a batch of hints and on whatever deadline has passed.
-    fn handle(&mut self, hints: HashMap<PathBuf, bool>, rescan: bool) -> Result<(), Stopped> {
+    fn handle(&mut self, hints: Vec<(usize, bool)>, rescan: bool) -> Result<(), Stopped> {
         // Input index -> whether its name must be looked at again (not only its data).
-        let mut due: BTreeMap<usize, bool> = BTreeMap::new();
-        for (path, names) in hints {
-            for &i in self.by_path.get(&path).into_iter().flatten() {
-                *due.entry(i).or_default() |= names;
-            }
-        }
+        let mut due: BTreeMap<usize, bool> = hints.into_iter().collect();
         let now = Instant::now();
         if self.next_poll.is_some_and(|t| t <= now) {
             self.next_poll = Some(now + self.poll_every);
@@ -601,7 +597,7 @@ impl<'a> Engine<'a> {
 
     fn unwatch(&mut self, i: usize, watched: &Path) {
         self.watches.forget(watched);
-        self.by_path.retain(|_, list| {
+        self.by_path.write().unwrap_or_else(PoisonError::into_inner).retain(|_, list| {
             list.retain(|&k| k != i);
             !list.is_empty()
         });
@@ -623,21 +619,41 @@ impl<'a> Engine<'a> {
         let dir = absolute_dir(&path);
         let key = dir.join(path.file_name().unwrap_or_default());
         let target = if !self.by_name && f.cur.is_some() { key.clone() } else { dir.clone() };
-        let result = if sys::is_remote_fs(&dir) {
+        if sys::is_remote_fs(&dir) {
             self.files[i].poll_only = true;
-            Err(WatchFail::Refused(String::new()))
-        } else {
-            self.watches.add(&target)
-        };
+            self.files[i].polled = true;
+            return Ok(());
+        }
+        // Indexed before the watch starts, so that no notification finds the path unknown.
+        let mut paths = vec![key];
+        if target != paths[0] {
+            paths.push(target.clone());
+        }
+        for path in &paths {
+            self.by_path
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(path.clone())
+                .or_default()
+                .push(i);
+        }
+        let result = self.watches.add(&target);
+        if result.is_err() {
+            let mut by_path = self.by_path.write().unwrap_or_else(PoisonError::into_inner);
+            for path in &paths {
+                if let Some(list) = by_path.get_mut(path) {
+                    list.retain(|&k| k != i);
+                    if list.is_empty() {
+                        by_path.remove(path);
+                    }
+                }
+            }
+        }
         let f = &mut self.files[i];
         match result {
             Ok(()) => {
-                f.watched = Some(target.clone());
+                f.watched = Some(target);
                 f.polled = false;
-                self.by_path.entry(key.clone()).or_default().push(i);
-                if target != key {
-                    self.by_path.entry(target).or_default().push(i);
-                }
                 Ok(())
             }
             Err(WatchFail::Missing) => {

@@ -2,16 +2,22 @@
 //!
 //! Directories are watched (one watch per directory, however many followed names it holds), and
 //! notifications are only hints: the engine re-stats and compares. The callback runs on notify's
-//! thread and only posts the event's paths to the engine's [`Inbox`].
+//! thread: it looks the event's paths up in the engine's [`PathIndex`] and posts the inputs they
+//! concern to the engine's [`Inbox`]; events about other files are dropped there.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use notify::{RecursiveMode, Watcher as _};
 
 use super::inbox::Inbox;
+
+/// Watched path (a directory, a followed name in it, or a watched file) -> indexes of the inputs
+/// a notification for that path concerns. Written by the engine as it watches and unwatches,
+/// read by the notification callback.
+pub(crate) type PathIndex = Arc<RwLock<HashMap<PathBuf, Vec<usize>>>>;
 
 /// Why a path could not be watched.
 #[derive(Debug)]
@@ -33,10 +39,10 @@ pub(crate) struct Watches {
 impl Watches {
     /// Start the notification backend. With `enabled` false (`--poll`), or when the backend
     /// cannot start, everything is polled; the second value is a notice to print in that case.
-    pub(crate) fn new(enabled: bool, inbox: Arc<Inbox>) -> (Watches, Option<String>) {
+    pub(crate) fn new(enabled: bool, inbox: Arc<Inbox>, index: PathIndex) -> (Watches, Option<String>) {
         let mut notice = None;
         let watcher = if enabled {
-            match make_watcher(Arc::clone(&inbox)) {
+            match make_watcher(Arc::clone(&inbox), index) {
                 Ok(w) => Some(w),
                 Err(e) => {
                     notice = Some(format!("cannot use change notifications ({e}); polling instead"));
@@ -114,7 +120,7 @@ impl Drop for HandlerGuard {
     }
 }
 
-fn make_watcher(inbox: Arc<Inbox>) -> notify::Result<notify::RecommendedWatcher> {
+fn make_watcher(inbox: Arc<Inbox>, index: PathIndex) -> notify::Result<notify::RecommendedWatcher> {
     let guard = HandlerGuard::new(inbox);
     let handler = move |result: notify::Result<notify::Event>| {
         let inbox = &guard.0;
@@ -137,8 +143,11 @@ fn make_watcher(inbox: Arc<Inbox>) -> notify::Result<notify::RecommendedWatcher>
             EventKind::Modify(ModifyKind::Data(_)) => false,
             _ => true,
         };
-        for path in event.paths {
-            inbox.hint(path, names);
+        let index = index.read().unwrap_or_else(PoisonError::into_inner);
+        for path in &event.paths {
+            if let Some(inputs) = index.get(path) {
+                inbox.hint(inputs, names);
+            }
         }
     };
     notify::RecommendedWatcher::new(handler, notify::Config::default())
