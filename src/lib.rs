@@ -177,9 +177,10 @@ pub fn run(config: &Config) -> Result<Outcome> {
     } else {
         Some(Arc::new(Filter::new(&config.patterns, config.delimiter)?))
     };
-    let names: Vec<Vec<u8>> = config.inputs.iter().map(Input::display_name).collect();
+    // One copy, shared with the printer: with thousands of files, copies add up.
+    let names: Arc<[Vec<u8>]> = config.inputs.iter().map(Input::display_name).collect();
     let layout = Layout {
-        names: names.clone(),
+        names: Arc::clone(&names),
         headers: config.print_headers(),
         prefix: config.prefix,
         delim: config.delimiter,

@@ -24,7 +24,7 @@ const OUT_BUF: usize = 64 * 1024;
 /// Header, prefix and colour settings for the printer.
 pub(crate) struct Layout {
     /// Display name of each source, by [`SourceId`].
-    pub(crate) names: Vec<Vec<u8>>,
+    pub(crate) names: std::sync::Arc<[Vec<u8>]>,
     /// Print `==> NAME <==` headers.
     pub(crate) headers: bool,
     /// Print `NAME: ` before every line.

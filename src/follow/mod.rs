@@ -97,12 +97,10 @@ struct Drain {
 
 /// One followed input.
 #[derive(Debug)]
-struct Followed {
+struct Followed<'a> {
     id: SourceId,
     /// The name, for follow-by-name and retries; `None` for standard input.
-    path: Option<PathBuf>,
-    /// Name for messages.
-    name: Vec<u8>,
+    path: Option<&'a Path>,
     cur: Option<Reader>,
     /// Older files of this name, oldest first.
     drains: Vec<Drain>,
@@ -112,12 +110,23 @@ struct Followed {
     dead: bool,
     /// What is watched for this input: its directory (by name) or the file itself (by
     /// descriptor). `None` while polled.
-    watched: Option<PathBuf>,
+    watched: Option<Arc<Path>>,
     /// Checked on every poll tick (no usable notifications for it right now).
     polled: bool,
     /// Polled for good: `--poll`, a remote file system, a symlink name, standard input, or a
     /// pipe or device (which notifications do not report).
     poll_only: bool,
+}
+
+impl Followed<'_> {
+    /// The name for messages: the path as given, or `standard input` (GNU's wording).
+    fn name(&self) -> &[u8] {
+        use std::os::unix::ffi::OsStrExt;
+        match self.path {
+            Some(path) => path.as_os_str().as_bytes(),
+            None => b"standard input",
+        }
+    }
 }
 
 pub(crate) struct Engine<'a> {
@@ -126,7 +135,7 @@ pub(crate) struct Engine<'a> {
     by_name: bool,
     retry: bool,
     poll_every: Duration,
-    files: Vec<Followed>,
+    files: Vec<Followed<'a>>,
     watches: Watches,
     /// Watched path (a directory, a followed name in it, or a watched file) -> indexes into
     /// `files` that a hint for that path concerns.
@@ -146,7 +155,7 @@ pub(crate) struct Engine<'a> {
 impl<'a> Engine<'a> {
     /// Set up following for `starts` (one per input, in order) after their initial output.
     pub(crate) fn new(
-        config: &Config,
+        config: &'a Config,
         starts: Vec<Start>,
         sink: &'a Sink,
         inbox: Arc<Inbox>,
@@ -179,7 +188,7 @@ impl<'a> Engine<'a> {
         for start in starts {
             let input = &config.inputs[start.id];
             let path = match input {
-                Input::Path(p) => Some(p.clone()),
+                Input::Path(p) => Some(p.as_path()),
                 Input::Stdin => None,
             };
             let meta = start.open.as_ref().and_then(|(file, _, _)| file.metadata().ok());
@@ -209,7 +218,6 @@ impl<'a> Engine<'a> {
             engine.files.push(Followed {
                 id: start.id,
                 path,
-                name: input.display_name(),
                 cur,
                 drains: Vec::new(),
                 failure: start.failure,
@@ -429,7 +437,7 @@ impl<'a> Engine<'a> {
             Err(e) => {
                 // The open descriptor itself failed (EIO): report once, give the file up.
                 let f = &mut self.files[i];
-                self.sink.diag(format!("error reading {}: {}", quote(&f.name), sys::error_text(&e)))?;
+                self.sink.diag(format!("error reading {}: {}", quote(f.name()), sys::error_text(&e)))?;
                 f.cur = None;
                 f.failure = e.raw_os_error().map(Failure::Errno);
                 f.dead = !(self.by_name && self.retry);
@@ -449,7 +457,7 @@ impl<'a> Engine<'a> {
                 }
                 Err(e) => {
                     let f = &self.files[i];
-                    self.sink.diag(format!("error reading {}: {}", quote(&f.name), sys::error_text(&e)))?;
+                    self.sink.diag(format!("error reading {}: {}", quote(f.name()), sys::error_text(&e)))?;
                     return Ok(());
                 }
             };
@@ -472,15 +480,15 @@ impl<'a> Engine<'a> {
         if let Some(reader) = f.cur.as_mut() {
             send_last(self.sink, f.id, reader.take_pending())?;
         }
-        self.sink.diag(format!("{}: file truncated", String::from_utf8_lossy(&f.name)))
+        self.sink.diag(format!("{}: file truncated", String::from_utf8_lossy(f.name())))
     }
 
     /// Follow by name: has the name moved on to another file, gone, or come back?
     fn check_name(&mut self, i: usize) -> Result<(), Stopped> {
-        let Some(path) = self.files[i].path.clone() else {
+        let Some(path) = self.files[i].path else {
             return Ok(());
         };
-        let now = std::fs::metadata(&path);
+        let now = std::fs::metadata(path);
         let open_id = self.files[i].cur.as_ref().map(|r| r.identity);
         let now_id = now.as_ref().ok().map(Identity::of);
         match name_change(open_id, now_id) {
@@ -495,16 +503,16 @@ impl<'a> Engine<'a> {
                 self.retire_current(i);
                 let f = &mut self.files[i];
                 f.failure = Some(Failure::Errno(err.raw_os_error().unwrap_or(libc::ENOENT)));
-                let text = format!("{} has become inaccessible: {}", quote(&f.name), sys::error_text(&err));
+                let text = format!("{} has become inaccessible: {}", quote(f.name()), sys::error_text(&err));
 
                 self.sink.diag(text)?;
                 self.rewatch_if_dir_gone(i)
             }
             NameChange::Replaced => {
                 self.retire_current(i);
-                self.open_name(i, &path, true)
+                self.open_name(i, path, true)
             }
-            NameChange::Back => self.open_name(i, &path, false),
+            NameChange::Back => self.open_name(i, path, false),
         }
     }
 
@@ -531,7 +539,7 @@ impl<'a> Engine<'a> {
             Ok((file, meta))
         });
         let f = &mut self.files[i];
-        let name = quote(&f.name);
+        let name = quote(f.name());
         match opened {
             Ok((_, meta)) if meta.is_dir() => {
                 if f.failure != Some(Failure::Untailable) {
@@ -610,13 +618,13 @@ impl<'a> Engine<'a> {
     /// so renames anywhere keep reporting its writes). Poll it when that is not possible.
     fn watch(&mut self, i: usize) -> Result<(), Stopped> {
         let f = &self.files[i];
-        let Some(path) = f.path.clone() else {
+        let Some(path) = f.path else {
             return Ok(());
         };
         if f.dead || f.watched.is_some() || f.poll_only {
             return Ok(());
         }
-        let dir = absolute_dir(&path);
+        let dir = absolute_dir(path);
         let key = dir.join(path.file_name().unwrap_or_default());
         let target = if !self.by_name && f.cur.is_some() { key.clone() } else { dir.clone() };
         if sys::is_remote_fs(&dir) {
@@ -638,6 +646,7 @@ impl<'a> Engine<'a> {
                 .push(i);
         }
         let result = self.watches.add(&target);
+        drop(target);
         if result.is_err() {
             let mut by_path = self.by_path.write().unwrap_or_else(PoisonError::into_inner);
             for path in &paths {
@@ -651,8 +660,8 @@ impl<'a> Engine<'a> {
         }
         let f = &mut self.files[i];
         match result {
-            Ok(()) => {
-                f.watched = Some(target);
+            Ok(shared) => {
+                f.watched = Some(shared);
                 f.polled = false;
                 Ok(())
             }
@@ -664,7 +673,7 @@ impl<'a> Engine<'a> {
                 f.polled = true;
                 if !why.is_empty() {
                     f.poll_only = true;
-                    let name = quote(&f.name);
+                    let name = quote(f.name());
                     self.sink.diag(format!("cannot watch {name}: {why}; polling it instead"))?;
                 }
                 Ok(())

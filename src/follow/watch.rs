@@ -31,8 +31,8 @@ pub(crate) enum WatchFail {
 /// The set of watched directories, whose hints go to the engine's inbox.
 pub(crate) struct Watches {
     watcher: Option<notify::RecommendedWatcher>,
-    /// Watched path -> how many followed inputs rely on it.
-    watched: HashMap<PathBuf, usize>,
+    /// Watched path -> how many followed inputs rely on it. The inputs share the key.
+    watched: HashMap<Arc<Path>, usize>,
     inbox: Arc<Inbox>,
 }
 
@@ -55,20 +55,23 @@ impl Watches {
         (Watches { watcher, watched: HashMap::new(), inbox }, notice)
     }
 
-    /// Watch `dir` (non-recursively) on behalf of one more followed name.
-    pub(crate) fn add(&mut self, dir: &Path) -> Result<(), WatchFail> {
+    /// Watch `dir` (non-recursively) on behalf of one more followed name; returns the path,
+    /// shared by every input watching it (thousands of files in one directory hold one copy).
+    pub(crate) fn add(&mut self, dir: &Path) -> Result<Arc<Path>, WatchFail> {
         let Some(watcher) = self.watcher.as_mut() else {
             // Already said once, when the backend failed to start.
             return Err(WatchFail::Refused(String::new()));
         };
-        if let Some(count) = self.watched.get_mut(dir) {
-            *count += 1;
-            return Ok(());
+        if let Some((shared, count)) = self.watched.get_key_value(dir) {
+            let shared = Arc::clone(shared);
+            self.watched.insert(Arc::clone(&shared), count + 1);
+            return Ok(shared);
         }
         match watcher.watch(dir, RecursiveMode::NonRecursive) {
             Ok(()) => {
-                self.watched.insert(dir.to_path_buf(), 1);
-                Ok(())
+                let shared: Arc<Path> = Arc::from(dir);
+                self.watched.insert(Arc::clone(&shared), 1);
+                Ok(shared)
             }
             Err(e) => match e.kind {
                 notify::ErrorKind::PathNotFound => Err(WatchFail::Missing),
