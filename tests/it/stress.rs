@@ -8,8 +8,8 @@
 //!
 //! The scenarios (issue 3):
 //! 1. [`Scenario::RenameStorm`]: writer threads; the test renames the log 500 times; each writer
-//!    notices a rename and reopens the name only after a random delay, so lines keep landing in the
-//!    old, renamed (sometimes already replaced and unlinked) file.
+//!    notices a rename and reopens the name only after a random number of further lines, so lines
+//!    keep landing in the old, renamed (sometimes already replaced and unlinked) file.
 //! 2. [`Scenario::RotatingOne`] / [`Scenario::RotatingFour`]: Python's stdlib
 //!    `logging.handlers.RotatingFileHandler` (maxBytes 4096, backupCount 3), 20,000 records from one
 //!    process, and from each of 4 processes at once.
@@ -37,7 +37,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::util::{self, Spawned, TestDir};
@@ -260,16 +259,17 @@ enum Stop {
     Quiet(Duration),
 }
 
-/// Scenario 1. Writers: threads appending `w<k> <seq>` through their own O_APPEND descriptor, a
-/// line every ~100 µs. Each time the test renames the log it bumps a generation counter; a writer
-/// that sees it changed keeps writing to its old descriptor (the renamed file) for a random
-/// 0–3 ms, then reopens the name (creating it if no one has yet).
+/// Scenario 1. Writers: threads appending `w<k> <seq>` through their own O_APPEND descriptor.
+/// They are paced by the renames, not by a clock: each rename lets every writer write a random
+/// 1–[`STORM_TURN_LINES`] more lines, as fast as it can, while the test goes on renaming. A
+/// writer that sees the log renamed keeps writing to its old descriptor (the renamed file) for a
+/// random 0–[`STORM_OLD_LINES`] lines, then reopens the name (creating it if no one has yet).
 ///
-/// The test, between renames: waits a random 0–2 ms (the name may be missing meanwhile), appends
-/// its own line `r <n>` to the new file, waits until the follower has printed it, then waits
-/// another random 0–3 ms. Waiting for `r <n>` keeps the test about what a follower of a name can
-/// promise: every file is at the name until the follower has seen it. (A file renamed away before
-/// anyone could have looked at the name is a race with the scheduler, not a test of draining.)
+/// The test, between renames: appends its own line `r <n>` to the new file (the name may be
+/// missing until then) and waits until the follower has printed it. Waiting for `r <n>` keeps the
+/// test about what a follower of a name can promise: every file is at the name until the follower
+/// has seen it. (A file renamed away before anyone could have looked at the name is a race with
+/// the scheduler, not a test of draining.)
 ///
 /// Half the renames go to a fixed `app.log.1`, replacing — unlinking — the previous one while its
 /// writers may still append to it; the other half to `app.log.<n>`.
@@ -279,25 +279,23 @@ fn rename_storm(follower: &Follower, stop: Stop) -> Outcome {
     let mut run = FollowRun::start(follower, &dir);
     let seed = seed();
     let mut rng = Rng::new(seed);
-    let generation = AtomicU64::new(0);
-    let stopping = AtomicBool::new(false);
+    let turns = Turns::default();
     let mut renames = 0;
     let mut aborted = None;
     let mut latencies = Vec::with_capacity(STORM_RENAMES);
     let stats: Vec<StormWriter> = std::thread::scope(|scope| {
         let writers: Vec<_> = (0..STORM_WRITERS)
             .map(|k| {
-                let (path, generation, stopping) = (&path, &generation, &stopping);
+                let (path, turns) = (&path, &turns);
                 let seed = seed ^ (k as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-                scope.spawn(move || storm_writer(path, k, generation, stopping, seed))
+                scope.spawn(move || storm_writer(path, k, turns, seed))
             })
             .collect();
         for n in 1..=STORM_RENAMES {
             let target = if rng.below(2) == 0 { format!("{LOG}.1") } else { format!("{LOG}.{n}") };
             fs::rename(&path, dir.join(&target)).expect("rename the log");
-            generation.fetch_add(1, Ordering::SeqCst);
+            turns.next();
             renames += 1;
-            std::thread::sleep(Duration::from_micros(rng.below(2000)));
             let appended = Instant::now();
             append(&path, format!("r {n}\n").as_bytes());
             let seen = run.wait_for_line(format!("r {n}").as_bytes(), Duration::from_secs(10));
@@ -308,9 +306,8 @@ fn rename_storm(follower: &Follower, stop: Stop) -> Outcome {
                 ));
                 break;
             }
-            std::thread::sleep(Duration::from_micros(rng.below(3000)));
         }
-        stopping.store(true, Ordering::SeqCst);
+        turns.stop();
         writers.into_iter().map(|h| h.join().expect("writer thread")).collect()
     });
     append(&path, format!("{END}\n").as_bytes());
@@ -364,41 +361,84 @@ impl StormDetails {
     }
 }
 
-fn storm_writer(
-    path: &Path,
-    k: usize,
-    generation: &AtomicU64,
-    stopping: &AtomicBool,
-    seed: u64,
-) -> StormWriter {
+/// Most lines a storm writer writes per rename.
+const STORM_TURN_LINES: u64 = 75;
+
+/// Most lines a storm writer still writes to its old descriptor after it noticed a rename.
+const STORM_OLD_LINES: u64 = 30;
+
+/// The rename storm's clock: a generation bumped at each rename, which writers wait on.
+#[derive(Default)]
+struct Turns {
+    /// (renames so far, the storm is over)
+    state: std::sync::Mutex<(u64, bool)>,
+    changed: std::sync::Condvar,
+}
+
+impl Turns {
+    fn generation(&self) -> u64 {
+        self.state.lock().expect("lock").0
+    }
+
+    /// A rename happened.
+    fn next(&self) {
+        self.state.lock().expect("lock").0 += 1;
+        self.changed.notify_all();
+    }
+
+    fn stop(&self) {
+        self.state.lock().expect("lock").1 = true;
+        self.changed.notify_all();
+    }
+
+    /// Wait for a rename after generation `seen`; `None` once the storm is over.
+    fn wait_after(&self, seen: u64) -> Option<u64> {
+        let mut state = self.state.lock().expect("lock");
+        while state.0 == seen && !state.1 {
+            state = self.changed.wait(state).expect("lock");
+        }
+        (!state.1).then_some(state.0)
+    }
+}
+
+fn storm_writer(path: &Path, k: usize, turns: &Turns, seed: u64) -> StormWriter {
     let mut rng = Rng::new(seed);
     let mut file = open_append(path);
     // Read after the open: a rename that completes later moves the file we opened.
-    let mut opened = generation.load(Ordering::SeqCst);
-    let mut reopen_at: Option<Instant> = None;
+    let mut opened = turns.generation();
+    let mut turn = opened;
+    let mut quota = 1 + rng.below(STORM_TURN_LINES);
+    // After noticing a rename: lines still to write to the old descriptor.
+    let mut old_left: Option<u64> = None;
     let (mut seq, mut to_old_file, mut reopens) = (0, 0, 0);
     let mut line = Vec::with_capacity(32);
-    while !stopping.load(Ordering::SeqCst) {
-        if generation.load(Ordering::SeqCst) != opened {
+    loop {
+        if quota == 0 {
+            let Some(next) = turns.wait_after(turn) else { break };
+            turn = next;
+            quota = 1 + rng.below(STORM_TURN_LINES);
+        }
+        if turns.generation() != opened {
             // Renamed since we opened it: this line goes to the old file.
             to_old_file += 1;
-            if reopen_at.is_none() {
-                reopen_at = Some(Instant::now() + Duration::from_micros(rng.below(3000)));
-            }
+            old_left.get_or_insert_with(|| rng.below(STORM_OLD_LINES + 1));
         }
         line.clear();
         writeln!(line, "w{k} {seq}").expect("format");
         // One write(2) on an O_APPEND descriptor: lines of different writers never interleave.
         file.write_all(&line).expect("write a line");
         seq += 1;
-        if reopen_at.is_some_and(|at| Instant::now() >= at) {
-            file = open_append(path);
-            opened = generation.load(Ordering::SeqCst);
-            reopen_at = None;
-            reopens += 1;
+        quota -= 1;
+        match old_left {
+            Some(0) => {
+                file = open_append(path);
+                opened = turns.generation();
+                old_left = None;
+                reopens += 1;
+            }
+            Some(left) => old_left = Some(left - 1),
+            None => {}
         }
-        // Pacing, not waiting for anything: a busy writer, not a flat-out one.
-        std::thread::sleep(Duration::from_micros(100));
     }
     StormWriter { written: seq, to_old_file, reopens }
 }
@@ -587,15 +627,16 @@ impl FollowRun {
     }
 
     /// Wait until the follower printed `line` as a whole line after what was scanned before.
-    /// Polls every 0.1 ms: the rename storm measures the follower's latency with it.
+    /// Woken by each read of the follower's output: the rename storm measures latency with it.
     fn wait_for_line(&mut self, line: &[u8], deadline: Duration) -> bool {
         let mut needle = Vec::with_capacity(line.len() + 2);
         needle.push(b'\n');
         needle.extend_from_slice(line);
         needle.push(b'\n');
         let stdout = self.spawned().stdout.clone();
-        let started = Instant::now();
+        let until = Instant::now() + deadline;
         loop {
+            let seen = stdout.bell.rings();
             // Look again at the last needle-length bytes, in case a match straddles the boundary;
             // output starts with `start\n`, so only offset 0 needs a newline in front.
             let from = self.scanned.saturating_sub(needle.len());
@@ -607,10 +648,10 @@ impl FollowRun {
                 return true;
             }
             self.scanned = from + hay.len() - lead;
-            if started.elapsed() > deadline {
+            if Instant::now() > until {
                 return false;
             }
-            std::thread::sleep(Duration::from_micros(100));
+            stdout.bell.wait_past(seen, until);
         }
     }
 

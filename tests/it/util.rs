@@ -6,7 +6,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -118,28 +118,70 @@ pub fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
     out
 }
 
-/// Bytes read so far from one of the child's streams, filled by a reader thread.
+/// Rung whenever a stream it is given to grows or ends: waiters block on it instead of polling.
+#[derive(Default)]
+pub struct Bell {
+    /// How many times it rang.
+    rings: Mutex<u64>,
+    rung: Condvar,
+}
+
+impl Bell {
+    fn ring(&self) {
+        *self.rings.lock().expect("lock") += 1;
+        self.rung.notify_all();
+    }
+
+    /// How many times it rang so far: take this before looking, then [`Bell::wait_past`] it.
+    pub fn rings(&self) -> u64 {
+        *self.rings.lock().expect("lock")
+    }
+
+    /// Wait until it rang more than `seen` times, or `until` has passed.
+    pub fn wait_past(&self, seen: u64, until: Instant) {
+        let mut rings = self.rings.lock().expect("lock");
+        while *rings == seen {
+            let now = Instant::now();
+            if now >= until {
+                return;
+            }
+            rings = self.rung.wait_timeout(rings, until - now).expect("lock").0;
+        }
+    }
+}
+
+/// Bytes read so far from one of the child's streams, filled by a reader thread that rings
+/// `bell` after each read and at the end.
 #[derive(Clone, Default)]
-pub struct Captured(Arc<Mutex<Vec<u8>>>);
+pub struct Captured {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    pub bell: Arc<Bell>,
+}
 
 impl Captured {
-    fn collect(mut from: impl Read + Send + 'static) -> (Captured, JoinHandle<()>) {
-        let captured = Captured::default();
+    fn collect(from: impl Read + Send + 'static) -> (Captured, JoinHandle<()>) {
+        Captured::collect_ringing(from, Arc::default())
+    }
+
+    fn collect_ringing(mut from: impl Read + Send + 'static, bell: Arc<Bell>) -> (Captured, JoinHandle<()>) {
+        let captured = Captured { bytes: Arc::default(), bell };
         let sink = captured.clone();
         let handle = std::thread::spawn(move || {
             let mut buf = [0u8; 65536];
             loop {
                 match from.read(&mut buf) {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => sink.0.lock().expect("lock").extend_from_slice(&buf[..n]),
+                    Ok(n) => sink.bytes.lock().expect("lock").extend_from_slice(&buf[..n]),
                 }
+                sink.bell.ring();
             }
+            sink.bell.ring();
         });
         (captured, handle)
     }
 
     pub fn bytes(&self) -> Vec<u8> {
-        self.0.lock().expect("lock").clone()
+        self.bytes.lock().expect("lock").clone()
     }
 
     pub fn text(&self) -> String {
@@ -157,14 +199,20 @@ pub struct Spawned {
 
 impl Spawned {
     pub fn start(cmd: &mut Command) -> Spawned {
-        let mut child = cmd
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn rtail");
-        let (stdout, h1) = Captured::collect(child.stdout.take().expect("stdout"));
-        let (stderr, h2) = Captured::collect(child.stderr.take().expect("stderr"));
+        Spawned::with_readers(child)
+    }
+
+    /// Start reading the child's stdout and stderr, both ringing one bell.
+    fn with_readers(mut child: Child) -> Spawned {
+        let bell = Arc::new(Bell::default());
+        let (stdout, h1) = Captured::collect_ringing(child.stdout.take().expect("stdout"), Arc::clone(&bell));
+        let (stderr, h2) = Captured::collect_ringing(child.stderr.take().expect("stderr"), bell);
         Spawned { child, stdout, stderr, readers: vec![h1, h2] }
     }
 
@@ -173,20 +221,29 @@ impl Spawned {
     }
 
     /// Wait until `pred(stdout, stderr)` holds; panic with both streams at the deadline.
+    /// Output is looked at again each time either stream grows or ends (rtail exiting ends
+    /// them), so the wait takes as long as the output does.
     pub fn wait_until(&self, what: &str, pred: impl Fn(&str, &str) -> bool) {
-        let start = Instant::now();
-        let mut pause = Duration::from_millis(2);
-        loop {
+        if !self.wait_within(DEADLINE, &pred) {
             let (out, err) = (self.stdout.text(), self.stderr.text());
-            if pred(&out, &err) {
-                return;
+            panic!("timed out waiting for {what}\n--- stdout ---\n{out}\n--- stderr ---\n{err}");
+        }
+    }
+
+    /// Whether `pred(stdout, stderr)` came to hold within `limit`; looked at again each time
+    /// either stream grows or ends.
+    pub fn wait_within(&self, limit: Duration, pred: impl Fn(&str, &str) -> bool) -> bool {
+        let until = Instant::now() + limit;
+        let bell = &self.stdout.bell;
+        loop {
+            let seen = bell.rings();
+            if pred(&self.stdout.text(), &self.stderr.text()) {
+                return true;
             }
-            if start.elapsed() > DEADLINE {
-                panic!("timed out waiting for {what}\n--- stdout ---\n{out}\n--- stderr ---\n{err}");
+            if Instant::now() >= until {
+                return false;
             }
-            // Poll with back-off up to the deadline: waiting for output, not a fixed settle time.
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(50));
+            bell.wait_past(seen, until);
         }
     }
 
@@ -254,11 +311,9 @@ impl Spawned {
     /// Like [`Spawned::start`], but with `stdin` as standard input instead of /dev/null (a pipe
     /// to feed, or a file to follow as standard input).
     pub fn start_with_stdin(cmd: &mut Command, stdin: Stdio) -> Spawned {
-        let mut child =
+        let child =
             cmd.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn rtail");
-        let (stdout, h1) = Captured::collect(child.stdout.take().expect("stdout"));
-        let (stderr, h2) = Captured::collect(child.stderr.take().expect("stderr"));
-        Spawned { child, stdout, stderr, readers: vec![h1, h2] }
+        Spawned::with_readers(child)
     }
 }
 
@@ -474,7 +529,7 @@ impl Drop for KillGroupOnDrop {
 impl Captured {
     /// How many bytes were captured so far.
     pub fn len(&self) -> usize {
-        self.0.lock().expect("lock").len()
+        self.bytes.lock().expect("lock").len()
     }
 
     /// Whether nothing was captured yet.
@@ -485,7 +540,7 @@ impl Captured {
     /// The bytes captured from offset `start` on: a copy of only the new part, for callers that
     /// scan a long output incrementally.
     pub fn bytes_from(&self, start: usize) -> Vec<u8> {
-        let all = self.0.lock().expect("lock");
+        let all = self.bytes.lock().expect("lock");
         all.get(start..).unwrap_or_default().to_vec()
     }
 }

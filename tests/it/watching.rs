@@ -14,7 +14,7 @@ use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::{
-    KillGroupOnDrop, ProcInfo, Spawned, TestDir, live_in_group, proc_info, sentinel, shell_status,
+    DEADLINE, KillGroupOnDrop, ProcInfo, Spawned, TestDir, live_in_group, proc_info, sentinel, shell_status,
     wait_exit_timed, wait_for_condition,
 };
 
@@ -215,13 +215,14 @@ fn until_with_n0_waits_for_a_new_line() {
     let s = dir.spawn(&["-F", "-n", "0", "--until", "READY", "app.log"]);
     // With -n0 a line written before rtail opened the file is not printed: repeat until seen.
     let mut k = 0;
-    while !s.stdout.text().contains("warming") {
+    let started = Instant::now();
+    loop {
         append(&dir, "app.log", &format!("warming {k}\n"));
         k += 1;
-        s.wait_until("a warming line or 20 ms", {
-            let start = Instant::now();
-            move |out, _| out.contains("warming") || start.elapsed() > Duration::from_millis(20)
-        });
+        if s.wait_within(Duration::from_millis(20), |out, _| out.contains("warming")) {
+            break;
+        }
+        assert!(started.elapsed() < DEADLINE, "no warming line printed in {DEADLINE:?}");
     }
     sentinel(&s, &dir, "app.log", "still waiting");
     append(&dir, "app.log", "READY new\n");
