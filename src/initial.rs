@@ -14,37 +14,7 @@ use std::sync::Arc;
 use memchr::{memchr_iter, memrchr_iter};
 
 use crate::config::{Count, Unit};
-use crate::pipeline::{BLOCK, RangeFail, Sink, SourceId, Stopped};
-
-/// Why printing an input stopped early.
-#[derive(Debug)]
-pub(crate) enum ReadFail {
-    /// The printer is gone; stop quietly.
-    Stopped,
-    /// Reading the input failed (`error reading 'NAME': …`).
-    Io(io::Error),
-}
-
-impl From<Stopped> for ReadFail {
-    fn from(_: Stopped) -> Self {
-        ReadFail::Stopped
-    }
-}
-
-impl From<io::Error> for ReadFail {
-    fn from(e: io::Error) -> Self {
-        ReadFail::Io(e)
-    }
-}
-
-impl From<RangeFail> for ReadFail {
-    fn from(e: RangeFail) -> Self {
-        match e {
-            RangeFail::Stopped => ReadFail::Stopped,
-            RangeFail::Io(e) => ReadFail::Io(e),
-        }
-    }
-}
+use crate::pipeline::{BLOCK, ReadFail, Sink, SourceId};
 
 /// The first read backwards from the end: enough for `-n 10` of typical logs.
 const FIRST_BACK_STEP: usize = 8 * 1024;

@@ -54,7 +54,7 @@ pub use filter::{PatternError, Patterns};
 pub use follower::{FollowError, Follower, FollowerBuilder, Line};
 
 use filter::Filter;
-use initial::ReadFail;
+use pipeline::ReadFail;
 use pipeline::PrintEnd;
 use pipeline::{Shaping, Shutdown, Sink, SourceId, StopReason, Stopped};
 use printer::{Layout, Printer};

@@ -54,22 +54,24 @@ pub(crate) enum Msg {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Stopped;
 
-/// Why [`Sink::range`] stopped.
+/// Why reading an input into the sink stopped early ([`Sink::range`], the initial output).
 #[derive(Debug)]
-pub(crate) enum RangeFail {
+pub(crate) enum ReadFail {
+    /// The printer is gone or a stop was asked for; stop quietly.
     Stopped,
+    /// Reading the input failed (`error reading 'NAME': …`).
     Io(io::Error),
 }
 
-impl From<Stopped> for RangeFail {
+impl From<Stopped> for ReadFail {
     fn from(_: Stopped) -> Self {
-        RangeFail::Stopped
+        ReadFail::Stopped
     }
 }
 
-impl From<io::Error> for RangeFail {
+impl From<io::Error> for ReadFail {
     fn from(e: io::Error) -> Self {
-        RangeFail::Io(e)
+        ReadFail::Io(e)
     }
 }
 
@@ -476,7 +478,7 @@ impl Sink {
         file: &Arc<File>,
         start: u64,
         end: u64,
-    ) -> Result<(), RangeFail> {
+    ) -> Result<(), ReadFail> {
         if self.plain() {
             return Ok(self.send(Msg::Range { source, file: Arc::clone(file), start, end })?);
         }
