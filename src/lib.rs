@@ -54,8 +54,8 @@ pub use filter::{PatternError, Patterns};
 pub use follower::{FollowError, Follower, FollowerBuilder, Line};
 
 use filter::Filter;
-use pipeline::ReadFail;
 use pipeline::PrintEnd;
+use pipeline::ReadFail;
 use pipeline::{Shaping, Shutdown, Sink, SourceId, StopReason, Stopped};
 use printer::{Layout, Printer};
 

@@ -457,6 +457,19 @@ impl Sink {
         self.filtered(source, filter, &held)
     }
 
+    /// During a shutdown: send `source`'s last, unfinished bytes if there is room now. Filtered,
+    /// they end its held line and are judged as a line, like any other.
+    pub(crate) fn try_last(&self, source: SourceId, bytes: Vec<u8>) -> Result<(), Stopped> {
+        let Some(filter) = self.shaping.filter.as_deref() else {
+            return if bytes.is_empty() { Ok(()) } else { self.try_send(Msg::Data { source, bytes }) };
+        };
+        let mut line = self.carry.borrow_mut().get_mut(&source).map(std::mem::take).unwrap_or_default();
+        line.extend_from_slice(&bytes);
+        let mut out = self.buffer();
+        filter.apply(&line, &mut out);
+        if out.is_empty() { Ok(()) } else { self.try_send(Msg::Data { source, bytes: out }) }
+    }
+
     fn filtered(&self, source: SourceId, filter: &Filter, batch: &[u8]) -> Result<(), Stopped> {
         let mut out = self.buffer();
         let hit = filter.apply(batch, &mut out);

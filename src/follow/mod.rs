@@ -267,10 +267,7 @@ impl<'a> Engine<'a> {
                 // Lines already read go out if there is room; nothing waits on a stalled reader.
                 for f in &mut self.files {
                     for r in f.drains.iter_mut().map(|d| &mut d.reader).chain(f.cur.as_mut()) {
-                        let partial = r.take_pending();
-                        if !partial.is_empty() {
-                            let _ = self.sink.try_send(Msg::Data { source: f.id, bytes: partial });
-                        }
+                        let _ = self.sink.try_last(f.id, r.take_pending());
                     }
                 }
                 return Ok(FollowEnd::Stopped);

@@ -107,6 +107,24 @@ fn grep_is_repeatable_and_prints_lines_matching_any() {
 }
 
 #[test]
+fn on_sigint_an_unfinished_line_still_passes_through_the_filter() {
+    // What was read goes out when rtail is stopped, but --grep judges it as a line first.
+    let dir = TestDir::new();
+    dir.write("a.log", "");
+    dir.write("b.log", "");
+    let s = dir.spawn(&["-F", "-q", "--grep", "ERROR", "a.log", "b.log"]);
+    sentinel(&s, &dir, "a.log", "ERROR ready");
+    dir.append("a.log", "ERROR a1\nDEBUG unfinished");
+    dir.append("b.log", "ERROR b1\nERROR unfinished");
+    s.wait_until("both whole lines", |out, _| out.contains("ERROR a1\n") && out.contains("ERROR b1\n"));
+    s.signal(libc::SIGINT);
+    let r = finish(s, Instant::now());
+    assert_eq!(r.code, 128 + libc::SIGINT, "stderr:\n{}", r.err);
+    assert!(r.out.ends_with("ERROR unfinished"), "the matching unfinished line goes out: {:?}", r.out);
+    assert!(!r.out.contains("DEBUG"), "--grep lets no DEBUG line through: {:?}", r.out);
+}
+
+#[test]
 fn exclude_is_repeatable_and_applied_after_grep() {
     let dir = TestDir::new();
     dir.write("app.log", "GET /a\nGET /health\nPOST /b\nGET /metrics\nGET /c\n");
