@@ -425,6 +425,9 @@ fn warnings(config: &Config) -> Vec<&'static str> {
     if config.follow.is_none() && !config.pids.is_empty() {
         out.push("warning: PID ignored; --pid=PID is useful only when following");
     }
+    if config.follow.is_none() && config.idle_timeout.is_some() {
+        out.push("warning: --idle-timeout ignored; --idle-timeout is useful only when following");
+    }
     match &config.follow {
         None if config.retry_requested => {
             out.push("warning: --retry ignored; --retry is useful only when following")

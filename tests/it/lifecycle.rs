@@ -515,6 +515,19 @@ fn pid_without_follow_warns_like_gnu() {
     );
 }
 
+#[test]
+fn idle_timeout_without_follow_warns_as_pid_does() {
+    let dir = TestDir::new();
+    dir.write("app.log", "x\n");
+    let out = dir.rtail().args(["--idle-timeout", "1s", "app.log"]).output().expect("run rtail");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "x\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "rtail: warning: --idle-timeout ignored; --idle-timeout is useful only when following\n"
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
 /// What an idle rtail costs: wake-ups (context switches of all its threads) and CPU ticks.
 #[derive(Debug, Clone, Copy)]
 struct IdleCost {
