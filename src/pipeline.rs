@@ -429,6 +429,12 @@ impl Sink {
             let mut carry = self.carry.borrow_mut();
             let held = carry.entry(source).or_default();
             match memrchr(self.shaping.delim, &bytes) {
+                // Nothing held (the usual case): judge the whole lines where they are.
+                Some(last) if held.is_empty() => {
+                    held.extend_from_slice(&bytes[last + 1..]);
+                    drop(carry);
+                    return self.filtered(source, filter, &bytes[..=last]);
+                }
                 Some(last) => {
                     held.extend_from_slice(&bytes[..=last]);
                     let batch = std::mem::take(held);

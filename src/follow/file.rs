@@ -168,6 +168,18 @@ impl Reader {
         }
     }
 
+    /// Whether the file's first bytes are no longer those we remember (false when we remember
+    /// none yet).
+    fn start_changed(&self) -> io::Result<bool> {
+        if self.fingerprint.is_empty() {
+            return Ok(false);
+        }
+        let mut head = [0u8; FINGERPRINT_LEN];
+        let head = &mut head[..self.fingerprint.len()];
+        let n = read_full_at(&self.file, head, 0)?;
+        Ok(rewritten(&self.fingerprint, &head[..n]))
+    }
+
     /// Look at the open file: was it truncated or rewritten since we read it?
     pub(crate) fn detect(&mut self) -> io::Result<Change> {
         if !self.regular {
@@ -183,10 +195,8 @@ impl Reader {
         let mut shrunk = truncated(self.offset, size);
         // When the file has bytes past our offset, the read that follows compares the start
         // anyway (see `read_more`); a rewrite to exactly our offset is only seen here.
-        if !shrunk && size == self.offset && !self.fingerprint.is_empty() {
-            let mut head = vec![0u8; self.fingerprint.len()];
-            let n = read_full_at(&self.file, &mut head, 0)?;
-            shrunk = rewritten(&self.fingerprint, &head[..n]);
+        if !shrunk && size == self.offset {
+            shrunk = self.start_changed()?;
         }
         if shrunk {
             self.offset = 0;
@@ -226,14 +236,10 @@ impl Reader {
         }
         // A truncate-and-rewrite between our last look and this read would hand us the new
         // content's middle: check that the start we remember is still there.
-        if !self.fingerprint.is_empty() {
-            let mut head = vec![0u8; self.fingerprint.len()];
-            let n = read_full_at(&self.file, &mut head, 0)?;
-            if rewritten(&self.fingerprint, &head[..n]) {
-                self.offset = 0;
-                self.fingerprint.clear();
-                return Ok(Read::Rewritten);
-            }
+        if self.start_changed()? {
+            self.offset = 0;
+            self.fingerprint.clear();
+            return Ok(Read::Rewritten);
         }
         self.offset += got as u64;
         self.last_growth = Instant::now();
