@@ -260,6 +260,17 @@ pub(crate) fn read_full_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<
     Ok(done)
 }
 
+/// One positional read (retried when a signal interrupts it): for a regular file, fewer bytes
+/// than asked means its end.
+pub(crate) fn read_once_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+    loop {
+        match file.read_at(buf, pos) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
 /// Read exactly `n` bytes (or to end of input) and print them.
 fn read_exactly(file: &File, n: u64, source: SourceId, sink: &Sink) -> Result<Reached, ReadFail> {
     let mut left = n;

@@ -13,7 +13,6 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 
@@ -506,12 +505,7 @@ impl Sink {
             let mut buf = self.buffer();
             let want = (end - pos).min(BLOCK as u64) as usize;
             buf.resize(want, 0);
-            let got = loop {
-                match file.read_at(&mut buf, pos) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    other => break other,
-                }
-            }?;
+            let got = crate::initial::read_once_at(file, &mut buf, pos)?;
             if got == 0 {
                 break;
             }

@@ -8,7 +8,6 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::mem::ManuallyDrop;
 use std::os::fd::{AsFd, FromRawFd};
-use std::os::unix::fs::FileExt;
 
 use memchr::memchr;
 use owo_colors::Style;
@@ -137,9 +136,9 @@ enum Fail {
 }
 
 fn classify(err: io::Error) -> Fail {
-    match err.raw_os_error() {
-        Some(libc::EPIPE) => Fail::Pipe,
-        _ if err.kind() == io::ErrorKind::BrokenPipe => Fail::Pipe,
+    // EPIPE is io::ErrorKind::BrokenPipe.
+    match err.kind() {
+        io::ErrorKind::BrokenPipe => Fail::Pipe,
         _ => Fail::Other(Error::Write(err)),
     }
 }
@@ -326,10 +325,9 @@ impl Printer {
         let mut block = vec![0u8; BLOCK];
         while pos < end {
             let want = usize::try_from(end - pos).unwrap_or(usize::MAX).min(BLOCK);
-            let n = match file.read_at(&mut block[..want], pos) {
+            let n = match crate::initial::read_once_at(file, &mut block[..want], pos) {
                 Ok(0) => return Ok(()),
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(classify(e)),
             };
             self.out.write_all(&block[..n]).map_err(classify)?;

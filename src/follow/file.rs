@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use memchr::memrchr;
 
-use crate::initial::read_full_at;
+use crate::initial::{read_full_at, read_once_at};
 use crate::pipeline::{BLOCK, Sink};
 
 /// Bytes of a file's start remembered to notice a rewrite that regrew past our offset.
@@ -270,16 +270,6 @@ impl Reader {
     /// Hand over the partial line (file quiet, drained, truncated, or at exit).
     pub(crate) fn take_pending(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.pending)
-    }
-}
-
-fn read_once_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
-    use std::os::unix::fs::FileExt;
-    loop {
-        match file.read_at(buf, pos) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => return other,
-        }
     }
 }
 

@@ -233,12 +233,12 @@ impl<'a> Engine<'a> {
         Ok(engine)
     }
 
-    /// Follow until stopped or nothing is left to follow.
     /// Whether anything is followed at all (a piped standard input alone is not).
     pub(crate) fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
 
+    /// Follow until stopped or nothing is left to follow.
     pub(crate) fn run(mut self) -> Result<FollowEnd, Stopped> {
         let end = self.follow();
         // What this thread printed goes out now, whatever ended the loop: the caller may still
@@ -400,7 +400,7 @@ impl<'a> Engine<'a> {
                 match reader.read_more(self.sink, self.delim) {
                     Ok(Read::Lines(bytes)) => {
                         self.last_activity = Instant::now();
-                        send_data(self.sink, f.id, bytes)?;
+                        self.sink.data(f.id, bytes)?;
                         if reader.at_end {
                             break false;
                         }
@@ -463,7 +463,7 @@ impl<'a> Engine<'a> {
                 self.pump_drains(i)?;
             }
             self.last_activity = Instant::now();
-            send_data(self.sink, self.files[i].id, bytes)?;
+            self.sink.data(self.files[i].id, bytes)?;
             if at_end {
                 return Ok(());
             }
@@ -643,7 +643,6 @@ impl<'a> Engine<'a> {
                 .push(i);
         }
         let result = self.watches.add(&target);
-        drop(target);
         if result.is_err() {
             let mut by_path = self.by_path.write().unwrap_or_else(PoisonError::into_inner);
             for path in &paths {
@@ -695,7 +694,7 @@ impl<'a> Engine<'a> {
                         && !reader.pending.is_empty()
                         && now.duration_since(reader.last_growth) >= QUIET_FLUSH
                     {
-                        send_data(self.sink, f.id, reader.take_pending())?;
+                        self.sink.data(f.id, reader.take_pending())?;
                     }
                     k += 1;
                 }
@@ -709,7 +708,7 @@ impl<'a> Engine<'a> {
                 let f = &mut self.files[i];
                 let Some(r) = f.cur.as_mut() else { continue };
                 if now.duration_since(r.last_growth) >= QUIET_FLUSH {
-                    send_data(self.sink, f.id, r.take_pending())?;
+                    self.sink.data(f.id, r.take_pending())?;
                 } else if !r.pending.is_empty() {
                     self.partials.insert(i);
                 }
@@ -747,10 +746,6 @@ impl Drop for Engine<'_> {
     fn drop(&mut self) {
         self.inbox.close();
     }
-}
-
-fn send_data(sink: &Sink, source: SourceId, bytes: Vec<u8>) -> Result<(), Stopped> {
-    sink.data(source, bytes)
 }
 
 /// Send a partial line that ends here (drain over, truncation, exit): filtered output judges it
