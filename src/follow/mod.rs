@@ -431,15 +431,7 @@ impl<'a> Engine<'a> {
         match reader.detect() {
             Ok(Change::Fine) => {}
             Ok(Change::Truncated) => self.report_truncation(i)?,
-            Err(e) => {
-                // The open descriptor itself failed (EIO): report once, give the file up.
-                let f = &mut self.files[i];
-                self.sink.diag(format!("error reading {}: {}", quote(f.name()), sys::error_text(&e)))?;
-                f.cur = None;
-                f.failure = e.raw_os_error().map(Failure::Errno);
-                f.dead = !(self.by_name && self.retry);
-                return Ok(());
-            }
+            Err(e) => return self.read_failed(i, &e),
         }
         loop {
             let Some(reader) = self.files[i].cur.as_mut() else {
@@ -452,11 +444,7 @@ impl<'a> Engine<'a> {
                     self.report_truncation(i)?;
                     continue;
                 }
-                Err(e) => {
-                    let f = &self.files[i];
-                    self.sink.diag(format!("error reading {}: {}", quote(f.name()), sys::error_text(&e)))?;
-                    return Ok(());
-                }
+                Err(e) => return self.read_failed(i, &e),
             };
             let at_end = reader.at_end;
             if !self.files[i].drains.is_empty() {
@@ -468,6 +456,20 @@ impl<'a> Engine<'a> {
                 return Ok(());
             }
         }
+    }
+
+    /// The open file of input `i` cannot be read (EIO): say so once, end its unfinished line,
+    /// and give it up (by name with --retry, the name is tried again later), rather than
+    /// repeating the error at every wake-up.
+    fn read_failed(&mut self, i: usize, e: &io::Error) -> Result<(), Stopped> {
+        let f = &mut self.files[i];
+        self.sink.diag(format!("error reading {}: {}", quote(f.name()), sys::error_text(e)))?;
+        if let Some(mut reader) = f.cur.take() {
+            send_last(self.sink, f.id, reader.take_pending())?;
+        }
+        f.failure = e.raw_os_error().map(Failure::Errno);
+        f.dead = !(self.by_name && self.retry);
+        Ok(())
     }
 
     /// The open file of input `i` was truncated: its partial line ends here, then the notice;
