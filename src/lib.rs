@@ -126,6 +126,17 @@ pub fn prepare_process() -> bool {
     sys::claim_standard_fds()
 }
 
+/// A name at the start of a message, as GNU's `quotef`: as it is when the shell would read it
+/// as one plain word (`app.log`), otherwise [`quote`]d (`'a b': file truncated`).
+pub(crate) fn quotef(name: &[u8]) -> String {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"%+,-./:=@_".contains(&b);
+    if !name.is_empty() && name.iter().all(|&b| plain(b)) {
+        String::from_utf8_lossy(name).into_owned()
+    } else {
+        quote(name)
+    }
+}
+
 /// Quote a name for a message the way GNU's diagnostics do (shell quoting, C locale): `'name'`;
 /// `"it's"` when a single quote is the only special character; `'it'\''s'` otherwise; control and
 /// non-ASCII bytes as `$'\n'` or `$'\351'` pieces between quoted runs.
@@ -471,10 +482,7 @@ fn print_one(
                 // GNU drops the suffix whenever --retry was given (descriptor mode gives the name
                 // up all the same).
                 let giving_up = if follow.retry { "" } else { "; giving up on this name" };
-                sink.diag(format!(
-                    "{}: cannot follow end of this type of file{giving_up}",
-                    String::from_utf8_lossy(name)
-                ))?;
+                sink.diag(format!("{}: cannot follow end of this type of file{giving_up}", quotef(name)))?;
             }
             start.failure = Some(if untailable {
                 follow::Failure::Untailable

@@ -479,7 +479,7 @@ impl<'a> Engine<'a> {
         if let Some(reader) = f.cur.as_mut() {
             send_last(self.sink, f.id, reader.take_pending())?;
         }
-        self.sink.diag(format!("{}: file truncated", String::from_utf8_lossy(f.name())))
+        self.sink.diag(format!("{}: file truncated", crate::quotef(f.name())))
     }
 
     /// Follow by name: has the name moved on to another file, gone, or come back?

@@ -359,6 +359,21 @@ fn shrink_without_regrowth_is_truncation(mode: &[&str]) {
     wait_stderr_is(&s, &diags(&["file: file truncated"]));
 }
 
+#[test]
+fn names_that_need_quoting_are_quoted_at_the_start_of_a_notice_as_gnu_does() {
+    // GNU's quotef: `'a b': file truncated`, `'d x': cannot follow end of this type of file`.
+    let dir = TestDir::new();
+    dir.write("a b", "one\ntwo\n");
+    std::fs::create_dir(dir.join("d x")).expect("mkdir");
+    let s = dir.spawn(&["-F", "-q", "a b", "d x"]);
+    wait_stdout_is(&s, "one\ntwo\n");
+    let opened =
+        diags(&["error reading 'd x': Is a directory", "'d x': cannot follow end of this type of file"]);
+    wait_stderr_is(&s, &opened);
+    dir.write("a b", "");
+    wait_stderr_is(&s, &format!("{opened}rtail: 'a b': file truncated\n"));
+}
+
 in_both_modes!(rewriting_an_empty_file_is_not_truncation);
 /// 25: O_TRUNC on an empty file is just a write: no notice.
 fn rewriting_an_empty_file_is_not_truncation(mode: &[&str]) {
