@@ -40,7 +40,8 @@ pub(crate) struct Filter {
 /// A pattern that does not compile: which option, and the regex error.
 #[derive(Debug)]
 pub struct PatternError {
-    /// `grep`, `exclude` or `until`.
+    /// `grep`, `exclude` or `until` (the command line's options), or `wait_for` (the library's
+    /// [`crate::Follower::wait_for`]).
     pub option: &'static str,
     /// The pattern as given.
     pub pattern: String,
@@ -50,7 +51,9 @@ pub struct PatternError {
 
 impl std::fmt::Display for PatternError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "invalid --{} pattern '{}': {}", self.option, self.pattern, self.message)
+        // The command line's options are named as options; the library's `wait_for` as it is.
+        let dashes = if matches!(self.option, "grep" | "exclude" | "until") { "--" } else { "" };
+        write!(f, "invalid {dashes}{} pattern '{}': {}", self.option, self.pattern, self.message)
     }
 }
 
@@ -86,7 +89,7 @@ fn compile(
 }
 
 /// The regex crate's errors draw the pattern with a caret over several lines; keep the reason.
-fn one_line(err: &regex::Error) -> String {
+pub(crate) fn one_line(err: &regex::Error) -> String {
     let text = err.to_string();
     let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(&text);
     last.trim().trim_start_matches("error: ").to_string()

@@ -371,7 +371,7 @@ impl Follower {
         let re = Regex::new(pattern).map_err(|e| PatternError {
             option: "wait_for",
             pattern: pattern.to_string(),
-            message: e.to_string(),
+            message: crate::filter::one_line(&e),
         })?;
         let deadline = Instant::now() + timeout;
         loop {

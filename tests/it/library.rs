@@ -93,10 +93,16 @@ fn wait_for_times_out_with_a_typed_error() {
 
 #[test]
 fn a_bad_pattern_is_a_typed_error() {
+    let _g = serial();
     let dir = TestDir::new();
     let log = dir.write("app.log", "x\n");
     let err = Follower::builder().path(&log).grep("(").spawn().expect_err("bad pattern");
     assert!(matches!(err, FollowError::Pattern(_)), "{err:?}");
+    assert_eq!(err.to_string(), "invalid --grep pattern '(': unclosed group");
+    let mut f = Follower::builder().path(&log).spawn().expect("spawn");
+    let err = f.wait_for("(", Duration::from_secs(1)).expect_err("bad pattern");
+    assert!(matches!(err, FollowError::Pattern(_)), "{err:?}");
+    assert_eq!(err.to_string(), "invalid wait_for pattern '(': unclosed group");
 }
 
 #[test]
