@@ -45,7 +45,9 @@ impl Mail {
 #[derive(Debug, Default)]
 struct State {
     mail: Mail,
-    /// `DUE | NAMES` flags of the inputs in `mail.hints`, by input index.
+    /// Inputs hinted since the engine last took its mail, in order.
+    hinted: Vec<usize>,
+    /// `DUE | NAMES` flags of the inputs in `hinted`, by input index.
     flags: Vec<u8>,
     /// The engine is asleep in [`Inbox::wait`] and must be woken.
     waiting: bool,
@@ -94,7 +96,7 @@ impl Inbox {
                     state.flags.resize(i + 1, 0);
                 }
                 if state.flags[i] == 0 {
-                    state.mail.hints.push((i, false));
+                    state.hinted.push(i);
                 }
                 state.flags[i] |= flag;
             }
@@ -132,7 +134,7 @@ impl Inbox {
     /// deadline passed first.
     pub(crate) fn wait(&self, deadline: Option<Instant>) -> Mail {
         let mut state = self.lock();
-        while state.mail.is_empty() {
+        while state.mail.is_empty() && state.hinted.is_empty() {
             state.waiting = true;
             state = match deadline {
                 None => self.ready.wait(state).unwrap_or_else(PoisonError::into_inner),
@@ -146,11 +148,9 @@ impl Inbox {
             };
         }
         state.waiting = false;
-        let mut mail = std::mem::take(&mut state.mail);
-        for (i, names) in &mut mail.hints {
-            *names = state.flags[*i] & NAMES != 0;
-            state.flags[*i] = 0;
-        }
+        let State { mail, hinted, flags, .. } = &mut *state;
+        let mut mail = std::mem::take(mail);
+        mail.hints = hinted.drain(..).map(|i| (i, std::mem::take(&mut flags[i]) & NAMES != 0)).collect();
         mail
     }
 

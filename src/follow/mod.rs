@@ -604,13 +604,18 @@ impl<'a> Engine<'a> {
 
     fn unwatch(&mut self, i: usize, watched: &Path) {
         self.watches.forget(watched);
+        self.unindex(i);
+        let f = &mut self.files[i];
+        f.watched = None;
+        f.polled = true;
+    }
+
+    /// Notifications no longer concern input `i`.
+    fn unindex(&self, i: usize) {
         self.by_path.write().unwrap_or_else(PoisonError::into_inner).retain(|_, list| {
             list.retain(|&k| k != i);
             !list.is_empty()
         });
-        let f = &mut self.files[i];
-        f.watched = None;
-        f.polled = true;
     }
 
     /// Watch input `i`: the directory of its name (by name), or the file itself (by descriptor,
@@ -632,29 +637,16 @@ impl<'a> Engine<'a> {
             return Ok(());
         }
         // Indexed before the watch starts, so that no notification finds the path unknown.
-        let mut paths = vec![key];
-        if target != paths[0] {
-            paths.push(target.clone());
-        }
-        for path in &paths {
-            self.by_path
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry(path.clone())
-                .or_default()
-                .push(i);
+        {
+            let mut by_path = self.by_path.write().unwrap_or_else(PoisonError::into_inner);
+            by_path.entry(key.clone()).or_default().push(i);
+            if target != key {
+                by_path.entry(target.clone()).or_default().push(i);
+            }
         }
         let result = self.watches.add(&target);
         if result.is_err() {
-            let mut by_path = self.by_path.write().unwrap_or_else(PoisonError::into_inner);
-            for path in &paths {
-                if let Some(list) = by_path.get_mut(path) {
-                    list.retain(|&k| k != i);
-                    if list.is_empty() {
-                        by_path.remove(path);
-                    }
-                }
-            }
+            self.unindex(i);
         }
         let f = &mut self.files[i];
         match result {
