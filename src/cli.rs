@@ -863,6 +863,7 @@ impl Cli {
             color: self.color.resolve(),
             prefix: self.prefix,
             command: self.command,
+            json: std::env::var_os("RTAIL_TMP_JSON").is_some(),
         })
     }
 }

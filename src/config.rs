@@ -136,6 +136,8 @@ pub struct Config {
     pub prefix: bool,
     /// `-- COMMAND [ARG]...`: run it while following; its exit status becomes ours.
     pub command: Vec<std::ffi::OsString>,
+    /// `--json`: one JSON object per line for each record and event instead of text.
+    pub json: bool,
 }
 
 impl Default for Config {
@@ -154,6 +156,7 @@ impl Default for Config {
             color: false,
             prefix: false,
             command: Vec::new(),
+            json: false,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `--grep`, `--exclude` and `--until` on byte batches of complete lines. Pure: no I/O.
+//! `--grep`, `--exclude` and `--until` on byte batches of whole records (lines). Pure: no I/O.
 //!
 //! A batch is searched as a whole (the regex engine's literal scanning is far faster than one
 //! call per line), and line bounds are found around each match with memchr. A match that spans a
@@ -111,17 +111,18 @@ impl Filter {
         self.grep.iter().chain(self.until.iter())
     }
 
-    /// Append the lines of `batch` that pass to `out`. `batch` holds whole lines; its last line may
-    /// lack the delimiter. Returns true when an `--until` line was reached: `out` then ends with
-    /// it and the rest of the batch is dropped.
-    pub(crate) fn apply(&self, batch: &[u8], out: &mut Vec<u8>) -> bool {
+    /// Hand the lines of `batch` that pass to `keep`, as `start..end` bounds in `batch` (a run
+    /// of passing lines may come as one). `batch` holds whole lines; its last line may lack the
+    /// delimiter. Returns true when an `--until` line was reached: the last bounds handed end
+    /// with it and the rest of the batch is dropped.
+    pub(crate) fn apply(&self, batch: &[u8], mut keep: impl FnMut(usize, usize)) -> bool {
         match &self.grep {
-            Some(grep) => self.apply_grep(grep, batch, out),
-            None => self.apply_all(batch, out),
+            Some(grep) => self.apply_grep(grep, batch, &mut keep),
+            None => self.apply_all(batch, &mut keep),
         }
     }
 
-    fn apply_grep(&self, grep: &Regex, batch: &[u8], out: &mut Vec<u8>) -> bool {
+    fn apply_grep(&self, grep: &Regex, batch: &[u8], keep: &mut impl FnMut(usize, usize)) -> bool {
         let mut pos = 0;
         while let Some((start, end)) = next_line_matching(grep, batch, pos, self.delim) {
             let line = &batch[start..end];
@@ -129,7 +130,7 @@ impl Filter {
             if self.excluded(line) {
                 continue;
             }
-            out.extend_from_slice(line);
+            keep(start, end);
             if self.until.as_ref().is_some_and(|u| u.is_match(body(line, self.delim))) {
                 return true;
             }
@@ -138,10 +139,15 @@ impl Filter {
     }
 
     /// No `--grep`: every line passes but the excluded ones; stop at the first `--until` line.
-    fn apply_all(&self, batch: &[u8], out: &mut Vec<u8>) -> bool {
+    fn apply_all(&self, batch: &[u8], keep: &mut impl FnMut(usize, usize)) -> bool {
         let mut pos = 0;
         let mut next_ex: Option<(usize, usize)> = None;
         let mut next_until: Option<(usize, usize)> = None;
+        let mut keep_nonempty = |start: usize, end: usize| {
+            if start < end {
+                keep(start, end);
+            }
+        };
         loop {
             if next_ex.is_none_or(|(s, _)| s < pos) {
                 next_ex = self.exclude.as_ref().and_then(|re| next_line_matching(re, batch, pos, self.delim));
@@ -152,15 +158,15 @@ impl Filter {
             }
             match (next_ex, next_until) {
                 (Some((es, ee)), u) if u.is_none_or(|(us, _)| es <= us) => {
-                    out.extend_from_slice(&batch[pos..es]);
+                    keep_nonempty(pos, es);
                     pos = ee;
                 }
                 (_, Some((_, ue))) => {
-                    out.extend_from_slice(&batch[pos..ue]);
+                    keep_nonempty(pos, ue);
                     return true;
                 }
                 _ => {
-                    out.extend_from_slice(&batch[pos..]);
+                    keep_nonempty(pos, batch.len());
                     return false;
                 }
             }
@@ -209,9 +215,15 @@ mod tests {
         Filter::new(&p, b'\n').expect("valid patterns")
     }
 
-    fn run(f: &Filter, batch: &[u8]) -> (String, bool) {
+    /// The kept lines, concatenated.
+    fn kept(f: &Filter, batch: &[u8]) -> (Vec<u8>, bool) {
         let mut out = Vec::new();
-        let hit = f.apply(batch, &mut out);
+        let hit = f.apply(batch, |start, end| out.extend_from_slice(&batch[start..end]));
+        (out, hit)
+    }
+
+    fn run(f: &Filter, batch: &[u8]) -> (String, bool) {
+        let (out, hit) = kept(f, batch);
         (String::from_utf8_lossy(&out).into_owned(), hit)
     }
 
@@ -266,18 +278,14 @@ mod tests {
         let f = filter(&["b"], &[], None, false);
         assert_eq!(run(&f, b"a\nab").0, "ab");
         let f = filter(&[r"(?-u:\xff)"], &[], None, false);
-        let mut out = Vec::new();
-        f.apply(b"ok\n\xff\xfe bad utf8\n", &mut out);
-        assert_eq!(out, b"\xff\xfe bad utf8\n");
+        assert_eq!(kept(&f, b"ok\n\xff\xfe bad utf8\n").0, b"\xff\xfe bad utf8\n");
     }
 
     #[test]
     fn nul_delimited_records() {
         let p = Patterns { grep: vec!["^b".into()], ..Patterns::default() };
         let f = Filter::new(&p, 0).expect("valid");
-        let mut out = Vec::new();
-        f.apply(b"a\nb\0b2\0", &mut out);
-        assert_eq!(out, b"b2\0");
+        assert_eq!(kept(&f, b"a\nb\0b2\0").0, b"b2\0");
     }
 
     #[test]

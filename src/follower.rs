@@ -13,18 +13,20 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, bounded};
-use memchr::memchr;
 use regex::bytes::Regex;
 
 use crate::config::{Config, Count, Follow, FollowMode, Input, Unit};
 use crate::filter::{Filter, PatternError, Patterns};
 use crate::follow::{self, Control};
 use crate::pipeline::{self, Msg, Shaping, Shutdown, StopReason, Stopped};
+use crate::record::Batch;
 
-/// One line of a followed file, without its delimiter.
+/// One line (record) of a followed file, without its delimiter, with where it was read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {
     path: PathBuf,
+    offset: u64,
+    partial: bool,
     bytes: Vec<u8>,
 }
 
@@ -34,7 +36,20 @@ impl Line {
         &self.path
     }
 
-    /// The line's bytes (logs need not be UTF-8), without the trailing delimiter.
+    /// The byte offset of the line's first byte in the file it was read from. Offsets start
+    /// again at 0 in a new file (after a rotation) and after a truncation.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Whether the line had no delimiter: the last bytes of a file that was rotated away,
+    /// truncated or left unfinished when following stopped, or a piece of a line too long to
+    /// hold (1 MiB).
+    pub fn is_partial(&self) -> bool {
+        self.partial
+    }
+
+    /// The line's exact bytes (logs need not be UTF-8), without the trailing delimiter.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
@@ -259,8 +274,6 @@ pub struct Follower {
     thread: Option<JoinHandle<()>>,
     paths: Vec<PathBuf>,
     delimiter: u8,
-    /// Per source: the start of a line whose delimiter has not arrived.
-    carry: Vec<Vec<u8>>,
     ready: VecDeque<Line>,
     notices: Vec<String>,
     next_mark: u64,
@@ -313,7 +326,7 @@ impl Follower {
             .name("rtail-follower".into())
             .spawn(move || {
                 let _ = (|| -> Result<(), Stopped> {
-                    let starts = crate::print_all(&config, &names, &sink)?;
+                    let starts = crate::run::print_all(&config, &names, &sink)?;
                     let engine = follow::Engine::new(&config, starts, &sink, inbox)?;
                     let _ = started_tx.send(());
                     engine.run().map(|_| ())
@@ -325,7 +338,6 @@ impl Follower {
             shutdown,
             control,
             thread: Some(thread),
-            carry: vec![Vec::new(); b.paths.len()],
             paths: b.paths,
             delimiter: b.delimiter,
             ready: VecDeque::new(),
@@ -349,7 +361,8 @@ impl Follower {
     /// Take one message from the engine.
     fn absorb(&mut self, msg: Msg) {
         match msg {
-            Msg::Data { source, bytes } => self.split(source, &bytes),
+            Msg::Data(batch) => self.split(&batch),
+            Msg::Event(event) => self.notices.push(event.message),
             Msg::Diag(text) => self.notices.push(text),
             _ => {}
         }
@@ -398,12 +411,11 @@ impl Follower {
             match self.rx.recv() {
                 Ok(Msg::Mark(m)) if m == n => break,
                 Ok(Msg::Diag(text)) => self.notices.push(text),
+                Ok(Msg::Event(event)) => self.notices.push(event.message),
                 Ok(_) => {}
                 Err(_) => return Err(self.ended()),
             }
         }
-        // A line begun before the mark belongs before it.
-        self.carry.iter_mut().for_each(Vec::clear);
         Ok(())
     }
 
@@ -438,21 +450,16 @@ impl Follower {
         }
     }
 
-    /// Cut a batch of `source` into lines, keeping an unfinished one for later.
-    fn split(&mut self, source: usize, bytes: &[u8]) {
-        let mut pos = 0;
-        while let Some(i) = memchr(self.delimiter, &bytes[pos..]) {
-            let held = &mut self.carry[source];
-            let line = if held.is_empty() {
-                bytes[pos..pos + i].to_vec()
-            } else {
-                held.extend_from_slice(&bytes[pos..pos + i]);
-                std::mem::take(held)
-            };
-            self.ready.push_back(Line { path: self.paths[source].clone(), bytes: line });
-            pos += i + 1;
+    /// Take the records of a batch as lines (the engine hands over whole records only).
+    fn split(&mut self, batch: &Batch) {
+        for record in batch.records(self.delimiter) {
+            self.ready.push_back(Line {
+                path: self.paths[batch.source].clone(),
+                offset: record.offset,
+                partial: !record.terminated,
+                bytes: record.bytes.to_vec(),
+            });
         }
-        self.carry[source].extend_from_slice(&bytes[pos..]);
     }
 }
 

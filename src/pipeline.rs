@@ -1,7 +1,10 @@
-//! The message type and the bounded channel between the producers (static reader, follow engine)
-//! and the one printer thread.
+//! The message type, the [`Sink`] producers hand records to, and the bounded channel between
+//! the producers (static reader, follow engine) and the outputs' thread.
 //!
-//! Producers send batches (many lines per message) through a bounded channel, so a slow reader
+//! The sink applies the filters to each [`Batch`] of records, so records that do not pass
+//! never cross the channel. It reads nothing itself: producers hand it what they read.
+//!
+//! Producers send batches (many records per message) through a bounded channel, so a slow reader
 //! of our stdout blocks the producer instead of growing memory: at most [`CHANNEL_CAP`] messages
 //! of at most [`BLOCK`] bytes are in flight. Two shortcuts skip the hand-over where it only
 //! costs: static output prints on the producer's thread ([`direct`]), and while following, a
@@ -10,15 +13,13 @@
 //! engine), not two.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::fs::File;
-use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 
-use memchr::memrchr;
-
 use crate::filter::Filter;
+pub(crate) use crate::record::SourceId;
+use crate::record::{Batch, Event, EventKind};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, select};
 
@@ -29,19 +30,20 @@ pub(crate) const BLOCK: usize = 128 * 1024;
 /// channel to 1 MiB.
 pub(crate) const CHANNEL_CAP: usize = 8;
 
-/// Index of an input in [`crate::Config::inputs`].
-pub(crate) type SourceId = usize;
-
-/// What the printer is asked to do, in order.
+/// What the outputs are asked to do, in order.
 #[derive(Debug)]
 pub(crate) enum Msg {
     /// Print this source's header now even if no data follows (start of its output).
     Header(SourceId),
-    /// Bytes of one source, in file order.
-    Data { source: SourceId, bytes: Vec<u8> },
-    /// Copy bytes `start..end` of an open regular file (zero-copy where the kernel can).
+    /// Records of one source, in file order.
+    Data(Batch),
+    /// Copy bytes `start..end` of an open regular file (zero-copy where the kernel can); only
+    /// in a plain run, where no output needs records.
     Range { source: SourceId, file: Arc<File>, start: u64, end: u64 },
-    /// A diagnostic for stderr, without the `rtail: ` prefix.
+    /// Something happened to a source (or to the run): an output may show it; standard error
+    /// shows its message.
+    Event(Event),
+    /// A diagnostic for stderr that is no event (a warning), without the `rtail: ` prefix.
     Diag(String),
     /// Everything written to the files before the mark with this number was sent before this
     /// message (see [`crate::Follower::mark`]).
@@ -52,27 +54,6 @@ pub(crate) enum Msg {
 /// requested, or the `--until` line was sent. Producers stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Stopped;
-
-/// Why reading an input into the sink stopped early ([`Sink::range`], the initial output).
-#[derive(Debug)]
-pub(crate) enum ReadFail {
-    /// The printer is gone or a stop was asked for; stop quietly.
-    Stopped,
-    /// Reading the input failed (`error reading 'NAME': …`).
-    Io(io::Error),
-}
-
-impl From<Stopped> for ReadFail {
-    fn from(_: Stopped) -> Self {
-        ReadFail::Stopped
-    }
-}
-
-impl From<io::Error> for ReadFail {
-    fn from(e: io::Error) -> Self {
-        ReadFail::Io(e)
-    }
-}
 
 /// Why a run was asked to stop early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,17 +129,15 @@ impl Shutdown {
 
 /// How producers shape what they send.
 pub(crate) struct Shaping {
-    /// `--grep`/`--exclude`/`--until`; lines that do not pass never cross the channel.
+    /// `--grep`/`--exclude`/`--until`; records that do not pass never cross the channel.
     pub(crate) filter: Option<Arc<Filter>>,
-    /// Bytes go out untouched (no filter, prefix or colour): file ranges may be copied
-    /// zero-copy, and partial lines printed when their file is quiet.
+    /// No output needs records: bytes go out untouched (terminal output with no filter,
+    /// prefix or colour), file ranges may be copied zero-copy, and a partial line is printed
+    /// when its file is quiet. Otherwise every batch holds whole records.
     pub(crate) plain: bool,
     /// Line delimiter.
     pub(crate) delim: u8,
 }
-
-/// Beyond this, a filtered line still without its delimiter is judged as it is.
-const CARRY_CAP: usize = 1 << 20;
 
 /// How the printer ended when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,8 +202,6 @@ pub(crate) struct Sink {
     out: Out,
     shutdown: Shutdown,
     shaping: Shaping,
-    /// Filtered mode: the start of each source's unfinished line.
-    carry: RefCell<HashMap<SourceId, Vec<u8>>>,
     /// An `--until` line was sent; producers stop.
     until_hit: Cell<bool>,
 }
@@ -294,7 +271,7 @@ impl Queue {
 
 impl Sink {
     fn new(out: Out, shutdown: Shutdown, shaping: Shaping) -> Sink {
-        Sink { out, shutdown, shaping, carry: RefCell::new(HashMap::new()), until_hit: Cell::new(false) }
+        Sink { out, shutdown, shaping, until_hit: Cell::new(false) }
     }
 
     /// For a direct sink: flush its consumer and report how printing ended (`None` for a
@@ -357,7 +334,7 @@ impl Sink {
     }
 
     /// Send only if there is room now (final flushes during a shutdown).
-    pub(crate) fn try_send(&self, msg: Msg) -> Result<(), Stopped> {
+    fn try_send(&self, msg: Msg) -> Result<(), Stopped> {
         match &self.out {
             Out::Channel { tx, .. } => tx.try_send(msg).map_err(|_| Stopped),
             Out::Shared { tx, handoff, .. } => match self.print_here(msg) {
@@ -380,9 +357,9 @@ impl Sink {
             return Err(msg);
         };
         let small = match &msg {
-            Msg::Data { bytes, .. } => bytes.len() <= SHORTCUT_MAX,
+            Msg::Data(batch) => batch.bytes.len() <= SHORTCUT_MAX,
             Msg::Range { .. } => false,
-            Msg::Header(_) | Msg::Diag(_) | Msg::Mark(_) => true,
+            Msg::Header(_) | Msg::Event(_) | Msg::Diag(_) | Msg::Mark(_) => true,
         };
         if !small || handoff.queued.load(Ordering::Acquire) > 0 {
             return Err(msg);
@@ -409,77 +386,30 @@ impl Sink {
         self.shaping.plain
     }
 
+    /// The line delimiter of the run.
+    pub(crate) fn delim(&self) -> u8 {
+        self.shaping.delim
+    }
+
     /// Whether an `--until` line was printed.
     pub(crate) fn until_hit(&self) -> bool {
         self.until_hit.get()
     }
 
-    /// The next bytes of `source`, in order. Filtered, they are cut into whole lines first; an
-    /// unfinished line waits for its end (or [`Sink::close_line`]). Returns `Stopped` after the
-    /// `--until` line went out.
-    pub(crate) fn data(&self, source: SourceId, bytes: Vec<u8>) -> Result<(), Stopped> {
-        if bytes.is_empty() {
+    /// The next records of a source, in order (see [`Batch`] for what producers hand over).
+    /// Filtered, only the records that pass go on. Returns `Stopped` after the `--until`
+    /// record went out.
+    pub(crate) fn data(&self, batch: Batch) -> Result<(), Stopped> {
+        if batch.bytes.is_empty() {
             return Ok(());
         }
         let Some(filter) = self.shaping.filter.as_deref() else {
-            return self.send(Msg::Data { source, bytes });
+            return self.send(Msg::Data(batch));
         };
-        let batch = {
-            let mut carry = self.carry.borrow_mut();
-            let held = carry.entry(source).or_default();
-            match memrchr(self.shaping.delim, &bytes) {
-                // Nothing held (the usual case): judge the whole lines where they are.
-                Some(last) if held.is_empty() => {
-                    held.extend_from_slice(&bytes[last + 1..]);
-                    drop(carry);
-                    return self.filtered(source, filter, &bytes[..=last]);
-                }
-                Some(last) => {
-                    held.extend_from_slice(&bytes[..=last]);
-                    let batch = std::mem::take(held);
-                    held.extend_from_slice(&bytes[last + 1..]);
-                    batch
-                }
-                None => {
-                    held.extend_from_slice(&bytes);
-                    if held.len() < CARRY_CAP {
-                        return Ok(());
-                    }
-                    std::mem::take(held)
-                }
-            }
-        };
-        self.filtered(source, filter, &batch)
-    }
-
-    /// End `source`'s unfinished line (end of input, rotation, exit): judge it as a line.
-    pub(crate) fn close_line(&self, source: SourceId) -> Result<(), Stopped> {
-        let Some(filter) = self.shaping.filter.as_deref() else { return Ok(()) };
-        let held = self.carry.borrow_mut().get_mut(&source).map(std::mem::take).unwrap_or_default();
-        if held.is_empty() {
-            return Ok(());
-        }
-        self.filtered(source, filter, &held)
-    }
-
-    /// During a shutdown: send `source`'s last, unfinished bytes if there is room now. Filtered,
-    /// they end its held line and are judged as a line, like any other.
-    pub(crate) fn try_last(&self, source: SourceId, bytes: Vec<u8>) -> Result<(), Stopped> {
-        let Some(filter) = self.shaping.filter.as_deref() else {
-            return if bytes.is_empty() { Ok(()) } else { self.try_send(Msg::Data { source, bytes }) };
-        };
-        let mut line = self.carry.borrow_mut().get_mut(&source).map(std::mem::take).unwrap_or_default();
-        line.extend_from_slice(&bytes);
-        let mut out = self.buffer();
-        filter.apply(&line, &mut out);
-        if out.is_empty() { Ok(()) } else { self.try_send(Msg::Data { source, bytes: out }) }
-    }
-
-    fn filtered(&self, source: SourceId, filter: &Filter, batch: &[u8]) -> Result<(), Stopped> {
-        let mut out = self.buffer();
-        let hit = filter.apply(batch, &mut out);
-        if !out.is_empty() {
-            self.send(Msg::Data { source, bytes: out })?;
+        let (out, hit) = self.filtered(filter, &batch);
+        self.spare(batch.bytes);
+        if !out.bytes.is_empty() {
+            self.send(Msg::Data(out))?;
         }
         if hit {
             self.until_hit.set(true);
@@ -488,32 +418,37 @@ impl Sink {
         Ok(())
     }
 
-    /// Bytes `start..end` of a regular file: as a zero-copy range when output is plain,
-    /// otherwise read in blocks and passed through [`Sink::data`].
-    pub(crate) fn range(
-        &self,
-        source: SourceId,
-        file: &Arc<File>,
-        start: u64,
-        end: u64,
-    ) -> Result<(), ReadFail> {
-        if self.plain() {
-            return Ok(self.send(Msg::Range { source, file: Arc::clone(file), start, end })?);
+    /// During a shutdown: send a source's last, unfinished record if there is room now
+    /// (filtered, only if it passes); nothing waits on a stalled reader.
+    pub(crate) fn try_last(&self, batch: Batch) -> Result<(), Stopped> {
+        if batch.bytes.is_empty() {
+            return Ok(());
         }
-        let mut pos = start;
-        while pos < end {
-            let mut buf = self.buffer();
-            let want = (end - pos).min(BLOCK as u64) as usize;
-            buf.resize(want, 0);
-            let got = crate::initial::read_once_at(file, &mut buf, pos)?;
-            if got == 0 {
-                break;
-            }
-            buf.truncate(got);
-            pos += got as u64;
-            self.data(source, buf)?;
+        let out = match self.shaping.filter.as_deref() {
+            None => batch,
+            Some(filter) => self.filtered(filter, &batch).0,
+        };
+        if out.bytes.is_empty() { Ok(()) } else { self.try_send(Msg::Data(out)) }
+    }
+
+    /// The records of `batch` that pass `filter`, and whether the last of them is the `--until`
+    /// record.
+    fn filtered(&self, filter: &Filter, batch: &Batch) -> (Batch, bool) {
+        debug_assert!(batch.jumps.is_empty(), "producers hand over contiguous batches");
+        let mut out = Batch::new(batch.source, batch.generation, batch.offset, self.buffer());
+        let hit = filter.apply(&batch.bytes, |start, end| {
+            out.push(batch.offset + start as u64, &batch.bytes[start..end]);
+        });
+        (out, hit)
+    }
+
+    /// Keep a spent buffer for the next [`Sink::buffer`].
+    fn spare(&self, buf: Vec<u8>) {
+        match &self.out {
+            Out::Channel { .. } => {}
+            Out::Direct { pool, .. } => keep_spare(pool, buf),
+            Out::Shared { spare, .. } => keep_spare(spare, buf),
         }
-        Ok(())
     }
 
     /// An empty buffer with room for [`BLOCK`] bytes, recycled when one is available.
@@ -532,7 +467,12 @@ impl Sink {
         }
     }
 
-    /// Send a diagnostic line.
+    /// Send an event (it also shows on standard error as its message).
+    pub(crate) fn event(&self, source: SourceId, kind: EventKind, message: String) -> Result<(), Stopped> {
+        self.send(Msg::Event(Event::new(source, kind, message)))
+    }
+
+    /// Send a diagnostic line that is not an event (a warning, a fallback to polling).
     pub(crate) fn diag(&self, text: String) -> Result<(), Stopped> {
         self.send(Msg::Diag(text))
     }

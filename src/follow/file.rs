@@ -9,19 +9,15 @@ use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 use std::time::Instant;
 
-use memchr::memrchr;
-
-use crate::initial::{read_full_at, read_once_at};
 use crate::pipeline::{BLOCK, Sink};
+use crate::record::{Batch, Generation, SourceId};
+use crate::source::read::{Partial, read_full_at, read_once_at, read_some};
 
 /// Bytes of a file's start remembered to notice a rewrite that regrew past our offset.
 const FINGERPRINT_LEN: usize = 64;
 
 /// The smallest read of a regular file.
 const MIN_READ: usize = 4096;
-
-/// A line longer than this is passed on in pieces rather than held: memory stays bounded.
-pub(crate) const LINE_CAP: usize = 2 * BLOCK;
 
 /// Which file a descriptor or a name refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,25 +68,27 @@ pub(crate) fn rewritten(remembered: &[u8], head_now: &[u8]) -> bool {
 }
 
 /// What [`Reader::detect`] found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Change {
     /// Nothing new, or new bytes to read.
     Fine,
-    /// Truncated or rewritten: reading restarted at offset 0.
-    Truncated,
+    /// Truncated or rewritten: reading restarted at offset 0, in a new generation. The batch
+    /// is the old generation's unfinished last record (maybe empty), for the caller to send
+    /// before it reports the truncation.
+    Truncated(Batch),
 }
 
 /// What [`Reader::read_more`] found.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Read {
     /// Nothing more for now.
     Eof,
-    /// Complete lines to send (possibly none yet: the bytes read were kept as a partial line).
-    Lines(Vec<u8>),
+    /// Whole records to send (possibly none yet: the bytes read were kept as a partial one).
+    Lines(Batch),
     /// The file's start changed under the read: it was truncated and rewritten meanwhile. The
-    /// bytes read were dropped, reading restarts at offset 0; the caller reports the truncation
-    /// and takes the old partial line.
-    Rewritten,
+    /// bytes read were dropped, reading restarts at offset 0 in a new generation; the batch is
+    /// the old generation's unfinished last record, and the caller reports the truncation.
+    Rewritten(Batch),
 }
 
 /// An open file being read forward.
@@ -98,10 +96,14 @@ pub(crate) enum Read {
 pub(crate) struct Reader {
     pub(crate) file: Arc<File>,
     pub(crate) identity: Identity,
+    /// The input whose records these are.
+    source: SourceId,
+    /// The generation being read (a new one after each truncation).
+    generation: Generation,
     /// Bytes consumed so far; everything before it was sent or sits in `pending`.
     pub(crate) offset: u64,
-    /// Bytes after the last delimiter, not sent yet. Invariant: `pending.len() < LINE_CAP`.
-    pub(crate) pending: Vec<u8>,
+    /// Bytes after the last delimiter, not sent yet; it ends at `offset`.
+    pub(crate) pending: Partial,
     /// The file's first bytes as read (at most [`FINGERPRINT_LEN`]).
     fingerprint: Vec<u8>,
     /// Size and mtime at the last look, to skip work on hints that changed nothing.
@@ -119,14 +121,16 @@ pub(crate) struct Reader {
 }
 
 impl Reader {
-    /// Start reading `file` at `offset` (0 for a new file, or where the initial output ended).
-    pub(crate) fn new(file: Arc<File>, meta: &Metadata, offset: u64) -> Reader {
+    /// Start reading `file` for `source` at `offset` (0 for a new file), in a new generation.
+    pub(crate) fn new(source: SourceId, file: Arc<File>, meta: &Metadata, offset: u64) -> Reader {
         let reader = Reader {
             identity: Identity::of(meta),
             regular: meta.file_type().is_file(),
             file,
+            source,
+            generation: Generation::next(),
             offset,
-            pending: Vec::new(),
+            pending: Partial::resume(offset, Vec::new()),
             fingerprint: Vec::new(),
             last_size: meta.len(),
             last_mtime: (meta.mtime(), meta.mtime_nsec()),
@@ -141,10 +145,20 @@ impl Reader {
         reader
     }
 
-    /// Go on after the initial output: `head` is the file's start as it was then, and the first
-    /// look compares everything, so a truncation or rewrite in between is noticed.
-    pub(crate) fn resume(file: Arc<File>, meta: &Metadata, offset: u64, head: Vec<u8>) -> Reader {
-        let mut reader = Reader::new(file, meta, offset);
+    /// Go on after the initial output, in its `generation`: `head` is the file's start as it was
+    /// then, and the first look compares everything, so a truncation or rewrite in between is
+    /// noticed; `pending` is the unfinished line it read last.
+    pub(crate) fn resume(
+        source: SourceId,
+        file: Arc<File>,
+        meta: &Metadata,
+        generation: Generation,
+        reached: crate::source::initial::Reached,
+    ) -> Reader {
+        let mut reader = Reader::new(source, file, meta, reached.offset);
+        reader.generation = generation;
+        reader.pending = reached.partial;
+        let head = reached.head;
         if reader.regular {
             reader.fingerprint = head;
             reader.fingerprint.truncate(FINGERPRINT_LEN);
@@ -199,15 +213,24 @@ impl Reader {
             shrunk = self.start_changed()?;
         }
         if shrunk {
-            self.offset = 0;
-            self.fingerprint.clear();
-            return Ok(Change::Truncated);
+            return Ok(Change::Truncated(self.restart()));
         }
         Ok(Change::Fine)
     }
 
+    /// The file was truncated or rewritten: read it again from offset 0 as a new generation.
+    /// Returns the old generation's unfinished last record.
+    fn restart(&mut self) -> Batch {
+        let last = self.take_pending();
+        self.offset = 0;
+        self.fingerprint.clear();
+        self.generation = Generation::next();
+        self.pending = Partial::resume(0, Vec::new());
+        last
+    }
+
     /// Read the next block after `offset`, keeping a trailing partial line in `pending`.
-    pub(crate) fn read_more(&mut self, sink: &Sink, delim: u8) -> io::Result<Read> {
+    pub(crate) fn read_more(&mut self, sink: &Sink) -> io::Result<Read> {
         // Read about what fstat last showed (at least a page, at most a block): zeroing a whole
         // block for a one-line append would cost more than the append.
         // In a burst (the last read came back full) read whole blocks.
@@ -219,14 +242,14 @@ impl Reader {
             BLOCK
         };
         let mut buf = sink.buffer();
-        buf.extend_from_slice(&self.pending);
+        let at = self.pending.begin(&mut buf);
         let start = buf.len();
         buf.resize(start + want, 0);
         let got = if self.regular {
             // One read: a regular file only returns fewer bytes than asked at its end.
             read_once_at(&self.file, &mut buf[start..], self.offset)?
         } else {
-            read_some(&self.file, &mut buf[start..])?
+            read_some(&self.file, &mut buf[start..], true)?
         };
         buf.truncate(start + got);
         self.at_end = self.regular && got < want;
@@ -237,50 +260,21 @@ impl Reader {
         // A truncate-and-rewrite between our last look and this read would hand us the new
         // content's middle: check that the start we remember is still there.
         if self.start_changed()? {
-            self.offset = 0;
-            self.fingerprint.clear();
-            return Ok(Read::Rewritten);
+            return Ok(Read::Rewritten(self.restart()));
         }
         self.offset += got as u64;
         self.last_growth = Instant::now();
         if self.fingerprint.len() < FINGERPRINT_LEN {
             self.refresh_fingerprint();
         }
-        match memrchr(delim, &buf) {
-            Some(last) => {
-                self.pending.clear();
-                self.pending.extend_from_slice(&buf[last + 1..]);
-                buf.truncate(last + 1);
-                Ok(Read::Lines(buf))
-            }
-            None if buf.len() >= LINE_CAP => {
-                // An overlong line: pass it on in pieces, in order.
-                self.pending.clear();
-                Ok(Read::Lines(buf))
-            }
-            None => {
-                self.pending.clear();
-                self.pending.extend_from_slice(&buf);
-                buf.clear();
-                Ok(Read::Lines(buf))
-            }
-        }
+        let (at, whole) = self.pending.cut(buf, at, sink.delim());
+        Ok(Read::Lines(Batch::new(self.source, self.generation, at, whole)))
     }
 
     /// Hand over the partial line (file quiet, drained, truncated, or at exit).
-    pub(crate) fn take_pending(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.pending)
-    }
-}
-
-fn read_some(mut file: &File, buf: &mut [u8]) -> io::Result<usize> {
-    use std::io::Read;
-    loop {
-        match file.read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(0),
-            other => return other,
-        }
+    pub(crate) fn take_pending(&mut self) -> Batch {
+        let (at, bytes) = self.pending.take();
+        Batch::new(self.source, self.generation, at, bytes)
     }
 }
 
@@ -294,6 +288,7 @@ fn set_nonblocking(file: &File) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::read::LINE_CAP;
 
     const A: Identity = Identity { dev: 1, ino: 10 };
     const B: Identity = Identity { dev: 1, ino: 11 };
@@ -337,18 +332,39 @@ mod tests {
         tmp.write_all(data).expect("write");
         let file = Arc::new(File::open(tmp.path()).expect("open"));
         let meta = file.metadata().expect("meta");
-        let reader = Reader::new(file, &meta, offset);
+        let reader = Reader::new(0, file, &meta, offset);
         (tmp, reader)
+    }
+
+    /// What one read gave: Eof, the batch's bytes and offset, or Rewritten.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Got {
+        Eof,
+        Lines(u64, Vec<u8>),
+        Rewritten,
+    }
+
+    fn read(r: &mut Reader, sink: &Sink) -> Got {
+        match r.read_more(sink).expect("read") {
+            Read::Eof => Got::Eof,
+            Read::Lines(b) => Got::Lines(b.offset, b.bytes),
+            Read::Rewritten(_) => Got::Rewritten,
+        }
+    }
+
+    fn sees_truncation(r: &mut Reader) -> bool {
+        matches!(r.detect().expect("detect"), Change::Truncated(_))
     }
 
     #[test]
     fn reads_complete_lines_and_keeps_the_partial() {
         let (_tmp, mut r) = reader_for(b"one\ntwo\npart", 0);
         let (sink, _src) = sink();
-        assert_eq!(r.read_more(&sink, b'\n').expect("read"), Read::Lines(b"one\ntwo\n".to_vec()));
-        assert_eq!(r.pending, b"part");
-        assert_eq!(r.read_more(&sink, b'\n').expect("read"), Read::Eof);
-        assert_eq!(r.take_pending(), b"part");
+        assert_eq!(read(&mut r, &sink), Got::Lines(0, b"one\ntwo\n".to_vec()));
+        assert_eq!(r.pending.len(), 4);
+        assert_eq!(read(&mut r, &sink), Got::Eof);
+        let last = r.take_pending();
+        assert_eq!((last.offset, last.bytes), (8, b"part".to_vec()));
     }
 
     #[test]
@@ -356,25 +372,27 @@ mod tests {
         use std::io::Write;
         let (tmp, mut r) = reader_for(b"2026 first line\n", 0);
         let (sink, _src) = sink();
-        while r.read_more(&sink, b'\n').expect("read") != Read::Eof {}
-        assert_eq!(r.detect().expect("detect"), Change::Fine);
+        while read(&mut r, &sink) != Got::Eof {}
+        assert!(!sees_truncation(&mut r));
         // Rewritten to exactly the length we had read: only the start tells.
         let mut f = std::fs::File::create(tmp.path()).expect("truncate");
         f.write_all(b"2027 other line\n").expect("write");
-        assert_eq!(r.detect().expect("detect"), Change::Truncated);
+        let generation = r.generation;
+        assert!(sees_truncation(&mut r));
         assert_eq!(r.offset, 0);
-        while r.read_more(&sink, b'\n').expect("read") != Read::Eof {}
+        assert_ne!(r.generation, generation, "a truncation starts a new generation");
+        while read(&mut r, &sink) != Got::Eof {}
         // Rewritten with more bytes than we had read: size alone cannot tell, and the read
         // that follows detect() compares the start.
         let mut f = std::fs::File::create(tmp.path()).expect("truncate");
         f.write_all(b"2028 a longer new first line\n").expect("write");
-        assert_eq!(r.detect().expect("detect"), Change::Fine);
-        assert_eq!(r.read_more(&sink, b'\n').expect("read"), Read::Rewritten);
+        assert!(!sees_truncation(&mut r));
+        assert_eq!(read(&mut r, &sink), Got::Rewritten);
         assert_eq!(r.offset, 0);
         // Plain truncation.
-        while r.read_more(&sink, b'\n').expect("read") != Read::Eof {}
+        while read(&mut r, &sink) != Got::Eof {}
         std::fs::File::create(tmp.path()).expect("truncate");
-        assert_eq!(r.detect().expect("detect"), Change::Truncated);
+        assert!(sees_truncation(&mut r));
     }
 
     #[test]
@@ -382,15 +400,12 @@ mod tests {
         use std::io::Write;
         let (tmp, mut r) = reader_for(b"new-1\n", 0);
         let (sink, _src) = sink();
-        assert_eq!(r.read_more(&sink, b'\n').expect("read"), Read::Lines(b"new-1\n".to_vec()));
+        assert_eq!(read(&mut r, &sink), Got::Lines(0, b"new-1\n".to_vec()));
         // Rewritten with more bytes before the next read: the read must not return its middle.
         let mut f = std::fs::File::create(tmp.path()).expect("truncate");
         f.write_all(b"rewritten from the start\n").expect("write");
-        assert_eq!(r.read_more(&sink, b'\n').expect("read"), Read::Rewritten);
-        assert_eq!(
-            r.read_more(&sink, b'\n').expect("read"),
-            Read::Lines(b"rewritten from the start\n".to_vec())
-        );
+        assert_eq!(read(&mut r, &sink), Got::Rewritten);
+        assert_eq!(read(&mut r, &sink), Got::Lines(0, b"rewritten from the start\n".to_vec()));
     }
 
     #[test]
@@ -399,11 +414,12 @@ mod tests {
         let (_tmp, mut r) = reader_for(&data, 0);
         let (sink, _src) = sink();
         let mut total = 0;
-        while let Read::Lines(chunk) = r.read_more(&sink, b'\n').expect("read") {
+        while let Got::Lines(at, chunk) = read(&mut r, &sink) {
+            assert_eq!(at, total as u64, "pieces follow each other");
             total += chunk.len();
             assert!(r.pending.len() < LINE_CAP);
         }
-        total += r.take_pending().len();
+        total += r.take_pending().bytes.len();
         assert_eq!(total, data.len());
     }
 }

@@ -23,9 +23,11 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, FollowMode, Input};
-use crate::pipeline::{Msg, Sink, SourceId, Stopped};
-use crate::quote;
+use crate::pipeline::{Msg, Sink, Stopped};
+use crate::record::{Batch, Event, EventKind, Generation, SourceId};
+use crate::source::initial::Reached;
 use crate::sys;
+use crate::text::{quote, quotef};
 use file::{Change, Identity, NameChange, Read, Reader, name_change};
 pub(crate) use inbox::Inbox;
 use watch::{PathIndex, WatchFail, Watches};
@@ -74,10 +76,20 @@ pub(crate) enum FollowEnd {
 #[derive(Debug)]
 pub(crate) struct Start {
     pub(crate) id: SourceId,
-    /// The open file, the offset its initial output ended at, and its first bytes then.
-    pub(crate) open: Option<(Arc<File>, u64, Vec<u8>)>,
+    /// The open file, when it opened.
+    pub(crate) open: Option<Opened>,
     /// Why it did not open, or was not tailable (a directory).
     pub(crate) failure: Option<Failure>,
+}
+
+/// An input the initial output read.
+#[derive(Debug)]
+pub(crate) struct Opened {
+    pub(crate) file: Arc<File>,
+    /// The generation its records were read as.
+    pub(crate) generation: Generation,
+    /// Where its initial output ended, its first bytes then, and its unfinished last line.
+    pub(crate) reached: Reached,
 }
 
 /// Why a name is not being read.
@@ -131,7 +143,6 @@ impl Followed<'_> {
 
 pub(crate) struct Engine<'a> {
     sink: &'a Sink,
-    delim: u8,
     by_name: bool,
     retry: bool,
     poll_every: Duration,
@@ -171,7 +182,6 @@ impl<'a> Engine<'a> {
         let by_name = follow.mode == FollowMode::Name;
         let mut engine = Engine {
             sink,
-            delim: config.delimiter,
             by_name,
             retry: follow.retry,
             poll_every: follow.sleep_interval.max(Duration::from_millis(10)),
@@ -191,18 +201,22 @@ impl<'a> Engine<'a> {
                 Input::Path(p) => Some(p.as_path()),
                 Input::Stdin => None,
             };
-            let meta = start.open.as_ref().and_then(|(file, _, _)| file.metadata().ok());
+            let meta = start.open.as_ref().and_then(|o| o.file.metadata().ok());
             // POSIX: following standard input is ignored when it is a pipe. A terminal or other
             // device on standard input is shared with the shell, so it is not followed either.
             if path.is_none() && meta.as_ref().is_some_and(|m| !m.is_file()) {
+                if let Some(mut opened) = start.open {
+                    let (at, bytes) = opened.reached.partial.take();
+                    sink.data(Batch::new(start.id, opened.generation, at, bytes))?;
+                }
                 if !meta.as_ref().is_some_and(|m| m.file_type().is_fifo() || m.file_type().is_socket()) {
                     sink.diag("warning: following standard input indefinitely is ineffective".into())?;
                 }
                 continue;
             }
-            let cur = match (&start.open, &meta) {
-                (Some((file, offset, head)), Some(meta)) if !meta.is_dir() => {
-                    Some(Reader::resume(Arc::clone(file), meta, *offset, head.clone()))
+            let cur = match (start.open, &meta) {
+                (Some(o), Some(meta)) if !meta.is_dir() => {
+                    Some(Reader::resume(start.id, o.file, meta, o.generation, o.reached))
                 }
                 _ => None,
             };
@@ -256,7 +270,7 @@ impl<'a> Engine<'a> {
             if self.files.iter().all(|f| (f.dead || (!self.retry && f.cur.is_none())) && f.drains.is_empty())
             {
                 self.flush_all_partials()?;
-                self.sink.diag("no files remaining".into())?;
+                self.sink.send(Msg::Event(Event::new(None, EventKind::Gone, "no files remaining".into())))?;
                 return Ok(FollowEnd::NoFilesRemaining);
             }
             // About to wait: what was printed on this thread goes out now.
@@ -267,7 +281,7 @@ impl<'a> Engine<'a> {
                 // Lines already read go out if there is room; nothing waits on a stalled reader.
                 for f in &mut self.files {
                     for r in f.drains.iter_mut().map(|d| &mut d.reader).chain(f.cur.as_mut()) {
-                        let _ = self.sink.try_last(f.id, r.take_pending());
+                        let _ = self.sink.try_last(r.take_pending());
                     }
                 }
                 return Ok(FollowEnd::Stopped);
@@ -397,18 +411,23 @@ impl<'a> Engine<'a> {
         while k < f.drains.len() {
             let reader = &mut f.drains[k].reader;
             let finished = loop {
-                match reader.read_more(self.sink, self.delim) {
-                    Ok(Read::Lines(bytes)) => {
+                match reader.read_more(self.sink) {
+                    Ok(Read::Lines(batch)) => {
                         self.last_activity = Instant::now();
-                        self.sink.data(f.id, bytes)?;
+                        self.sink.data(batch)?;
                         if reader.at_end {
                             break false;
                         }
                     }
                     Ok(Read::Eof) => break false,
-                    // Rewritten after its rotation, or unreadable: nothing more of it is ours.
-                    Ok(Read::Rewritten) | Err(_) => {
-                        send_last(self.sink, f.id, reader.take_pending())?;
+                    // Rewritten after its rotation: nothing more of it is ours.
+                    Ok(Read::Rewritten(last)) => {
+                        self.sink.data(last)?;
+                        break true;
+                    }
+                    // Unreadable: likewise.
+                    Err(_) => {
+                        self.sink.data(reader.take_pending())?;
                         break true;
                     }
                 }
@@ -430,18 +449,18 @@ impl<'a> Engine<'a> {
         };
         match reader.detect() {
             Ok(Change::Fine) => {}
-            Ok(Change::Truncated) => self.report_truncation(i)?,
+            Ok(Change::Truncated(last)) => self.report_truncation(i, last)?,
             Err(e) => return self.read_failed(i, &e),
         }
         loop {
             let Some(reader) = self.files[i].cur.as_mut() else {
                 return Ok(());
             };
-            let bytes = match reader.read_more(self.sink, self.delim) {
-                Ok(Read::Lines(bytes)) => bytes,
+            let batch = match reader.read_more(self.sink) {
+                Ok(Read::Lines(batch)) => batch,
                 Ok(Read::Eof) => return Ok(()),
-                Ok(Read::Rewritten) => {
-                    self.report_truncation(i)?;
+                Ok(Read::Rewritten(last)) => {
+                    self.report_truncation(i, last)?;
                     continue;
                 }
                 Err(e) => return self.read_failed(i, &e),
@@ -451,7 +470,7 @@ impl<'a> Engine<'a> {
                 self.pump_drains(i)?;
             }
             self.last_activity = Instant::now();
-            self.sink.data(self.files[i].id, bytes)?;
+            self.sink.data(batch)?;
             if at_end {
                 return Ok(());
             }
@@ -463,23 +482,22 @@ impl<'a> Engine<'a> {
     /// repeating the error at every wake-up.
     fn read_failed(&mut self, i: usize, e: &io::Error) -> Result<(), Stopped> {
         let f = &mut self.files[i];
-        self.sink.diag(format!("error reading {}: {}", quote(f.name()), sys::error_text(e)))?;
+        let text = format!("error reading {}: {}", quote(f.name()), sys::error_text(e));
+        self.sink.event(f.id, EventKind::Inaccessible, text)?;
         if let Some(mut reader) = f.cur.take() {
-            send_last(self.sink, f.id, reader.take_pending())?;
+            self.sink.data(reader.take_pending())?;
         }
         f.failure = e.raw_os_error().map(Failure::Errno);
         f.dead = !(self.by_name && self.retry);
         Ok(())
     }
 
-    /// The open file of input `i` was truncated: its partial line ends here, then the notice;
-    /// reading has restarted at offset 0.
-    fn report_truncation(&mut self, i: usize) -> Result<(), Stopped> {
-        let f = &mut self.files[i];
-        if let Some(reader) = f.cur.as_mut() {
-            send_last(self.sink, f.id, reader.take_pending())?;
-        }
-        self.sink.diag(format!("{}: file truncated", crate::quotef(f.name())))
+    /// The open file of input `i` was truncated: its partial line (`last`) ends here, then the
+    /// notice; reading has restarted at offset 0.
+    fn report_truncation(&mut self, i: usize, last: Batch) -> Result<(), Stopped> {
+        self.sink.data(last)?;
+        let f = &self.files[i];
+        self.sink.event(f.id, EventKind::Truncated, format!("{}: file truncated", quotef(f.name())))
     }
 
     /// Follow by name: has the name moved on to another file, gone, or come back?
@@ -503,8 +521,7 @@ impl<'a> Engine<'a> {
                 let f = &mut self.files[i];
                 f.failure = Some(Failure::Errno(err.raw_os_error().unwrap_or(libc::ENOENT)));
                 let text = format!("{} has become inaccessible: {}", quote(f.name()), sys::error_text(&err));
-
-                self.sink.diag(text)?;
+                self.sink.event(f.id, EventKind::Inaccessible, text)?;
                 self.rewatch_if_dir_gone(i)
             }
             NameChange::Replaced => {
@@ -546,13 +563,14 @@ impl<'a> Engine<'a> {
                     let give_up = !self.retry || !self.by_name;
                     f.dead |= give_up;
                     let suffix = if give_up { "; giving up on this name" } else { "" };
-                    self.sink.diag(format!("{name} has been replaced with an untailable file{suffix}"))?;
+                    let text = format!("{name} has been replaced with an untailable file{suffix}");
+                    self.sink.event(f.id, EventKind::Inaccessible, text)?;
                 }
                 Ok(())
             }
             Ok((file, meta)) => {
                 let before = f.failure.take();
-                let reader = Reader::new(Arc::new(file), &meta, 0);
+                let reader = Reader::new(f.id, Arc::new(file), &meta, 0);
                 let id = reader.identity;
                 f.cur = Some(reader);
                 // A file renamed onto this name from another followed name was draining there;
@@ -562,22 +580,27 @@ impl<'a> Engine<'a> {
                         g.drains.retain(|d| d.reader.identity != id);
                     }
                 }
-                let text = match before {
-                    _ if replaced => format!("{name} has been replaced;  following new file"),
-                    Some(Failure::Untailable) => format!("{name} has become accessible"),
-                    Some(Failure::Errno(e)) if e != libc::ENOENT => {
-                        format!("{name} has become accessible")
+                let (kind, text) = match before {
+                    _ if replaced => {
+                        (EventKind::Replaced, format!("{name} has been replaced;  following new file"))
                     }
-                    _ => format!("{name} has appeared;  following new file"),
+                    Some(Failure::Untailable) => {
+                        (EventKind::Appeared, format!("{name} has become accessible"))
+                    }
+                    Some(Failure::Errno(e)) if e != libc::ENOENT => {
+                        (EventKind::Appeared, format!("{name} has become accessible"))
+                    }
+                    _ => (EventKind::Appeared, format!("{name} has appeared;  following new file")),
                 };
-                self.sink.diag(text)?;
+                self.sink.event(self.files[i].id, kind, text)?;
                 self.pump_current(i)
             }
             Err(e) => {
                 let errno = e.raw_os_error().unwrap_or(libc::EIO);
                 if f.failure != Some(Failure::Errno(errno)) {
                     f.failure = Some(Failure::Errno(errno));
-                    self.sink.diag(format!("{name} has become inaccessible: {}", sys::error_text(&e)))?;
+                    let text = format!("{name} has become inaccessible: {}", sys::error_text(&e));
+                    self.sink.event(f.id, EventKind::Inaccessible, text)?;
                 }
                 Ok(())
             }
@@ -681,14 +704,14 @@ impl<'a> Engine<'a> {
             while k < f.drains.len() {
                 let reader = &mut f.drains[k].reader;
                 if now.duration_since(reader.last_growth) >= DRAIN_GRACE {
-                    send_last(self.sink, f.id, reader.take_pending())?;
+                    self.sink.data(reader.take_pending())?;
                     f.drains.remove(k);
                 } else {
                     if plain
                         && !reader.pending.is_empty()
                         && now.duration_since(reader.last_growth) >= QUIET_FLUSH
                     {
-                        self.sink.data(f.id, reader.take_pending())?;
+                        self.sink.data(reader.take_pending())?;
                     }
                     k += 1;
                 }
@@ -702,7 +725,7 @@ impl<'a> Engine<'a> {
                 let f = &mut self.files[i];
                 let Some(r) = f.cur.as_mut() else { continue };
                 if now.duration_since(r.last_growth) >= QUIET_FLUSH {
-                    self.sink.data(f.id, r.take_pending())?;
+                    self.sink.data(r.take_pending())?;
                 } else if !r.pending.is_empty() {
                     self.partials.insert(i);
                 }
@@ -725,10 +748,10 @@ impl<'a> Engine<'a> {
     fn flush_all_partials(&mut self) -> Result<(), Stopped> {
         for f in &mut self.files {
             for d in &mut f.drains {
-                send_last(self.sink, f.id, d.reader.take_pending())?;
+                self.sink.data(d.reader.take_pending())?;
             }
             if let Some(r) = f.cur.as_mut() {
-                send_last(self.sink, f.id, r.take_pending())?;
+                self.sink.data(r.take_pending())?;
             }
         }
         Ok(())
@@ -740,13 +763,6 @@ impl Drop for Engine<'_> {
     fn drop(&mut self) {
         self.inbox.close();
     }
-}
-
-/// Send a partial line that ends here (drain over, truncation, exit): filtered output judges it
-/// as a whole line.
-fn send_last(sink: &Sink, source: SourceId, bytes: Vec<u8>) -> Result<(), Stopped> {
-    sink.data(source, bytes)?;
-    sink.close_line(source)
 }
 
 /// The absolute directory holding `path` (symlinks in the directory part resolved when it exists).

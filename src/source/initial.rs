@@ -7,14 +7,37 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
-use std::os::unix::fs::{FileExt, FileTypeExt};
+use std::io::{self, Seek, SeekFrom};
+use std::os::unix::fs::FileTypeExt;
 use std::sync::Arc;
 
 use memchr::{memchr_iter, memrchr_iter};
 
+use super::read::{Partial, read_full_at, read_once_at, read_some};
 use crate::config::{Count, Unit};
-use crate::pipeline::{BLOCK, ReadFail, Sink, SourceId};
+use crate::pipeline::{BLOCK, Msg, Sink, Stopped};
+use crate::record::{Batch, Generation, SourceId};
+
+/// Why reading an input into the sink stopped early.
+#[derive(Debug)]
+pub(crate) enum ReadFail {
+    /// The printer is gone or a stop was asked for; stop quietly.
+    Stopped,
+    /// Reading the input failed (`error reading 'NAME': …`).
+    Io(io::Error),
+}
+
+impl From<Stopped> for ReadFail {
+    fn from(_: Stopped) -> Self {
+        ReadFail::Stopped
+    }
+}
+
+impl From<io::Error> for ReadFail {
+    fn from(e: io::Error) -> Self {
+        ReadFail::Io(e)
+    }
+}
 
 /// The first read backwards from the end: enough for `-n 10` of typical logs.
 const FIRST_BACK_STEP: usize = 8 * 1024;
@@ -31,13 +54,77 @@ fn grow(want: usize, got: usize) -> usize {
 }
 
 /// Where the initial output left the input: follow mode goes on from `offset`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) struct Reached {
     /// Byte offset just past what was consumed.
     pub(crate) offset: u64,
     /// A regular file's first bytes as they were when its size was taken (follow mode compares
     /// them later to notice a rewrite that happened before it started watching).
     pub(crate) head: Vec<u8>,
+    /// The last line read, when it has no delimiter yet and the run needs whole records: not
+    /// sent. Following goes on with it; otherwise it is sent as the input's last record.
+    pub(crate) partial: Partial,
+}
+
+/// Hands what the initial output reads to the sink: as it comes in a plain run, otherwise cut
+/// into whole records, the unfinished last one kept.
+struct Feed<'a> {
+    sink: &'a Sink,
+    source: SourceId,
+    generation: Generation,
+    partial: Partial,
+}
+
+impl Feed<'_> {
+    /// Send `bytes` read at offset `at` (just after everything pushed before).
+    fn push(&mut self, at: u64, bytes: Vec<u8>) -> Result<(), Stopped> {
+        if self.sink.plain() {
+            return self.sink.data(Batch::new(self.source, self.generation, at, bytes));
+        }
+        let (at, whole) = if self.partial.is_empty() {
+            self.partial.cut(bytes, at, self.sink.delim())
+        } else {
+            let mut buf = self.sink.buffer();
+            let start = self.partial.begin(&mut buf);
+            buf.extend_from_slice(&bytes);
+            self.partial.cut(buf, start, self.sink.delim())
+        };
+        self.sink.data(Batch::new(self.source, self.generation, at, whole))
+    }
+
+    /// Bytes `start..end` of a regular file: as a zero-copy range in a plain run, otherwise read
+    /// in blocks (each after the unfinished line held, so nothing large is copied).
+    fn range(&mut self, file: &Arc<File>, start: u64, end: u64) -> Result<(), ReadFail> {
+        if self.sink.plain() {
+            return Ok(self.sink.send(Msg::Range {
+                source: self.source,
+                file: Arc::clone(file),
+                start,
+                end,
+            })?);
+        }
+        let mut pos = start;
+        while pos < end {
+            let mut buf = self.sink.buffer();
+            let at = if self.partial.is_empty() { pos } else { self.partial.begin(&mut buf) };
+            let held = buf.len();
+            let want = (end - pos).min(BLOCK as u64) as usize;
+            buf.resize(held + want, 0);
+            let got = read_once_at(file, &mut buf[held..], pos)?;
+            if got == 0 {
+                break;
+            }
+            buf.truncate(held + got);
+            pos += got as u64;
+            let (at, whole) = self.partial.cut(buf, at, self.sink.delim());
+            self.sink.data(Batch::new(self.source, self.generation, at, whole))?;
+        }
+        Ok(())
+    }
+
+    fn reached(self, offset: u64, head: Vec<u8>) -> Reached {
+        Reached { offset, head, partial: self.partial }
+    }
 }
 
 /// Finds where the last N lines start, fed blocks from the end of the data towards its start.
@@ -127,38 +214,25 @@ impl ForwardSkip {
     }
 }
 
-/// Read one block into `buf` (replacing its contents), retrying on EINTR. Returns the bytes read.
-pub(crate) fn read_block(file: &File, buf: &mut Vec<u8>) -> io::Result<usize> {
-    read_up_to(file, buf, BLOCK)
-}
-
 /// Read at most `max` bytes into `buf` (replacing its contents), retrying on EINTR.
-fn read_up_to(mut file: &File, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+fn read_up_to(file: &File, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
     buf.clear();
     buf.resize(max, 0);
-    loop {
-        match file.read(buf) {
-            Ok(n) => {
-                buf.truncate(n);
-                return Ok(n);
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                buf.clear();
-                return Err(e);
-            }
-        }
-    }
+    let got = read_some(file, buf, false);
+    buf.truncate(*got.as_ref().unwrap_or(&0));
+    got
 }
 
-/// Print the initial part of `file` for `source` as `count` asks, with lines ended by `delim`.
+/// Print the initial part of `file` for `source` (read as `generation`) as `count` asks.
 pub(crate) fn print_initial(
     file: &Arc<File>,
     count: Count,
-    delim: u8,
     source: SourceId,
+    generation: Generation,
     sink: &Sink,
 ) -> Result<Reached, ReadFail> {
+    let delim = sink.delim();
+    let mut feed = Feed { sink, source, generation, partial: Partial::default() };
     let meta = file.metadata()?;
     let kind = meta.file_type();
     if kind.is_dir() {
@@ -175,13 +249,13 @@ pub(crate) fn print_initial(
             head.truncate(n);
             let start = seekable_start(file, lo, hi, count, delim)?;
             if start < hi {
-                sink.range(source, file, start, hi)?;
+                feed.range(file, start, hi)?;
             }
             (&**file).seek(SeekFrom::Start(hi))?;
-            return Ok(Reached { offset: hi, head });
+            return Ok(feed.reached(hi, head));
         }
         // Empty, or a file whose size says nothing (/proc): read it as a stream.
-        return stream(file, count, delim, source, sink, lo);
+        return stream(file, count, delim, feed, lo);
     }
     if kind.is_char_device() && count.unit == Unit::Bytes && !count.from_start {
         // A device such as /dev/zero never ends; GNU takes its last N bytes as "N bytes from a
@@ -189,10 +263,11 @@ pub(crate) fn print_initial(
         if let Ok(offset) = i64::try_from(count.n)
             && (&**file).seek(SeekFrom::End(-offset)).is_ok()
         {
-            return read_exactly(file, count.n, source, sink);
+            let at = (&**file).stream_position().unwrap_or(0);
+            return read_exactly(file, count.n, feed, at);
         }
     }
-    stream(file, count, delim, source, sink, 0)
+    stream(file, count, delim, feed, 0)
 }
 
 /// Offset in `lo..hi` of a regular file where the wanted output starts.
@@ -246,80 +321,51 @@ pub(crate) fn last_lines_start(file: &File, lo: u64, hi: u64, n: u64, delim: u8)
     Ok(lo)
 }
 
-/// Fill `buf` from `pos` (short only at end of file), retrying on EINTR. Returns the bytes read.
-pub(crate) fn read_full_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
-    let mut done = 0;
-    while done < buf.len() {
-        match file.read_at(&mut buf[done..], pos + done as u64) {
-            Ok(0) => break,
-            Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(done)
-}
-
-/// One positional read (retried when a signal interrupts it): for a regular file, fewer bytes
-/// than asked means its end.
-pub(crate) fn read_once_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
-    loop {
-        match file.read_at(buf, pos) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => return other,
-        }
-    }
-}
-
-/// Read exactly `n` bytes (or to end of input) and print them.
-fn read_exactly(file: &File, n: u64, source: SourceId, sink: &Sink) -> Result<Reached, ReadFail> {
+/// Read exactly `n` bytes (or to end of input), the first at offset `at`, and print them.
+fn read_exactly(file: &File, n: u64, mut feed: Feed<'_>, at: u64) -> Result<Reached, ReadFail> {
     let mut left = n;
     while left > 0 {
-        let mut buf = sink.buffer();
-        let got = read_block(file, &mut buf)? as u64;
+        let mut buf = feed.sink.buffer();
+        let got = read_up_to(file, &mut buf, BLOCK)? as u64;
         if got == 0 {
             break;
         }
         buf.truncate(got.min(left) as usize);
+        let pos = at + (n - left);
         left -= buf.len() as u64;
-        sink.data(source, buf)?;
+        feed.push(pos, buf)?;
     }
-    Ok(Reached { offset: n - left, head: Vec::new() })
+    Ok(feed.reached(n - left, Vec::new()))
 }
 
 /// Stream input that cannot be read backwards, keeping only what the count needs.
-fn stream(
-    file: &File,
-    count: Count,
-    delim: u8,
-    source: SourceId,
-    sink: &Sink,
-    base: u64,
-) -> Result<Reached, ReadFail> {
+fn stream(file: &File, count: Count, delim: u8, mut feed: Feed<'_>, base: u64) -> Result<Reached, ReadFail> {
     let mut consumed = base;
     if count.from_start {
         let mut skip = ForwardSkip::new(count.n, count.unit, delim);
         let mut want = FIRST_STREAM_READ;
         loop {
-            let mut buf = sink.buffer();
+            let mut buf = feed.sink.buffer();
             let got = read_up_to(file, &mut buf, want)?;
             want = grow(want, got);
             if got == 0 {
-                return Ok(Reached { offset: consumed, head: Vec::new() });
+                return Ok(feed.reached(consumed, Vec::new()));
             }
+            let read_at = consumed;
             consumed += got as u64;
             if let Some(at) = skip.feed(&buf) {
                 if at > 0 {
                     buf.drain(..at);
                 }
                 if !buf.is_empty() {
-                    sink.data(source, buf)?;
+                    feed.push(read_at + at as u64, buf)?;
                 }
             }
         }
     }
-    // Last N units: keep blocks while the ones after the first still hold fewer than needed.
-    let mut kept: VecDeque<(Vec<u8>, u64)> = VecDeque::new();
+    // Last N units: keep blocks (with their offsets) while the ones after the first still hold
+    // fewer than needed.
+    let mut kept: VecDeque<(Vec<u8>, u64, u64)> = VecDeque::new();
     let mut total: u64 = 0;
     let measure = |b: &[u8]| match count.unit {
         Unit::Lines => memchr_iter(delim, b).count() as u64,
@@ -339,14 +385,15 @@ fn stream(
         if got == 0 {
             break;
         }
+        let read_at = consumed;
         consumed += got as u64;
         if count.n == 0 {
             continue;
         }
         let units = measure(&buf);
         total += units;
-        kept.push_back((buf, units));
-        while let Some((_, first)) = kept.front() {
+        kept.push_back((buf, units, read_at));
+        while let Some((_, first, _)) = kept.front() {
             if kept.len() > 1 && total - first >= needed {
                 total -= first;
                 kept.pop_front();
@@ -356,11 +403,11 @@ fn stream(
         }
     }
     if count.n == 0 || kept.is_empty() {
-        return Ok(Reached { offset: consumed, head: Vec::new() });
+        return Ok(feed.reached(consumed, Vec::new()));
     }
     let (first_block, first_at) = match count.unit {
         Unit::Bytes => {
-            let len: u64 = kept.iter().map(|(b, _)| b.len() as u64).sum();
+            let len: u64 = kept.iter().map(|(b, _, _)| b.len() as u64).sum();
             let mut skip = len.saturating_sub(count.n);
             let mut index = 0;
             while skip >= kept[index].0.len() as u64 {
@@ -381,15 +428,16 @@ fn stream(
             found
         }
     };
-    for (index, (mut bytes, _)) in kept.into_iter().enumerate().skip(first_block) {
+    for (index, (mut bytes, _, mut at)) in kept.into_iter().enumerate().skip(first_block) {
         if index == first_block {
             bytes.drain(..first_at);
+            at += first_at as u64;
         }
         if !bytes.is_empty() {
-            sink.data(source, bytes)?;
+            feed.push(at, bytes)?;
         }
     }
-    Ok(Reached { offset: consumed, head: Vec::new() })
+    Ok(feed.reached(consumed, Vec::new()))
 }
 
 #[cfg(test)]

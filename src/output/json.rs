@@ -1,0 +1,123 @@
+//! The JSON lines output (`--json`): one object per record and per event, one line each, on
+//! standard output, for programs to read.
+//!
+//! ```text
+//! {"path":"logs/app.log","offset":1234,"line":"GET /health 200"}
+//! {"path":"logs/app.log","offset":1250,"line":"half a line","partial":true}
+//! {"path":"logs/app.log","event":"truncated","message":"logs/app.log: file truncated"}
+//! ```
+//!
+//! `path` is the operand as given (`-` for standard input), `offset` the byte offset of the
+//! record's first byte in its file generation. A record that is not valid UTF-8 has its text
+//! with U+FFFD in place of the bad bytes in `line`, and its exact bytes in `line_base64`.
+//! Events that concern no one file (`gone`) have no `path`. serde_json does the encoding, so
+//! the output is valid JSON whatever the bytes; buffering and flushing are the terminal's.
+
+use std::borrow::Cow;
+use std::fs::File;
+
+use base64::Engine as _;
+use serde::Serialize;
+
+use super::stdout::Stdout;
+use super::{Fail, Output};
+use crate::error::Error;
+use crate::record::{Batch, Event, SourceId};
+
+/// One record's object.
+#[derive(Serialize)]
+struct RecordLine<'a> {
+    path: &'a str,
+    offset: u64,
+    line: Cow<'a, str>,
+    #[serde(skip_serializing_if = "is_false")]
+    partial: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line_base64: Option<String>,
+}
+
+/// One event's object.
+#[derive(Serialize)]
+struct EventLine<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'a str>,
+    event: &'a str,
+    message: &'a str,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+pub(crate) struct Json {
+    out: Stdout,
+    /// Each source's `path`, by [`SourceId`].
+    paths: Vec<String>,
+    delim: u8,
+}
+
+impl Json {
+    /// `paths`: each input's name as given (`-` for standard input).
+    pub(crate) fn new(paths: Vec<String>, delim: u8) -> Json {
+        Json { out: Stdout::new(), paths, delim }
+    }
+
+    fn write(&mut self, value: &impl Serialize) -> Result<(), Fail> {
+        let buf = self.out.buffer()?;
+        serde_json::to_writer(&mut *buf, value)
+            .map_err(|e| Fail::Other(Error::Internal(format!("cannot encode JSON: {e}"))))?;
+        buf.push(b'\n');
+        Ok(())
+    }
+}
+
+impl Output for Json {
+    fn header(&mut self, _source: SourceId) -> Result<(), Fail> {
+        Ok(())
+    }
+
+    fn batch(&mut self, batch: &Batch) -> Result<(), Fail> {
+        let path = std::mem::take(&mut self.paths[batch.source]);
+        let mut result = Ok(());
+        for record in batch.records(self.delim) {
+            let (line, line_base64) = match std::str::from_utf8(record.bytes) {
+                Ok(text) => (Cow::Borrowed(text), None),
+                Err(_) => (
+                    String::from_utf8_lossy(record.bytes),
+                    Some(base64::engine::general_purpose::STANDARD.encode(record.bytes)),
+                ),
+            };
+            let object = RecordLine {
+                path: &path,
+                offset: record.offset,
+                line,
+                partial: !record.terminated,
+                line_base64,
+            };
+            result = self.write(&object);
+            if result.is_err() {
+                break;
+            }
+        }
+        self.paths[batch.source] = path;
+        result
+    }
+
+    fn range(&mut self, _source: SourceId, _file: &File, _start: u64, _end: u64) -> Result<(), Fail> {
+        // A run with a JSON output is never plain: its producers send records, not ranges.
+        Err(Fail::Other(Error::Internal("a file range reached the JSON output".into())))
+    }
+
+    fn event(&mut self, event: &Event) -> Result<(), Fail> {
+        let path = event.source.map(|id| self.paths[id].clone());
+        self.write(&EventLine { path: path.as_deref(), event: event.kind.name(), message: &event.message })
+    }
+
+    fn flush(&mut self) -> Result<(), Fail> {
+        self.out.flush()
+    }
+
+    fn close(&mut self) -> Result<(), Fail> {
+        self.out.flush()
+    }
+}

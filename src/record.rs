@@ -1,0 +1,220 @@
+//! What flows from the sources to the outputs: batches of records, and events.
+//!
+//! A **record** is one line of one source (ended by the delimiter, or *partial*: the last bytes
+//! of a file generation that never got one), with where it came from: the source, the
+//! [`Generation`] of the file it was read from, and the byte offset of its first byte there.
+//! Records move in [`Batch`]es, many per message, back to back in one buffer: the terminal
+//! writes a batch's bytes as they are, the JSON output walks its [`Batch::records`].
+//!
+//! An [`Event`] (truncated, replaced, appeared, inaccessible, gone) travels in the same ordered
+//! stream, so every output sees it exactly between the records it separates.
+//!
+//! Nothing here reads, filters or prints: these are plain values.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use memchr::memchr;
+
+/// Index of an input in [`crate::Config::inputs`].
+pub(crate) type SourceId = usize;
+
+/// One generation of a followed file: what is read between two of its beginnings. A file opened
+/// (at start, or when its name comes to lead to a new file) starts one; so does a truncation
+/// of an open file, since its offsets start again at 0. Unique within a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Generation(u64);
+
+impl Generation {
+    /// A generation never handed out before.
+    pub(crate) fn next() -> Generation {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Generation(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// Records of one source generation, in file order, back to back in one buffer.
+///
+/// Invariants: `bytes` holds whole records, each ended by the run's delimiter, except that the
+/// last one may lack it (a partial record). The exception is a *plain* run (terminal output with
+/// no filter, prefix or colour), where no record is needed and a batch may cut a line anywhere.
+/// `jumps` is sorted by position, every position in `1..bytes.len()` and at a record start.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    pub(crate) source: SourceId,
+    pub(crate) generation: Generation,
+    /// Offset in the generation of `bytes[0]`.
+    pub(crate) offset: u64,
+    pub(crate) bytes: Vec<u8>,
+    /// Where the records stop being contiguous in the file (a filter left lines out): from
+    /// position `.0` of `bytes` on, the bytes are those at offset `.1`. Empty when contiguous.
+    pub(crate) jumps: Vec<(usize, u64)>,
+}
+
+/// One record of a [`Batch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Record<'a> {
+    /// Offset of its first byte in its file generation.
+    pub(crate) offset: u64,
+    /// Its bytes without the delimiter.
+    pub(crate) bytes: &'a [u8],
+    /// Whether it ended with the delimiter (false: a partial record).
+    pub(crate) terminated: bool,
+}
+
+impl Batch {
+    /// Contiguous bytes of `source` read at `offset` of `generation`.
+    pub(crate) fn new(source: SourceId, generation: Generation, offset: u64, bytes: Vec<u8>) -> Batch {
+        Batch { source, generation, offset, bytes, jumps: Vec::new() }
+    }
+
+    /// Append `bytes` read at `offset` (a filter keeping some records of another batch).
+    pub(crate) fn push(&mut self, offset: u64, bytes: &[u8]) {
+        if self.bytes.is_empty() {
+            self.offset = offset;
+            self.jumps.clear();
+        } else if self.end_offset() != offset {
+            self.jumps.push((self.bytes.len(), offset));
+        }
+        self.bytes.extend_from_slice(bytes);
+    }
+
+    /// The offset just past the last byte.
+    fn end_offset(&self) -> u64 {
+        let (pos, offset) = self.jumps.last().copied().unwrap_or((0, self.offset));
+        offset + (self.bytes.len() - pos) as u64
+    }
+
+    /// The records, in order, for lines ended by `delim`.
+    pub(crate) fn records(&self, delim: u8) -> Records<'_> {
+        Records { batch: self, pos: 0, jump: 0, base: (0, self.offset), delim }
+    }
+}
+
+/// The records of a batch; see [`Batch::records`].
+pub(crate) struct Records<'a> {
+    batch: &'a Batch,
+    pos: usize,
+    /// The next jump not passed yet.
+    jump: usize,
+    /// The last jump passed: (position, offset).
+    base: (usize, u64),
+    delim: u8,
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Record<'a>;
+
+    fn next(&mut self) -> Option<Record<'a>> {
+        let bytes = &self.batch.bytes;
+        if self.pos >= bytes.len() {
+            return None;
+        }
+        while let Some(&jump) = self.batch.jumps.get(self.jump)
+            && jump.0 <= self.pos
+        {
+            self.base = jump;
+            self.jump += 1;
+        }
+        let start = self.pos;
+        let (end, terminated) = match memchr(self.delim, &bytes[start..]) {
+            Some(i) => (start + i, true),
+            None => (bytes.len(), false),
+        };
+        self.pos = if terminated { end + 1 } else { end };
+        Some(Record {
+            offset: self.base.1 + (start - self.base.0) as u64,
+            bytes: &bytes[start..end],
+            terminated,
+        })
+    }
+}
+
+/// What an [`Event`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EventKind {
+    /// The open file got shorter, or was rewritten from its start (`file truncated`).
+    Truncated,
+    /// The name now leads to another file, which is followed from its start.
+    Replaced,
+    /// The name leads to a file again (`has appeared`, `has become accessible`).
+    Appeared,
+    /// The name or file cannot be read: missing, no permission, a read error, or not a file
+    /// that can be followed.
+    Inaccessible,
+    /// Nothing is left to follow (`no files remaining`).
+    Gone,
+}
+
+impl EventKind {
+    /// The name outputs use (`"event":"truncated"`).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            EventKind::Truncated => "truncated",
+            EventKind::Replaced => "replaced",
+            EventKind::Appeared => "appeared",
+            EventKind::Inaccessible => "inaccessible",
+            EventKind::Gone => "gone",
+        }
+    }
+}
+
+/// Something that happened to a source, between the records it separates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Event {
+    /// The source concerned; `None` for the run as a whole.
+    pub(crate) source: Option<SourceId>,
+    pub(crate) kind: EventKind,
+    /// The notice as standard error shows it, without the `rtail: ` prefix (GNU's wording).
+    pub(crate) message: String,
+}
+
+impl Event {
+    pub(crate) fn new(source: impl Into<Option<SourceId>>, kind: EventKind, message: String) -> Event {
+        Event { source: source.into(), kind, message }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(batch: &Batch) -> Vec<(u64, &[u8], bool)> {
+        batch.records(b'\n').map(|r| (r.offset, r.bytes, r.terminated)).collect()
+    }
+
+    #[test]
+    fn records_of_a_contiguous_batch() {
+        let b = Batch::new(0, Generation::next(), 100, b"ab\n\ncd".to_vec());
+        assert_eq!(
+            collect(&b),
+            vec![(100, &b"ab"[..], true), (103, &b""[..], true), (104, &b"cd"[..], false)]
+        );
+        let empty = Batch::new(0, Generation::next(), 5, Vec::new());
+        assert_eq!(collect(&empty), vec![]);
+    }
+
+    #[test]
+    fn pushed_records_keep_their_offsets() {
+        let mut b = Batch::new(0, Generation::next(), 0, Vec::new());
+        b.push(10, b"one\n");
+        b.push(14, b"two\n");
+        b.push(30, b"three\n");
+        b.push(50, b"x\ny\n");
+        assert_eq!(b.jumps, vec![(8, 30), (14, 50)]);
+        assert_eq!(
+            collect(&b),
+            vec![
+                (10, &b"one"[..], true),
+                (14, &b"two"[..], true),
+                (30, &b"three"[..], true),
+                (50, &b"x"[..], true),
+                (52, &b"y"[..], true)
+            ]
+        );
+    }
+
+    #[test]
+    fn generations_are_unique() {
+        assert_ne!(Generation::next(), Generation::next());
+    }
+}

@@ -1,0 +1,361 @@
+//! One invocation of rtail: start the outputs, the producers (initial output, follow engine,
+//! child command) and the watcher of signals; wait for them; decide the [`Outcome`].
+//!
+//! Static output runs on the calling thread with no channel. Following runs the engine on the
+//! calling thread and the outputs on a thread of their own (see [`crate::pipeline::shared`]).
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::{Config, FollowMode, Input};
+use crate::error::{Error, Result};
+use crate::filter::Filter;
+use crate::follow;
+use crate::output::json::Json;
+use crate::output::terminal::{self, Layout, Terminal};
+use crate::output::{Output, Outputs};
+use crate::pipeline::{self, Deliver, Msg, PrintEnd, Shaping, Shutdown, Sink, StopReason, Stopped};
+use crate::record::{Batch, EventKind, Generation, SourceId};
+use crate::source::initial::{self, ReadFail};
+use crate::text::{quote, quotef};
+use crate::{Outcome, child, signal, sys};
+
+/// Run rtail with `config` as the `rtail` command does: print to standard output and
+/// diagnostics to standard error, and while it runs handle SIGINT, SIGTERM and SIGHUP by
+/// flushing and stopping ([`Outcome::Signaled`]), or by passing them to the child command.
+pub fn run(config: &Config) -> Result<Outcome> {
+    let filter = if config.patterns.is_empty() {
+        None
+    } else {
+        Some(Arc::new(Filter::new(&config.patterns, config.delimiter)?))
+    };
+    // One copy, shared with the terminal output: with thousands of files, copies add up.
+    let names: Arc<[Vec<u8>]> = config.inputs.iter().map(Input::display_name).collect();
+    let shaping = Shaping {
+        plain: filter.is_none() && !config.prefix && !config.color && !config.json,
+        filter,
+        delim: config.delimiter,
+    };
+    let shutdown = Shutdown::new();
+    let outputs = || outputs(config, &names, shaping.filter.as_deref(), shutdown.clone());
+    let following = config.follow.is_some();
+    if !following && config.timeout.is_none() {
+        // Static output: everything on this thread; signals keep their default action, as GNU's.
+        let printer = outputs();
+        let sink = pipeline::direct(shutdown.clone(), shaping, printer);
+        let mut produced = Produced::default();
+        let _ = initial(config, &names, &sink, &mut produced);
+        produced.until_matched = sink.until_hit();
+        let printed = sink.finish().unwrap_or(Ok(PrintEnd::Done))?;
+        return Ok(outcome(config, &shutdown, printed, produced));
+    }
+    let printer = outputs();
+    let (sink, queue) = pipeline::shared(shutdown.clone(), shaping, printer);
+    let inbox = Arc::new(follow::Inbox::new());
+    let watch = signal::Watch {
+        signals: true,
+        stdout: following && sys::stdout_is_pipe(),
+        pids: if following { config.pids.clone() } else { Vec::new() },
+        poll_every: config.follow.as_ref().map_or(Duration::from_secs(1), |f| f.sleep_interval),
+        deadline: config.timeout.map(|t| Instant::now() + t),
+    };
+    let (produced, printed) = std::thread::scope(|scope| {
+        let watcher = signal::Watcher::start(scope, watch, shutdown.clone(), Arc::clone(&inbox))
+            .map_err(|e| Error::Internal(format!("cannot start the signal watcher: {e}")))?;
+        let printer = scope.spawn(move || queue.run());
+        let produced = produce(scope, config, &names, &sink, inbox);
+        drop(sink);
+        let printed = printer.join().map_err(|_| Error::Internal("the printer thread panicked".into()));
+        if let Some(w) = watcher {
+            w.stop();
+        }
+        Ok::<_, Error>((produced, printed??))
+    })?;
+    if let Some(err) = produced.spawn_error {
+        return Err(err);
+    }
+    // --until and --timeout decide even when they stopped a child; otherwise its status is ours.
+    let decided = produced.until_matched || shutdown.reason() == Some(StopReason::Timeout);
+    if let Some(code) = produced.child_status
+        && !decided
+    {
+        return Ok(Outcome::Child(code));
+    }
+    if let Some(sig) = signal::received() {
+        return Ok(Outcome::Signaled(sig));
+    }
+    Ok(outcome(config, &shutdown, printed, produced))
+}
+
+/// The outputs `config` asks for: JSON lines or the terminal's text, on standard output.
+fn outputs(
+    config: &Config,
+    names: &Arc<[Vec<u8>]>,
+    filter: Option<&Filter>,
+    shutdown: Shutdown,
+) -> Box<dyn Deliver> {
+    let output: Box<dyn Output> = if config.json {
+        let paths = config
+            .inputs
+            .iter()
+            .map(|input| match input {
+                Input::Stdin => "-".to_string(),
+                Input::Path(p) => p.to_string_lossy().into_owned(),
+            })
+            .collect();
+        Box::new(Json::new(paths, config.delimiter))
+    } else {
+        Box::new(Terminal::new(Layout {
+            names: Arc::clone(names),
+            headers: config.print_headers(),
+            prefix: config.prefix,
+            delim: config.delimiter,
+            colour: config.color.then(|| filter.iter().flat_map(|f| f.highlights().cloned()).collect()),
+        }))
+    };
+    Outputs::boxed(vec![output], config.color.then(terminal::notice_style), shutdown)
+}
+
+/// How a run ended when no signal or child command decided it.
+fn outcome(config: &Config, shutdown: &Shutdown, printed: PrintEnd, produced: Produced) -> Outcome {
+    match shutdown.reason() {
+        _ if printed == PrintEnd::BrokenPipe => {
+            // A failed write is only worth a message when SIGPIPE could not have said it.
+            if signal::sigpipe_ignored_at_start() {
+                eprintln!("rtail: error writing 'standard output': Broken pipe");
+            }
+            Outcome::BrokenPipe
+        }
+        Some(StopReason::OutputClosed) => Outcome::BrokenPipe,
+        Some(StopReason::Timeout) => {
+            timed_out_notice(config);
+            Outcome::TimedOut
+        }
+        _ if produced.until_matched => Outcome::UntilMatched,
+        _ if produced.had_errors => Outcome::FileErrors,
+        _ if config.patterns.until.is_some() => {
+            eprintln!(
+                "rtail: no line matched --until {}",
+                quote(config.patterns.until.as_deref().unwrap_or("").as_bytes())
+            );
+            Outcome::FileErrors
+        }
+        _ if produced.pids_gone => Outcome::PidsGone,
+        _ if produced.idle => Outcome::Idle,
+        _ => Outcome::Success,
+    }
+}
+
+fn timed_out_notice(config: &Config) {
+    let after = config.timeout.map(format_duration).unwrap_or_default();
+    match &config.patterns.until {
+        Some(until) => {
+            eprintln!("rtail: timed out after {after}: no line matched --until {}", quote(until.as_bytes()))
+        }
+        None => eprintln!("rtail: timed out after {after}"),
+    }
+}
+
+/// `1500ms`, `30s`, `2m`, `1h30m`: the shortest exact spelling.
+fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 != 0 {
+        return format!("{ms}ms");
+    }
+    let s = ms / 1000;
+    match (s / 3600, s % 3600 / 60, s % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (h, 0, 0) => format!("{h}h"),
+        _ => format!("{s}s"),
+    }
+}
+
+/// What the producer side reports.
+#[derive(Debug, Default)]
+struct Produced {
+    had_errors: bool,
+    pids_gone: bool,
+    idle: bool,
+    until_matched: bool,
+    /// The child command's exit status, when one ran.
+    child_status: Option<i32>,
+    /// The child command could not be started.
+    spawn_error: Option<Error>,
+}
+
+/// Everything the producer side does: warnings, initial output, the child command, following.
+fn produce<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    config: &Config,
+    names: &[Vec<u8>],
+    sink: &Sink,
+    inbox: Arc<follow::Inbox>,
+) -> Produced {
+    let mut produced = Produced::default();
+    let mut child: Option<child::Child> = None;
+    let _ = (|| -> Result<(), Stopped> {
+        let starts = initial(config, names, sink, &mut produced)?;
+        if config.follow.is_none() {
+            return Ok(());
+        }
+        let engine = follow::Engine::new(config, starts, sink, Arc::clone(&inbox))?;
+        // The files are watched: now the child may start, and nothing it writes is missed.
+        if !config.command.is_empty() {
+            match child::Child::spawn(scope, &config.command, inbox) {
+                Ok(c) => child = Some(c),
+                Err(e) => {
+                    produced.spawn_error = Some(Error::Spawn {
+                        command: config.command[0].to_string_lossy().into_owned(),
+                        source: e,
+                    });
+                    return Ok(());
+                }
+            }
+        }
+        if engine.is_empty() && child.is_none() {
+            return Ok(());
+        }
+        match engine.run()? {
+            follow::FollowEnd::NoFilesRemaining => produced.had_errors = true,
+            follow::FollowEnd::PidsGone => produced.pids_gone = true,
+            follow::FollowEnd::Idle => produced.idle = true,
+            follow::FollowEnd::ChildExited(_) | follow::FollowEnd::Stopped => {}
+        }
+        Ok(())
+    })();
+    produced.until_matched = sink.until_hit();
+    if let Some(c) = child {
+        // Stop it unless it ended by itself (until matched, timeout, idle, closed stdout...).
+        produced.child_status = Some(c.finish(true));
+    }
+    produced
+}
+
+/// Warnings, then the initial output of every input: what following goes on from.
+fn initial(
+    config: &Config,
+    names: &[Vec<u8>],
+    sink: &Sink,
+    produced: &mut Produced,
+) -> Result<Vec<follow::Start>, Stopped> {
+    for warning in warnings(config) {
+        sink.diag(warning.into())?;
+    }
+    if config.follow.is_some() {
+        // One descriptor per followed file, plus a few for ourselves.
+        let limit = sys::raise_open_file_limit();
+        let needed = config.inputs.len() as u64 + 32;
+        if needed > limit {
+            sink.diag(format!(
+                "warning: following {} files needs about {needed} open files, but the limit is {limit}; \
+                 files past it cannot be opened (raise it with 'ulimit -n')",
+                config.inputs.len()
+            ))?;
+        }
+    }
+    let starts = print_all(config, names, sink)?;
+    produced.had_errors |= starts.iter().any(|s| s.failure.is_some());
+    Ok(starts)
+}
+
+/// The initial output of every input, in order.
+pub(crate) fn print_all(
+    config: &Config,
+    names: &[Vec<u8>],
+    sink: &Sink,
+) -> Result<Vec<follow::Start>, Stopped> {
+    let mut starts = Vec::with_capacity(config.inputs.len());
+    for (id, input) in config.inputs.iter().enumerate() {
+        starts.push(print_one(config, id, input, &names[id], sink)?);
+    }
+    Ok(starts)
+}
+
+/// GNU's warnings about options that do nothing in this combination.
+fn warnings(config: &Config) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if config.follow.is_none() && !config.pids.is_empty() {
+        out.push("warning: PID ignored; --pid=PID is useful only when following");
+    }
+    if config.follow.is_none() && config.idle_timeout.is_some() {
+        out.push("warning: --idle-timeout ignored; --idle-timeout is useful only when following");
+    }
+    match &config.follow {
+        None if config.retry_requested => {
+            out.push("warning: --retry ignored; --retry is useful only when following")
+        }
+        Some(f) if f.mode == FollowMode::Descriptor && f.retry => {
+            out.push("warning: --retry only effective for the initial open")
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Open and print one input; report a failure on stderr and in the returned [`follow::Start`].
+/// Without following, its unfinished last line is its last record, sent now; following, the
+/// engine goes on with it.
+fn print_one(
+    config: &Config,
+    id: SourceId,
+    input: &Input,
+    name: &[u8],
+    sink: &Sink,
+) -> Result<follow::Start, Stopped> {
+    let mut start = follow::Start { id, open: None, failure: None };
+    if config.count.is_nothing() && config.follow.is_none() {
+        return Ok(start);
+    }
+    let file = match open_input(input) {
+        Ok(file) => Arc::new(file),
+        Err(e) => {
+            let text = format!("cannot open {} for reading: {}", quote(name), sys::error_text(&e));
+            sink.event(id, EventKind::Inaccessible, text)?;
+            start.failure = Some(follow::Failure::Errno(e.raw_os_error().unwrap_or(libc::EIO)));
+            return Ok(start);
+        }
+    };
+    sink.send(Msg::Header(id))?;
+    let generation = Generation::next();
+    match initial::print_initial(&file, config.count, id, generation, sink) {
+        Ok(mut reached) => {
+            if config.follow.is_none() {
+                let (at, bytes) = reached.partial.take();
+                sink.data(Batch::new(id, generation, at, bytes))?;
+            }
+            start.open = Some(follow::Opened { file, generation, reached });
+        }
+        Err(ReadFail::Stopped) => return Err(Stopped),
+        Err(ReadFail::Io(e)) => {
+            let text = format!("error reading {}: {}", quote(name), sys::error_text(&e));
+            sink.event(id, EventKind::Inaccessible, text)?;
+            let untailable = e.raw_os_error() == Some(libc::EISDIR);
+            if untailable && let Some(follow) = &config.follow {
+                // GNU drops the suffix whenever --retry was given (descriptor mode gives the name
+                // up all the same).
+                let giving_up = if follow.retry { "" } else { "; giving up on this name" };
+                let text = format!("{}: cannot follow end of this type of file{giving_up}", quotef(name));
+                sink.event(id, EventKind::Inaccessible, text)?;
+            }
+            start.failure = Some(if untailable {
+                follow::Failure::Untailable
+            } else {
+                follow::Failure::Errno(e.raw_os_error().unwrap_or(libc::EIO))
+            });
+        }
+    }
+    Ok(start)
+}
+
+/// Open an input for reading; standard input is duplicated so it shares its offset with the
+/// caller's descriptor, as GNU's does.
+fn open_input(input: &Input) -> io::Result<File> {
+    match input {
+        Input::Stdin => Ok(File::from(io::stdin().as_fd().try_clone_to_owned()?)),
+        Input::Path(path) => File::open(path),
+    }
+}
