@@ -754,6 +754,17 @@ pub enum Exit {
 /// Parse the process arguments into a [`Config`].
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Config, Exit> {
     let mut args: Vec<OsString> = args.into_iter().collect();
+    // TEMPORARY until the real flag lands.
+    let json = args.iter().any(|a| a == "--json");
+    args.retain(|a| a != "--json");
+    if json && args.iter().any(|a| a == "-c") {
+        return Err(Exit::Invalid(
+            "--json prints lines, not bytes: it cannot be used with -c/--bytes".into(),
+        ));
+    }
+    if json {
+        unsafe { std::env::set_var("RTAIL_TMP_JSON", "1") };
+    }
     if args.is_empty() {
         args.push("rtail".into());
     }
@@ -860,7 +871,7 @@ impl Cli {
             },
             timeout: duration_option(&self.timeout, "timeout")?,
             idle_timeout: duration_option(&self.idle_timeout, "idle-timeout")?,
-            color: self.color.resolve(),
+            color: self.color.resolve() && std::env::var_os("RTAIL_TMP_JSON").is_none(),
             prefix: self.prefix,
             command: self.command,
             json: std::env::var_os("RTAIL_TMP_JSON").is_some(),

@@ -398,8 +398,9 @@ impl Follower {
     }
 
     /// From now on: drop every line written to the files before this call (read or not yet),
-    /// so the next [`Follower::wait_for`] only sees lines written after it. Returns once the
-    /// engine has caught up with the files.
+    /// so the next [`Follower::wait_for`] only sees lines written after it. A line whose start
+    /// was written before and whose end comes after is whole only after the mark, so it is
+    /// kept. Returns once the engine has caught up with the files.
     pub fn mark(&mut self) -> Result<(), FollowError> {
         let n = self.next_mark;
         self.next_mark += 1;

@@ -168,3 +168,26 @@ fn dropping_a_follower_joins_its_threads() {
     }
     assert_eq!(follower_threads(), before, "threads left behind after drop");
 }
+
+#[test]
+fn lines_carry_their_offset_and_whether_they_were_finished() {
+    let _g = serial();
+    let dir = TestDir::new();
+    let log = dir.write("app.log", "first\nsecond\n");
+    let mut f = Follower::builder().path(&log).spawn().expect("spawn");
+    let first = f.recv_timeout(WAIT).expect("line");
+    let second = f.recv_timeout(WAIT).expect("line");
+    assert_eq!((first.offset(), first.is_partial()), (0, false));
+    assert_eq!((second.offset(), second.text().into_owned()), (6, "second".to_string()));
+    // An unfinished line is held until it ends: here, by a truncation of its file.
+    append(&log, "half");
+    f.mark().expect("caught up");
+    std::fs::write(&log, "again\n").expect("truncate");
+    let half = f.recv_timeout(WAIT).expect("the unfinished line");
+    assert_eq!((half.bytes(), half.offset(), half.is_partial()), (&b"half"[..], 13, true));
+    let again = f.recv_timeout(WAIT).expect("line after the truncation");
+    assert_eq!(
+        (again.text().into_owned(), again.offset(), again.is_partial()),
+        ("again".to_string(), 0, false)
+    );
+}

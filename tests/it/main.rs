@@ -2,6 +2,7 @@
 
 mod follow;
 mod generated;
+mod json;
 mod library;
 mod lifecycle;
 mod static_mode;

@@ -1,0 +1,199 @@
+//! `--json`: one JSON object per record and per event, on standard output. Every line printed
+//! is parsed (serde_json) and compared field by field; the same scenarios without `--json`
+//! must print the text they always did.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+
+use serde_json::{Value, json};
+
+use crate::util::{Spawned, TestDir};
+
+/// Every line of `out` as JSON; fails on a line that does not parse.
+fn objects(out: &str) -> Vec<Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}\nin:\n{out}")))
+        .collect()
+}
+
+fn record(path: &str, offset: u64, line: &str) -> Value {
+    json!({"path": path, "offset": offset, "line": line})
+}
+
+fn event(path: &str, event: &str, message: &str) -> Value {
+    json!({"path": path, "event": event, "message": message})
+}
+
+#[test]
+fn last_lines_of_two_files_and_a_missing_one() {
+    let dir = TestDir::new();
+    dir.write("a.log", b"zero\none\nthr\xffee\nnul\0byte\npart".as_slice());
+    dir.write("b.log", "b1\nb2\n");
+    let out = dir.rtail().args(["--json", "-n", "3", "a.log", "b.log", "gone.log"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1), "a missing file is an error, as without --json");
+    let stdout = String::from_utf8(out.stdout).expect("JSON output is UTF-8");
+    assert_eq!(
+        objects(&stdout),
+        vec![
+            json!({"path": "a.log", "offset": 9, "line": "thr\u{fffd}ee", "line_base64": "dGhy/2Vl"}),
+            record("a.log", 16, "nul\u{0}byte"),
+            json!({"path": "a.log", "offset": 25, "line": "part", "partial": true}),
+            record("b.log", 0, "b1"),
+            record("b.log", 3, "b2"),
+            event(
+                "gone.log",
+                "inaccessible",
+                "cannot open 'gone.log' for reading: No such file or directory"
+            ),
+        ]
+    );
+    // The event still goes to stderr as text, and no header or prefix reaches stdout.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "rtail: cannot open 'gone.log' for reading: No such file or directory\n"
+    );
+}
+
+#[test]
+fn headers_prefix_and_colour_do_not_apply() {
+    let dir = TestDir::new();
+    dir.write("a.log", "x\n");
+    dir.write("b.log", "y\n");
+    let out = dir
+        .rtail()
+        .args(["--json", "-v", "-P", "--color=always", "-g", "x|y", "a.log", "b.log"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert_eq!(
+        objects(&String::from_utf8_lossy(&out.stdout)),
+        vec![record("a.log", 0, "x"), record("b.log", 0, "y")]
+    );
+}
+
+#[test]
+fn filtered_records_keep_their_own_offsets() {
+    let dir = TestDir::new();
+    let mut log = String::new();
+    let mut want = Vec::new();
+    for i in 0..20_000 {
+        let line = format!("{} line {i}\n", if i % 7 == 0 { "ERROR" } else { "INFO" });
+        if i % 7 == 0 {
+            want.push(record("big.log", log.len() as u64, line.trim_end()));
+        }
+        log.push_str(&line);
+    }
+    dir.write("big.log", &log);
+    let out = dir.rtail().args(["--json", "-n", "+1", "-g", "ERROR", "big.log"]).output().expect("run");
+    assert!(out.status.success());
+    assert_eq!(objects(&String::from_utf8_lossy(&out.stdout)), want);
+}
+
+#[test]
+fn nul_terminated_records_and_standard_input() {
+    let dir = TestDir::new();
+    let out = crate::util::run_with_stdin(dir.rtail().args(["--json", "-z", "-n", "2"]), b"a\0b\nc\0d");
+    assert!(out.status.success());
+    assert_eq!(
+        objects(&String::from_utf8_lossy(&out.stdout)),
+        vec![record("-", 2, "b\nc"), json!({"path": "-", "offset": 6, "line": "d", "partial": true})]
+    );
+}
+
+#[test]
+fn until_stops_after_its_record() {
+    let dir = TestDir::new();
+    dir.write("a.log", "a\nready now\nafter\n");
+    let out = dir.rtail().args(["--json", "-n", "+1", "--until", "ready", "a.log"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        objects(&String::from_utf8_lossy(&out.stdout)),
+        vec![record("a.log", 0, "a"), record("a.log", 2, "ready now")]
+    );
+}
+
+#[test]
+fn bytes_are_not_records() {
+    let dir = TestDir::new();
+    dir.write("a.log", "x\n");
+    let out = dir.rtail().args(["--json", "-c", "5", "a.log"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--json"), "{out:?}");
+}
+
+/// Following by name through a replacement with a late write to the old file, a truncation,
+/// and a last line without its newline; with `--json`, and the same as text.
+fn follow_rotation_and_truncation(mode: &[&str], json: bool) {
+    let dir = TestDir::new();
+    let log = dir.write("app.log", "old-1\n");
+    // Following ends when this process dies: the files are then read to their end, and the
+    // unfinished last line goes out (as a partial record in JSON).
+    let mut watched = std::process::Command::new("sleep").arg("600").spawn().expect("spawn sleep");
+    let pid = format!("--pid={}", watched.id());
+    let mut args: Vec<&str> = mode.to_vec();
+    if json {
+        args.push("--json");
+    }
+    args.extend(["-F", "-n", "+1", &pid, "app.log"]);
+    let mut s = dir.spawn(&args);
+    let shows = |s: &Spawned, what: &str| {
+        let needle = if json { format!("\"{what}\"") } else { format!("{what}\n") };
+        s.wait_for_stdout(&needle);
+    };
+    shows(&s, "old-1");
+    // A writer keeps the old file open; the name is replaced by a new file at once (rename over).
+    let mut old = OpenOptions::new().append(true).open(&log).expect("open old");
+    old.write_all(b"old-2\n").expect("write");
+    shows(&s, "old-2");
+    dir.write("app.log.new", "new-1\n");
+    fs::rename(dir.join("app.log.new"), &log).expect("replace");
+    shows(&s, "new-1");
+    // A late write to the replaced file: drained, exactly once, with its own offset.
+    old.write_all(b"old-late\n").expect("late write");
+    shows(&s, "old-late");
+    // Truncated and rewritten with fewer bytes: offsets start again at 0.
+    fs::write(&log, "t\n").expect("truncate");
+    shows(&s, "t");
+    OpenOptions::new().append(true).open(&log).expect("open new").write_all(b"unfinished").expect("write");
+    watched.kill().expect("kill sleep");
+    watched.wait().expect("reap sleep");
+    assert_eq!(s.wait_exit(), Some(0));
+    let (out, err) = (s.stdout.text(), s.stderr.text());
+    assert_eq!(
+        err,
+        "rtail: 'app.log' has been replaced;  following new file\nrtail: app.log: file truncated\n"
+    );
+    if !json {
+        assert_eq!(out, "old-1\nold-2\nnew-1\nold-late\nt\nunfinished");
+        return;
+    }
+    assert_eq!(
+        objects(&out),
+        vec![
+            record("app.log", 0, "old-1"),
+            record("app.log", 6, "old-2"),
+            event("app.log", "replaced", "'app.log' has been replaced;  following new file"),
+            record("app.log", 0, "new-1"),
+            record("app.log", 12, "old-late"),
+            event("app.log", "truncated", "app.log: file truncated"),
+            record("app.log", 0, "t"),
+            json!({"path": "app.log", "offset": 2, "line": "unfinished", "partial": true}),
+        ]
+    );
+}
+
+mod follow_json {
+    #[test]
+    fn notify() {
+        super::follow_rotation_and_truncation(&[], true)
+    }
+    #[test]
+    fn poll() {
+        super::follow_rotation_and_truncation(&["--poll", "-s", "0.1"], true)
+    }
+    #[test]
+    fn text_is_unchanged() {
+        super::follow_rotation_and_truncation(&[], false)
+    }
+}
