@@ -204,6 +204,9 @@ pub(crate) struct Sink {
     shaping: Shaping,
     /// An `--until` line was sent; producers stop.
     until_hit: Cell<bool>,
+    /// Records were sent since [`Sink::take_sent`] last looked (for `--idle-timeout`, which
+    /// counts printed lines, not lines a filter rejected).
+    sent: Cell<bool>,
 }
 
 /// Make a sink whose messages a consumer of ours takes from the returned channel (a library
@@ -271,7 +274,7 @@ impl Queue {
 
 impl Sink {
     fn new(out: Out, shutdown: Shutdown, shaping: Shaping) -> Sink {
-        Sink { out, shutdown, shaping, until_hit: Cell::new(false) }
+        Sink { out, shutdown, shaping, until_hit: Cell::new(false), sent: Cell::new(false) }
     }
 
     /// For a direct sink: flush its consumer and report how printing ended (`None` for a
@@ -391,6 +394,11 @@ impl Sink {
         self.shaping.delim
     }
 
+    /// Whether records were sent since the last call.
+    pub(crate) fn take_sent(&self) -> bool {
+        self.sent.replace(false)
+    }
+
     /// Whether an `--until` line was printed.
     pub(crate) fn until_hit(&self) -> bool {
         self.until_hit.get()
@@ -404,11 +412,13 @@ impl Sink {
             return Ok(());
         }
         let Some(filter) = self.shaping.filter.as_deref() else {
+            self.sent.set(true);
             return self.send(Msg::Data(batch));
         };
         let (out, hit) = self.filtered(filter, &batch);
         self.spare(batch.bytes);
         if !out.bytes.is_empty() {
+            self.sent.set(true);
             self.send(Msg::Data(out))?;
         }
         if hit {

@@ -158,7 +158,7 @@ pub(crate) struct Engine<'a> {
     draining: BTreeSet<usize>,
     /// Inputs whose open file holds a partial line (printed once quiet, when output is plain).
     partials: BTreeSet<usize>,
-    /// `--idle-timeout`, and when a file last grew.
+    /// `--idle-timeout`, and when records were last printed (looked at once per wake-up).
     idle: Option<Duration>,
     last_activity: Instant,
 }
@@ -303,6 +303,9 @@ impl<'a> Engine<'a> {
                 }
             }
             self.handle(mail.hints, mail.rescan)?;
+            if self.sink.take_sent() {
+                self.last_activity = Instant::now();
+            }
             if let Some(idle) = self.idle
                 && self.last_activity.elapsed() >= idle
             {
@@ -413,7 +416,6 @@ impl<'a> Engine<'a> {
             let finished = loop {
                 match reader.read_more(self.sink) {
                     Ok(Read::Lines(batch)) => {
-                        self.last_activity = Instant::now();
                         self.sink.data(batch)?;
                         if reader.at_end {
                             break false;
@@ -469,7 +471,6 @@ impl<'a> Engine<'a> {
             if !self.files[i].drains.is_empty() {
                 self.pump_drains(i)?;
             }
-            self.last_activity = Instant::now();
             self.sink.data(batch)?;
             if at_end {
                 return Ok(());

@@ -342,6 +342,25 @@ fn idle_timeout_exits_0_after_a_quiet_spell() {
 }
 
 #[test]
+fn idle_timeout_counts_only_printed_lines() {
+    // Lines that --grep rejects are no activity: with them arriving all the time, rtail still
+    // ends once --idle-timeout has passed without a printed line.
+    let dir = TestDir::new();
+    dir.write("app.log", "ERROR at start\n");
+    let mut s = dir.spawn(&["-F", "-n", "1", "-g", "ERROR", "--idle-timeout", "400ms", "app.log"]);
+    wait_stdout_is(&s, "ERROR at start\n");
+    let until = Instant::now() + crate::util::DEADLINE;
+    while s.child.try_wait().expect("try_wait").is_none() {
+        assert!(Instant::now() < until, "rtail did not end while only rejected lines arrived");
+        dir.append("app.log", "INFO busy\n");
+        // Pacing a writer is the point of this test: a line every 20 ms, well inside the limit.
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(s.wait_exit(), Some(0));
+    assert_eq!((s.stdout.text(), s.stderr.text()), ("ERROR at start\n".to_string(), String::new()));
+}
+
+#[test]
 fn idle_timeout_is_reset_by_each_new_line() {
     // Lines every ~200 ms for 1.6 s with --idle-timeout 700ms: rtail must outlive them all, then
     // end 700 ms after the last one.
