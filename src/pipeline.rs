@@ -157,7 +157,7 @@ pub(crate) trait Deliver: Send {
     /// Write out what is buffered.
     fn flush(&mut self) -> Result<(), Stopped>;
     /// Flush and report how printing ended.
-    fn finish(&mut self) -> crate::Result<PrintEnd>;
+    fn finish(&mut self) -> crate::error::Result<PrintEnd>;
 }
 
 /// Data messages up to this size may be printed by the producer while the printer thread is
@@ -247,7 +247,7 @@ pub(crate) struct Queue {
 impl Queue {
     /// Print queued messages until every producer is gone or printing fails, flushing whenever
     /// the queue runs dry: bursts leave in large writes, a lone line at once.
-    pub(crate) fn run(self) -> crate::Result<PrintEnd> {
+    pub(crate) fn run(self) -> crate::error::Result<PrintEnd> {
         'queue: while let Ok(first) = self.rx.recv() {
             let mut printer = self.handoff.lock();
             let mut next = Some(first);
@@ -279,7 +279,7 @@ impl Sink {
 
     /// For a direct sink: flush its consumer and report how printing ended (`None` for a
     /// channel sink, whose printer thread reports instead).
-    pub(crate) fn finish(self) -> Option<crate::Result<PrintEnd>> {
+    pub(crate) fn finish(self) -> Option<crate::error::Result<PrintEnd>> {
         match self.out {
             Out::Direct { to, .. } => Some(to.into_inner().finish()),
             Out::Channel { .. } | Out::Shared { .. } => None,

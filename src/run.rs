@@ -21,7 +21,63 @@ use crate::pipeline::{self, Deliver, Msg, PrintEnd, Shaping, Shutdown, Sink, Sto
 use crate::record::{Batch, EventKind, Generation, SourceId};
 use crate::source::initial::{self, ReadFail};
 use crate::text::{quote, quotef};
-use crate::{Outcome, child, signal, sys};
+use crate::{child, signal, sys};
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Everything asked for was printed.
+    Success,
+    /// Some input could not be opened or read; the others were printed (exit status 1).
+    FileErrors,
+    /// The reader of standard output went away; the run stopped quietly.
+    BrokenPipe,
+    /// Stopped by this signal (SIGINT, SIGTERM, SIGHUP) after flushing; the binary ends by
+    /// re-raising it so the shell sees 128+N.
+    Signaled(i32),
+    /// Following ended because every `--pid` process died (exit status 0).
+    PidsGone,
+    /// The `--until` line was printed (exit status 0).
+    UntilMatched,
+    /// `--idle-timeout` passed with no new line (exit status 0).
+    Idle,
+    /// `--timeout` passed first (exit status 124, as timeout(1)).
+    TimedOut,
+    /// The child command ended with this status (128+N when killed by signal N); it is ours.
+    Child(i32),
+}
+
+impl Outcome {
+    /// The exit status GNU tail uses for this outcome (141 for a broken pipe, as if killed by
+    /// SIGPIPE).
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Outcome::Success | Outcome::PidsGone | Outcome::UntilMatched | Outcome::Idle => 0,
+            Outcome::TimedOut => 124,
+            Outcome::Child(code) => code,
+            Outcome::FileErrors => 1,
+            // As GNU's: killed by SIGPIPE, or status 1 when SIGPIPE was ignored from the start.
+            Outcome::BrokenPipe if signal::sigpipe_ignored_at_start() => 1,
+            Outcome::BrokenPipe => 128 + libc::SIGPIPE,
+            Outcome::Signaled(sig) => 128 + sig,
+        }
+    }
+}
+
+impl Outcome {
+    /// End the process the way this outcome asks: a broken pipe or a signal ends it killed by
+    /// that signal (status 141, 130, 143, 129 in a shell), as GNU tail does; anything else
+    /// returns the exit code for `main` to return.
+    pub fn into_exit_code(self) -> u8 {
+        match self {
+            Outcome::BrokenPipe if !signal::sigpipe_ignored_at_start() => signal::die_by(libc::SIGPIPE),
+            Outcome::Signaled(sig) => signal::die_by(sig),
+            _ => {}
+        }
+        u8::try_from(self.exit_code() & 0xff).unwrap_or(1)
+    }
+}
 
 /// Run rtail with `config` as the `rtail` command does: print to standard output and
 /// diagnostics to standard error, and while it runs handle SIGINT, SIGTERM and SIGHUP by

@@ -121,7 +121,7 @@ impl Deliver for Outputs {
         self.each(|o| o.flush())
     }
 
-    fn finish(&mut self) -> crate::Result<PrintEnd> {
+    fn finish(&mut self) -> crate::error::Result<PrintEnd> {
         if self.failed.is_none() {
             let _ = self.each(|o| o.close());
         }
