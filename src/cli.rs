@@ -139,6 +139,7 @@ struct Cli {
     zero_terminated: bool,
     color: ColorWhen,
     prefix: bool,
+    json: bool,
     follow: Option<FollowHow>,
     follow_name_retry: bool,
     retry: bool,
@@ -252,6 +253,23 @@ fn command() -> Command {
                 .long_help(
                     "Print `NAME: ` before every line instead of ==> NAME <== headers, so that merged \
                      output greps well.\n\nExample: rtail -F -P *.log | grep ERROR",
+                ),
+            flag("json")
+                .long("json")
+                .help("Print one JSON object per line (record or event) instead of text")
+                .long_help(
+                    "Print one JSON object per line instead of text, for programs to read: \
+                     {\"path\":\"app.log\",\"offset\":1234,\"line\":\"GET /health 200\"} for each line, \
+                     where path is the FILE as given (- for standard input) and offset the byte offset \
+                     of the line in the file (from 0 again after a rotation or truncation); \
+                     \"partial\":true marks a last line that ended without its newline; a line that is \
+                     not valid UTF-8 has U+FFFD in place of the bad bytes in line, and its exact bytes \
+                     in \"line_base64\". Notices become {\"path\":...,\"event\":...,\"message\":...} objects \
+                     in the same stream (event: truncated, replaced, appeared, inaccessible, or gone, \
+                     which has no path), between the lines they separate, and still go to standard \
+                     error as text. Lines are whole: a line being written is printed once it ends. \
+                     Headers, -P and colour do not apply; -c cannot be used.\n\n\
+                     Example: rtail -F --json app.log | jq -r 'select(.event) | .message'",
                 ),
         ])
         .next_help_heading("Following")
@@ -441,6 +459,7 @@ impl Cli {
             zero_terminated: m.get_flag("zero_terminated"),
             color,
             prefix: m.get_flag("prefix"),
+            json: m.get_flag("json"),
             follow,
             follow_name_retry: m.get_flag("follow_name_retry"),
             retry: m.get_flag("retry"),
@@ -754,17 +773,6 @@ pub enum Exit {
 /// Parse the process arguments into a [`Config`].
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Config, Exit> {
     let mut args: Vec<OsString> = args.into_iter().collect();
-    // TEMPORARY until the real flag lands.
-    let json = args.iter().any(|a| a == "--json");
-    args.retain(|a| a != "--json");
-    if json && args.iter().any(|a| a == "-c") {
-        return Err(Exit::Invalid(
-            "--json prints lines, not bytes: it cannot be used with -c/--bytes".into(),
-        ));
-    }
-    if json {
-        unsafe { std::env::set_var("RTAIL_TMP_JSON", "1") };
-    }
     if args.is_empty() {
         args.push("rtail".into());
     }
@@ -800,6 +808,11 @@ impl Cli {
             count = number(text, Unit::Bytes, "bytes")?;
         } else if let Some(text) = &self.lines {
             count = number(text, Unit::Lines, "lines")?;
+        }
+        if self.json && count.unit == Unit::Bytes {
+            return Err(Exit::Invalid(
+                "--json prints lines, not bytes: it cannot be used with -c/--bytes".into(),
+            ));
         }
         let headers = if self.quiet {
             Headers::Never
@@ -871,10 +884,11 @@ impl Cli {
             },
             timeout: duration_option(&self.timeout, "timeout")?,
             idle_timeout: duration_option(&self.idle_timeout, "idle-timeout")?,
-            color: self.color.resolve() && std::env::var_os("RTAIL_TMP_JSON").is_none(),
+            // Colour never applies to JSON.
+            color: self.color.resolve() && !self.json,
             prefix: self.prefix,
             command: self.command,
-            json: std::env::var_os("RTAIL_TMP_JSON").is_some(),
+            json: self.json,
         })
     }
 }
