@@ -7,8 +7,8 @@
 //!   "ready" line, with no subprocess and no sleeps;
 //! - [`run`] does exactly what the command does with a [`Config`], printing to standard output.
 //!
-//! The library does not depend on clap or on the colour crate's terminal detection; the command
-//! line lives in the binary.
+//! The command line lives in the binary, behind the default `cli` feature: as a dependency with
+//! `default-features = false`, the library builds without clap and its companions.
 //!
 //! ```
 //! use std::io::Write;
