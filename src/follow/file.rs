@@ -157,6 +157,11 @@ impl Reader {
     ) -> Reader {
         let mut reader = Reader::new(source, file, meta, reached.offset);
         reader.generation = generation;
+        debug_assert_eq!(
+            reached.partial.end(),
+            reached.offset,
+            "the unfinished line ends where reading goes on"
+        );
         reader.pending = reached.partial;
         let head = reached.head;
         if reader.regular {

@@ -122,8 +122,12 @@ impl Feed<'_> {
         Ok(())
     }
 
+    /// Where the initial output ended: at `offset`, with the unfinished line that ends there.
     fn reached(self, offset: u64, head: Vec<u8>) -> Reached {
-        Reached { offset, head, partial: self.partial }
+        // Nothing held (all sent, none read, or a plain run): the next record starts at `offset`.
+        let partial =
+            if self.partial.is_empty() { Partial::resume(offset, Vec::new()) } else { self.partial };
+        Reached { offset, head, partial }
     }
 }
 

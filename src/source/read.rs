@@ -69,6 +69,11 @@ impl Partial {
         Partial { bytes, offset }
     }
 
+    /// The offset just past the held bytes.
+    pub(crate) fn end(&self) -> u64 {
+        self.offset + self.bytes.len() as u64
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.bytes.is_empty()
     }

@@ -197,3 +197,40 @@ mod follow_json {
         super::follow_rotation_and_truncation(&[], false)
     }
 }
+
+#[test]
+fn timeout_and_child_command_work_as_with_text() {
+    let dir = TestDir::new();
+    dir.write("a.log", "first\n");
+    // --timeout: the records read, then exit 124 with the usual message on stderr.
+    let out = dir.rtail().args(["--json", "-F", "--timeout", "300ms", "a.log"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(124));
+    assert_eq!(objects(&String::from_utf8_lossy(&out.stdout)), vec![record("a.log", 0, "first")]);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "rtail: timed out after 300ms\n");
+    // A child command: what it logs is read to the end after it exits, and its status is ours.
+    let out = dir
+        .rtail()
+        .args(["--json", "-n", "0", "a.log", "--", "sh", "-c", "echo from-child >> a.log; exit 3"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(objects(&String::from_utf8_lossy(&out.stdout)), vec![record("a.log", 6, "from-child")]);
+}
+
+#[test]
+fn no_files_remaining_is_a_gone_event_without_a_path() {
+    let dir = TestDir::new();
+    dir.write("a.log", "only\n");
+    let mut s = dir.spawn(&["--json", "--follow=name", "a.log"]);
+    s.wait_for_stdout("\"only\"");
+    fs::remove_file(dir.join("a.log")).expect("remove");
+    assert_eq!(s.wait_exit(), Some(1));
+    assert_eq!(
+        objects(&s.stdout.text()),
+        vec![
+            record("a.log", 0, "only"),
+            event("a.log", "inaccessible", "'a.log' has become inaccessible: No such file or directory"),
+            json!({"event": "gone", "message": "no files remaining"}),
+        ]
+    );
+}

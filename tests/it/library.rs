@@ -191,3 +191,14 @@ fn lines_carry_their_offset_and_whether_they_were_finished() {
         ("again".to_string(), 0, false)
     );
 }
+
+#[test]
+fn lines_from_the_end_have_offsets_in_the_whole_file() {
+    let _g = serial();
+    let dir = TestDir::new();
+    let log = dir.write("app.log", "0123456789\n");
+    let mut f = Follower::builder().path(&log).from_end().spawn().expect("spawn");
+    append(&log, "new\n");
+    let line = f.recv_timeout(WAIT).expect("line");
+    assert_eq!((line.text().into_owned(), line.offset()), ("new".to_string(), 11));
+}
