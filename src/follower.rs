@@ -362,7 +362,7 @@ impl Follower {
     fn absorb(&mut self, msg: Msg) {
         match msg {
             Msg::Data(batch) => self.split(&batch),
-            Msg::Event(event) => self.notices.push(event.message),
+            Msg::Event(event) if event.kind.is_notice() => self.notices.push(event.message),
             Msg::Diag(text) => self.notices.push(text),
             _ => {}
         }
@@ -412,7 +412,7 @@ impl Follower {
             match self.rx.recv() {
                 Ok(Msg::Mark(m)) if m == n => break,
                 Ok(Msg::Diag(text)) => self.notices.push(text),
-                Ok(Msg::Event(event)) => self.notices.push(event.message),
+                Ok(Msg::Event(event)) if event.kind.is_notice() => self.notices.push(event.message),
                 Ok(_) => {}
                 Err(_) => return Err(self.ended()),
             }

@@ -143,6 +143,9 @@ pub(crate) enum EventKind {
     Inaccessible,
     /// Nothing is left to follow (`no files remaining`).
     Gone,
+    /// The initial output is done and every file is watched: whatever is written from now on
+    /// will be printed. Not a notice: standard error does not show it.
+    Following,
 }
 
 impl EventKind {
@@ -154,7 +157,14 @@ impl EventKind {
             EventKind::Appeared => "appeared",
             EventKind::Inaccessible => "inaccessible",
             EventKind::Gone => "gone",
+            EventKind::Following => "following",
         }
+    }
+
+    /// Whether standard error shows it (GNU's notices); [`EventKind::Following`] is for
+    /// programs only.
+    pub(crate) fn is_notice(self) -> bool {
+        self != EventKind::Following
     }
 }
 

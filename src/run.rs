@@ -18,7 +18,7 @@ use crate::output::json::Json;
 use crate::output::terminal::{self, Layout, Terminal};
 use crate::output::{Output, Outputs};
 use crate::pipeline::{self, Deliver, Msg, PrintEnd, Shaping, Shutdown, Sink, StopReason, Stopped};
-use crate::record::{Batch, EventKind, Generation, SourceId};
+use crate::record::{Batch, Event, EventKind, Generation, SourceId};
 use crate::source::initial::{self, ReadFail};
 use crate::text::{quote, quotef};
 use crate::{child, signal, sys};
@@ -113,6 +113,7 @@ pub fn run(config: &Config) -> Result<Outcome> {
     let inbox = Arc::new(follow::Inbox::new());
     let watch = signal::Watch {
         signals: true,
+        marks: following,
         stdout: following && sys::stdout_is_pipe(),
         pids: if following { config.pids.clone() } else { Vec::new() },
         poll_every: config.follow.as_ref().map_or(Duration::from_secs(1), |f| f.sleep_interval),
@@ -275,6 +276,8 @@ fn produce<'scope>(
         if engine.is_empty() && child.is_none() {
             return Ok(());
         }
+        // Everything written from now on will be printed: say so to programs that wait for it.
+        sink.send(Msg::Event(Event::new(None, EventKind::Following, "following".into())))?;
         match engine.run()? {
             follow::FollowEnd::NoFilesRemaining => produced.had_errors = true,
             follow::FollowEnd::PidsGone => produced.pids_gone = true,

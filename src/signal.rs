@@ -1,5 +1,6 @@
-//! Events from outside the files: SIGINT/SIGTERM/SIGHUP, the reader of stdout going away, and
-//! the death of `--pid` processes. They become messages for the engine; no work is done in a
+//! Events from outside the files: SIGINT/SIGTERM/SIGHUP, SIGUSR1 (read every file to its end
+//! now, then say so: a mark), the reader of stdout going away, and the death of `--pid`
+//! processes. They become messages for the engine; no work is done in a
 //! signal handler beyond writing one byte to a pipe.
 //!
 //! One thread waits in poll(2) on: the wake pipe (signals, and our own "quit"), stdout (a pipe
@@ -51,6 +52,18 @@ extern "C" fn on_signal(sig: libc::c_int) {
     }
 }
 
+/// SIGUSR1: only wake the watcher, which asks the engine for a mark.
+extern "C" fn on_mark(sig: libc::c_int) {
+    let fd = WAKE_FD.load(Ordering::SeqCst);
+    if fd >= 0 {
+        let byte = sig as u8;
+        // SAFETY: write(2) is async-signal-safe; the buffer is on our stack.
+        unsafe {
+            libc::write(fd, (&byte as *const u8).cast(), 1);
+        }
+    }
+}
+
 /// Whether the process started with SIGPIPE ignored (see [`crate::prepare_process`]).
 static SIGPIPE_IGNORED_AT_START: AtomicBool = AtomicBool::new(false);
 
@@ -85,6 +98,8 @@ pub(crate) fn die_by(sig: i32) -> ! {
 pub(crate) struct Watch {
     /// Install handlers for SIGINT, SIGTERM, SIGHUP.
     pub(crate) signals: bool,
+    /// Install a handler for SIGUSR1: each one asks the engine for a [`Control::Mark`].
+    pub(crate) marks: bool,
     /// Watch stdout for its reader going away.
     pub(crate) stdout: bool,
     /// `--pid` processes; `control` gets [`Control::PidsGone`] once all are dead.
@@ -108,17 +123,30 @@ impl Watcher {
         shutdown: Shutdown,
         control: Arc<Inbox>,
     ) -> std::io::Result<Option<Watcher>> {
-        if !watch.signals && !watch.stdout && watch.pids.is_empty() && watch.deadline.is_none() {
+        if !watch.signals
+            && !watch.marks
+            && !watch.stdout
+            && watch.pids.is_empty()
+            && watch.deadline.is_none()
+        {
             return Ok(None);
         }
         let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-        if watch.signals {
+        if watch.signals || watch.marks {
             WAKE_FD.store(write_end.as_raw_fd(), Ordering::SeqCst);
+        }
+        if watch.signals {
             for sig in STOP_SIGNALS {
                 // SAFETY: the handler only touches atomics and calls async-signal-safe functions.
                 unsafe {
                     libc::signal(sig, on_signal as *const () as libc::sighandler_t);
                 }
+            }
+        }
+        if watch.marks {
+            // SAFETY: as above.
+            unsafe {
+                libc::signal(libc::SIGUSR1, on_mark as *const () as libc::sighandler_t);
             }
         }
         scope.spawn(move || run(read_end, watch, shutdown, control));
@@ -154,6 +182,7 @@ fn run(wake: OwnedFd, watch: Watch, shutdown: Shutdown, control: Arc<Inbox>) {
     let mut dying_at: Option<Instant> = None;
     let mut stdout_open = watch.stdout;
     let mut deadline = watch.deadline;
+    let mut marks = 0u64;
     let stdout = sys::stdout();
     loop {
         if pids_pending && pidfds.is_empty() && polled_pids.is_empty() {
@@ -212,7 +241,10 @@ fn run(wake: OwnedFd, watch: Watch, shutdown: Shutdown, control: Arc<Inbox>) {
             }
             let sig = i32::from(byte[0]);
             let child = CHILD_GROUP.load(Ordering::SeqCst);
-            if child > 0 {
+            if sig == libc::SIGUSR1 {
+                let _ = control.send(Control::Mark(marks));
+                marks += 1;
+            } else if child > 0 {
                 // The child decides; we end when it does, with its status.
                 // SAFETY: kill(2) on the child's process group.
                 unsafe {

@@ -59,6 +59,12 @@ pub(super) const SIGNALS: &[(&str, &str)] = &[
          the files and exits with the child's status. If rtail dies, the child gets SIGTERM.",
     ),
     (
+        "SIGUSR1",
+        "While following: read every file to its end now, then (with --json) print \
+         {\"event\":\"mark\",\"mark\":N} for the Nth SIGUSR1, counting from 0, so a program knows \
+         that everything written before it sent the signal has been printed.",
+    ),
+    (
         "SIGPIPE",
         "When the reader of standard output goes away, rtail stops at once, even while idle, and ends \
          as if killed by SIGPIPE (141).",

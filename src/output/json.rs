@@ -10,7 +10,9 @@
 //! `path` is the operand as given (`-` for standard input), `offset` the byte offset of the
 //! record's first byte in its file generation. A record that is not valid UTF-8 has its text
 //! with U+FFFD in place of the bad bytes in `line`, and its exact bytes in `line_base64`.
-//! Events that concern no one file (`gone`) have no `path`. serde_json does the encoding, so
+//! Events that concern no one file (`gone`, `following`) have no `path`. `{"event":"following"}`
+//! says the initial output is done and every file is watched; `{"event":"mark","mark":N}`
+//! answers the Nth SIGUSR1 (from 0) once every file was read to its end. serde_json does the encoding, so
 //! the output is valid JSON whatever the bytes; buffering and flushing are the terminal's.
 
 use std::borrow::Cow;
@@ -43,6 +45,13 @@ struct EventLine<'a> {
     path: Option<&'a str>,
     event: &'a str,
     message: &'a str,
+}
+
+/// A mark's object: every file was read to its end when it was asked for.
+#[derive(Serialize)]
+struct MarkLine {
+    event: &'static str,
+    mark: u64,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -111,6 +120,10 @@ impl Output for Json {
     fn event(&mut self, event: &Event) -> Result<(), Fail> {
         let path = event.source.map(|id| self.paths[id].clone());
         self.write(&EventLine { path: path.as_deref(), event: event.kind.name(), message: &event.message })
+    }
+
+    fn mark(&mut self, n: u64) -> Result<(), Fail> {
+        self.write(&MarkLine { event: "mark", mark: n })
     }
 
     fn flush(&mut self) -> Result<(), Fail> {

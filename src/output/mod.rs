@@ -39,6 +39,8 @@ pub(crate) trait Output: Send {
     fn range(&mut self, source: SourceId, file: &File, start: u64, end: u64) -> Result<(), Fail>;
     /// An event, after standard error has shown its message.
     fn event(&mut self, event: &Event) -> Result<(), Fail>;
+    /// Every file was read to its end when mark `n` was asked for (SIGUSR1).
+    fn mark(&mut self, n: u64) -> Result<(), Fail>;
     /// Write out what is buffered.
     fn flush(&mut self) -> Result<(), Fail>;
     /// The last call: leave the output clean and flush.
@@ -109,11 +111,13 @@ impl Deliver for Outputs {
                 self.each(|o| o.range(source, &file, start, end)).map(|()| None)
             }
             Msg::Event(event) => {
-                self.notice(&event.message)?;
+                if event.kind.is_notice() {
+                    self.notice(&event.message)?;
+                }
                 self.each(|o| o.event(&event)).map(|()| None)
             }
             Msg::Diag(text) => self.notice(&text).map(|()| None),
-            Msg::Mark(_) => Ok(None),
+            Msg::Mark(n) => self.each(|o| o.mark(n)).map(|()| None),
         }
     }
 

@@ -237,6 +237,11 @@ impl Output for Terminal {
         Ok(())
     }
 
+    /// Text has no marks.
+    fn mark(&mut self, _n: u64) -> Result<(), Fail> {
+        Ok(())
+    }
+
     fn flush(&mut self) -> Result<(), Fail> {
         self.out.flush()
     }

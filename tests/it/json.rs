@@ -20,6 +20,11 @@ fn record(path: &str, offset: u64, line: &str) -> Value {
     json!({"path": path, "offset": offset, "line": line})
 }
 
+/// `{"event":"following"}`: the initial output is done and every file is watched.
+fn following() -> Value {
+    json!({"event": "following", "message": "following"})
+}
+
 fn event(path: &str, event: &str, message: &str) -> Value {
     json!({"path": path, "event": event, "message": message})
 }
@@ -172,6 +177,7 @@ fn follow_rotation_and_truncation(mode: &[&str], json: bool) {
         objects(&out),
         vec![
             record("app.log", 0, "old-1"),
+            following(),
             record("app.log", 6, "old-2"),
             event("app.log", "replaced", "'app.log' has been replaced;  following new file"),
             record("app.log", 0, "new-1"),
@@ -205,7 +211,10 @@ fn timeout_and_child_command_work_as_with_text() {
     // --timeout: the records read, then exit 124 with the usual message on stderr.
     let out = dir.rtail().args(["--json", "-F", "--timeout", "300ms", "a.log"]).output().expect("run");
     assert_eq!(out.status.code(), Some(124));
-    assert_eq!(objects(&String::from_utf8_lossy(&out.stdout)), vec![record("a.log", 0, "first")]);
+    assert_eq!(
+        objects(&String::from_utf8_lossy(&out.stdout)),
+        vec![record("a.log", 0, "first"), following()]
+    );
     assert_eq!(String::from_utf8_lossy(&out.stderr), "rtail: timed out after 300ms\n");
     // A child command: what it logs is read to the end after it exits, and its status is ours.
     let out = dir
@@ -214,7 +223,10 @@ fn timeout_and_child_command_work_as_with_text() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(3));
-    assert_eq!(objects(&String::from_utf8_lossy(&out.stdout)), vec![record("a.log", 6, "from-child")]);
+    assert_eq!(
+        objects(&String::from_utf8_lossy(&out.stdout)),
+        vec![following(), record("a.log", 6, "from-child")]
+    );
 }
 
 #[test]
@@ -229,8 +241,34 @@ fn no_files_remaining_is_a_gone_event_without_a_path() {
         objects(&s.stdout.text()),
         vec![
             record("a.log", 0, "only"),
+            following(),
             event("a.log", "inaccessible", "'a.log' has become inaccessible: No such file or directory"),
             json!({"event": "gone", "message": "no files remaining"}),
         ]
     );
+}
+
+#[test]
+fn sigusr1_asks_for_a_mark_once_every_file_is_read() {
+    let dir = TestDir::new();
+    dir.write("a.log", "");
+    let s = dir.spawn(&["--json", "-F", "-n", "0", "a.log"]);
+    s.wait_for_stdout("\"following\"");
+    // Written before the signal: printed before the mark, whatever the notifications did.
+    dir.append("a.log", "before the mark\n");
+    s.signal(libc::SIGUSR1);
+    s.wait_for_stdout("\"mark\"");
+    s.signal(libc::SIGUSR1);
+    s.wait_for_stdout("\"mark\":1");
+    let (out, err) = s.finish();
+    assert_eq!(
+        objects(&out),
+        vec![
+            following(),
+            record("a.log", 0, "before the mark"),
+            json!({"event": "mark", "mark": 0}),
+            json!({"event": "mark", "mark": 1}),
+        ]
+    );
+    assert_eq!(err, "", "a mark is not a notice");
 }
