@@ -1,0 +1,524 @@
+"""The follower: one ``rtail --json -F`` process, one thread reading its records.
+
+Rules (the README says the same):
+
+- A record is one line of a followed file, without its newline. Patterns are matched with
+  ``re.search`` against each whole record: anywhere in the line, never across lines, and never
+  against a line still being written (rtail prints a line once it ends).
+- A cursor, not "from now": every record that arrives after :func:`follow` returned is kept, so
+  a line written between starting a service and calling :meth:`Follow.wait_for` is found.
+  ``wait_for`` moves the cursor past what it returns; a second wait sees only later records.
+- Records wait in a bounded buffer (:data:`BUFFER` by default). When a consumer falls that far
+  behind, the oldest unread records are dropped and counted (:attr:`Follow.dropped`); rtail is
+  never blocked.
+- Leaving the ``with`` block, or :meth:`Follow.close`, ends rtail and the reader threads; rtail
+  also ends by itself when this process dies (its standard output closes).
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import threading
+import time
+from typing import Any, Deque, Dict, Iterator, List, Optional, Pattern, Sequence, Union
+
+#: How many records are kept, read or not (for :meth:`Follow.wait_for` and :meth:`Follow.seen`).
+BUFFER = 100_000
+
+#: How many of each file's last lines a timeout error or a test report shows.
+LAST_LINES = 10
+
+PatternLike = Union[str, "Pattern[str]"]
+ProcessLike = Union[subprocess.Popen, int]
+
+
+class RtailError(Exception):
+    """rtail could not start, or ended (its message is included)."""
+
+
+class LogError(Exception):
+    """A record matching a ``fail_on`` pattern arrived."""
+
+    def __init__(self, message: str, line: "Line") -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class ProcessExited(Exception):
+    """The process given as ``process=`` ended before the pattern matched."""
+
+    def __init__(self, message: str, pid: int, returncode: Optional[int]) -> None:
+        super().__init__(message)
+        self.pid = pid
+        self.returncode = returncode
+
+
+class WaitTimeout(TimeoutError):
+    """No (or not enough) matching records arrived in time. The message says the pattern, how
+    long was waited, the notices seen (rotations, truncations) and each file's last lines."""
+
+
+class Line:
+    """One record: a line of a followed file without its newline."""
+
+    __slots__ = ("path", "offset", "text", "partial", "seq", "_raw")
+
+    def __init__(self, path: str, offset: int, text: str, partial: bool, seq: int, raw: Optional[bytes]):
+        #: The followed path, as given to :func:`follow`.
+        self.path = path
+        #: Byte offset of the line's first byte in its file (0 again after a rotation or truncation).
+        self.offset = offset
+        #: The line as text (bytes that are not UTF-8 replaced by U+FFFD).
+        self.text = text
+        #: True for a last line that ended without its newline.
+        self.partial = partial
+        #: Position in the stream of records (what :meth:`Follow.mark` returns).
+        self.seq = seq
+        self._raw = raw
+
+    @property
+    def raw(self) -> bytes:
+        """The line's exact bytes."""
+        return self._raw if self._raw is not None else self.text.encode("utf-8")
+
+    def __repr__(self) -> str:
+        return f"Line(path={self.path!r}, offset={self.offset}, text={self.text!r})"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Match:
+    """A record that matched, with the regex match: ``m[1]``, ``m["name"]``, ``m.groups()``."""
+
+    __slots__ = ("line", "match")
+
+    def __init__(self, line: Line, match: "re.Match[str]") -> None:
+        self.line = line
+        self.match = match
+
+    @property
+    def text(self) -> str:
+        return self.line.text
+
+    @property
+    def path(self) -> str:
+        return self.line.path
+
+    @property
+    def offset(self) -> int:
+        return self.line.offset
+
+    def __getitem__(self, group: Union[int, str]) -> Any:
+        return self.match[group]
+
+    def group(self, *groups: Union[int, str]) -> Any:
+        return self.match.group(*groups)
+
+    def groups(self, default: Any = None) -> Any:
+        return self.match.groups(default)
+
+    def groupdict(self, default: Any = None) -> Dict[str, Any]:
+        return self.match.groupdict(default)
+
+    def __repr__(self) -> str:
+        return f"Match({self.line!r}, {self.match.group(0)!r})"
+
+
+def _binary(given: Optional[str]) -> str:
+    """The rtail to run: `given`, $RTAIL_BINARY, the one installed with this package (next to
+    the interpreter, as pip puts scripts), or the first on PATH."""
+    if given is not None:
+        if os.path.isfile(given) and os.access(given, os.X_OK):
+            return given
+        raise RtailError(f"cannot run {given!r}: no such executable")
+    candidates = [os.environ.get("RTAIL_BINARY")]
+    scripts = sysconfig.get_path("scripts")
+    if scripts:
+        candidates.append(os.path.join(scripts, "rtail"))
+    candidates.append(os.path.join(os.path.dirname(sys.executable), "rtail"))
+    for c in candidates:
+        if c and os.path.isfile(c) and os.access(c, os.X_OK):
+            return c
+    found = shutil.which("rtail")
+    if found:
+        return found
+    raise RtailError("cannot find the rtail binary: install the rtail package, put rtail on PATH, or set RTAIL_BINARY")
+
+
+def _compile(pattern: PatternLike) -> "Pattern[str]":
+    return pattern if isinstance(pattern, re.Pattern) else re.compile(pattern)
+
+
+def _process_exited(process: ProcessLike) -> Optional[Any]:
+    """None while `process` runs; once it ended, its return code (None when unknown)."""
+    if isinstance(process, subprocess.Popen):
+        code = process.poll()
+        return None if code is None else ("code", code)
+    try:
+        os.kill(process, 0)
+    except ProcessLookupError:
+        return ("code", None)
+    except PermissionError:
+        return None
+    try:  # a zombie still answers kill(0)
+        with open(f"/proc/{process}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return ("code", None)
+    except (OSError, IndexError):
+        pass
+    return None
+
+
+class Follow:
+    """Follows files with one rtail process; made by :func:`follow`. Thread-safe."""
+
+    def __init__(
+        self,
+        paths: Sequence[Union[str, "os.PathLike[str]"]],
+        *,
+        from_start: bool = False,
+        grep: Union[None, str, Sequence[str]] = None,
+        exclude: Union[None, str, Sequence[str]] = None,
+        ignore_case: bool = False,
+        poll: Optional[float] = None,
+        buffer: int = BUFFER,
+        rtail: Optional[str] = None,
+        start_timeout: float = 10.0,
+    ) -> None:
+        if not paths:
+            raise ValueError("follow() needs at least one path")
+        self.paths: List[str] = [os.fspath(p) for p in paths]
+        for p in self.paths:
+            if os.path.isdir(p):
+                raise IsADirectoryError(f"rtail: cannot follow {p!r}: it is a directory")
+        argv = [_binary(rtail), "--json", "-F", "-n", "+1" if from_start else "0"]
+        for flag, values in (("--grep", grep), ("--exclude", exclude)):
+            for v in [values] if isinstance(values, str) else list(values or []):
+                argv.append(f"{flag}={v}")
+        if ignore_case:
+            argv.append("--ignore-case")
+        if poll is not None:
+            argv += ["--poll", "-s", str(poll)]
+        argv.append("--")
+        argv += self.paths
+        self._buffer = max(1, int(buffer))
+        self._cond = threading.Condition()
+        self._records: Deque[Line] = collections.deque()
+        self._next_seq = 0
+        self._cursor = 0
+        self._dropped = 0
+        self._events: Deque[Dict[str, Any]] = collections.deque(maxlen=1000)
+        self._last: Dict[str, Deque[str]] = {p: collections.deque(maxlen=LAST_LINES) for p in self.paths}
+        self._stderr: Deque[str] = collections.deque(maxlen=100)
+        self._following = False
+        self._marks = 0
+        self._ended = False
+        self._closed = False
+        try:
+            self._proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, close_fds=True
+            )
+        except OSError as e:
+            raise RtailError(f"cannot run {argv[0]}: {e}") from e
+        self._threads = [
+            threading.Thread(target=self._read_stdout, name="rtail-records", daemon=True),
+            threading.Thread(target=self._read_stderr, name="rtail-stderr", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+        deadline = time.monotonic() + start_timeout
+        with self._cond:
+            while not self._following and not self._ended:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            ok = self._following
+        if not ok:
+            self.close()
+            why = self._stderr_text() or ("it did not start following in time" if not self._ended else "it ended")
+            raise RtailError(f"cannot follow {', '.join(map(repr, self.paths))}: {why}")
+
+    # -- the reader threads -------------------------------------------------------------------
+
+    def _read_stdout(self) -> None:
+        out = self._proc.stdout
+        assert out is not None
+        try:
+            for raw in out:
+                try:
+                    obj = json.loads(raw)
+                except ValueError:
+                    continue
+                with self._cond:
+                    self._take(obj)
+                    self._cond.notify_all()
+        except (OSError, ValueError):
+            pass
+        finally:
+            with self._cond:
+                self._ended = True
+                self._cond.notify_all()
+
+    def _take(self, obj: Dict[str, Any]) -> None:
+        event = obj.get("event")
+        if event == "following":
+            self._following = True
+        elif event == "mark":
+            self._marks += 1
+        elif event is not None:
+            self._events.append(obj)
+        else:
+            b64 = obj.get("line_base64")
+            line = Line(
+                obj["path"],
+                obj["offset"],
+                obj["line"],
+                bool(obj.get("partial", False)),
+                self._next_seq,
+                base64.b64decode(b64) if b64 is not None else None,
+            )
+            self._next_seq += 1
+            self._records.append(line)
+            if len(self._records) > self._buffer:
+                gone = self._records.popleft()
+                if gone.seq >= self._cursor:
+                    self._dropped += 1
+            self._last.setdefault(line.path, collections.deque(maxlen=LAST_LINES)).append(line.text)
+
+    def _read_stderr(self) -> None:
+        err = self._proc.stderr
+        assert err is not None
+        try:
+            for raw in err:
+                text = raw.decode("utf-8", "replace").rstrip("\n")
+                with self._cond:
+                    self._stderr.append(text)
+        except (OSError, ValueError):
+            pass
+
+    # -- the API ------------------------------------------------------------------------------
+
+    @property
+    def dropped(self) -> int:
+        """Records that arrived while :data:`BUFFER` unread ones waited, and were dropped unread."""
+        with self._cond:
+            return self._dropped
+
+    @property
+    def events(self) -> List[Dict[str, Any]]:
+        """The notices so far, as rtail's JSON objects (``{"path", "event", "message"}``)."""
+        with self._cond:
+            return list(self._events)
+
+    def last_lines(self) -> Dict[str, List[str]]:
+        """Each followed file's last lines (at most :data:`LAST_LINES`)."""
+        with self._cond:
+            return {p: list(d) for p, d in self._last.items()}
+
+    def wait_for(
+        self,
+        pattern: PatternLike,
+        timeout: float = 30.0,
+        *,
+        count: int = 1,
+        fail_on: Optional[PatternLike] = None,
+        process: Optional[ProcessLike] = None,
+    ) -> Any:
+        """The first record after the cursor that `pattern` matches (``re.search``), waiting at
+        most `timeout` seconds; the cursor moves past it. With ``count=n``, waits for n matches
+        and returns them in a list.
+
+        Raises :class:`LogError` as soon as a record matching `fail_on` arrives (before a
+        match), :class:`ProcessExited` once `process` (a ``Popen`` or a pid) has ended and
+        everything it wrote was read without a match, :class:`WaitTimeout` on timeout, and
+        :class:`RtailError` if rtail itself ended."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        rx = _compile(pattern)
+        fail = _compile(fail_on) if fail_on is not None else None
+        found: List[Match] = []
+        deadline = time.monotonic() + timeout
+        synced_after_exit = False
+        with self._cond:
+            while True:
+                while self._cursor < self._next_seq:
+                    line = self._at(self._cursor)
+                    self._cursor += 1
+                    if line is None:
+                        continue
+                    if fail is not None and fail.search(line.text):
+                        raise LogError(f"{line.path}: a line matched fail_on {fail.pattern!r}: {line.text}", line)
+                    m = rx.search(line.text)
+                    if m:
+                        found.append(Match(line, m))
+                        if len(found) == count:
+                            return found[0] if count == 1 else found
+                if self._ended:
+                    raise RtailError(f"rtail ended while waiting for {rx.pattern!r}: {self._stderr_text() or 'no message'}")
+                if process is not None:
+                    exited = _process_exited(process)
+                    if exited is not None:
+                        if not synced_after_exit:
+                            # What it wrote before it ended may not be read yet: catch up once.
+                            synced_after_exit = True
+                            self._sync_locked(deadline)
+                            continue
+                        pid = process.pid if isinstance(process, subprocess.Popen) else process
+                        status = "" if exited[1] is None else f" with status {exited[1]}"
+                        raise ProcessExited(
+                            f"process {pid} exited{status} before a line matched {rx.pattern!r}"
+                            + self._diagnosis(),
+                            pid,
+                            exited[1],
+                        )
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    got = f" ({len(found)} of {count} matched)" if count > 1 else ""
+                    raise WaitTimeout(
+                        f"no line matched {rx.pattern!r} within {timeout:g} s{got} in "
+                        f"{', '.join(self.paths)}" + self._diagnosis()
+                    )
+                # A process is looked at every 50 ms; records wake us at once.
+                self._cond.wait(min(left, 0.05) if process is not None else left)
+
+    def seen(self, pattern: PatternLike, since: Optional[int] = None) -> Optional[Match]:
+        """The first kept record (at or after position `since`, a :meth:`mark`) that `pattern`
+        matches, or None. Catches up first (see :meth:`mark`), so a line written before the
+        call counts. Does not move the cursor."""
+        rx = _compile(pattern)
+        self.mark()
+        with self._cond:
+            for line in list(self._records):
+                if since is not None and line.seq < since:
+                    continue
+                m = rx.search(line.text)
+                if m:
+                    return Match(line, m)
+        return None
+
+    def mark(self, timeout: float = 10.0) -> int:
+        """Return once every line written to the files before this call was read (rtail reads
+        every file to its end on SIGUSR1 and says so), as a position for ``seen(since=…)``."""
+        with self._cond:
+            self._sync_locked(time.monotonic() + timeout)
+            return self._next_seq
+
+    def _sync_locked(self, deadline: float) -> None:
+        """With the condition held: ask rtail for a mark and wait for the answer."""
+        target = self._marks + 1
+        if self._ended:
+            return
+        try:
+            self._proc.send_signal(signal.SIGUSR1)
+        except OSError:
+            return
+        while self._marks < target and not self._ended:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise WaitTimeout("rtail did not catch up with the files in time" + self._diagnosis())
+            self._cond.wait(left)
+
+    def lines(self, timeout: Optional[float] = None) -> Iterator[Line]:
+        """The records after the cursor, moving it, as they arrive; ends when no record came
+        for `timeout` seconds (never, with None) or when the follower is closed."""
+        while True:
+            with self._cond:
+                deadline = None if timeout is None else time.monotonic() + timeout
+                while self._cursor >= self._next_seq and not self._ended and not self._closed:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        return
+                    self._cond.wait(left)
+                if self._cursor >= self._next_seq:
+                    return
+                line = self._at(self._cursor)
+                self._cursor += 1
+            if line is not None:
+                yield line
+
+    def __iter__(self) -> Iterator[Line]:
+        return self.lines()
+
+    def close(self) -> None:
+        """End rtail and the reader threads. Never blocks for long; may be called again."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._cond.notify_all()
+        proc = self._proc
+        if proc.poll() is None:
+            try:
+                proc.terminate()
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=2)
+            except OSError:
+                pass
+        for t in self._threads:
+            if t is not threading.current_thread():
+                t.join(timeout=2)
+        for stream in (proc.stdout, proc.stderr):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+
+    def __enter__(self) -> "Follow":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _at(self, seq: int) -> Optional[Line]:
+        if not self._records:
+            return None
+        index = seq - self._records[0].seq
+        return self._records[index] if 0 <= index < len(self._records) else None
+
+    def _stderr_text(self) -> str:
+        return "; ".join(t[len("rtail: "):] if t.startswith("rtail: ") else t for t in self._stderr)
+
+    def _diagnosis(self) -> str:
+        parts = []
+        notices = [e.get("message", "") for e in self._events]
+        if notices:
+            parts.append("notices:\n" + "\n".join(f"  {n}" for n in notices[-20:]))
+        for path, last in self._last.items():
+            if last:
+                parts.append(f"last lines of {path}:\n" + "\n".join(f"  {t}" for t in last))
+            else:
+                parts.append(f"nothing was logged to {path}")
+        if self._dropped:
+            parts.append(f"{self._dropped} lines were dropped unread (more than {self._buffer} waited)")
+        return "".join("\n" + p for p in parts)
+
+
+def follow(*paths: Union[str, "os.PathLike[str]"], **options: Any) -> Follow:
+    """Follow `paths` by name across rotation (``rtail -F``), from their end (``from_start=True``:
+    from their first line). Returns once every file is watched: whatever is written from then on
+    is seen. Options: ``grep``/``exclude`` (rtail patterns, one or a list), ``ignore_case``,
+    ``poll`` (seconds: stat polling instead of notifications), ``buffer`` (records kept),
+    ``rtail`` (the binary), ``start_timeout``."""
+    return Follow(paths, **options)

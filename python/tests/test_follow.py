@@ -1,0 +1,264 @@
+"""The Python API against the installed package and its rtail binary: real files, real
+rotations, real processes. Every wait is for an expected line, with a deadline."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+import rtail
+from rtail import LogError, ProcessExited, RtailError, WaitTimeout, follow
+
+
+def append(path, text):
+    with open(path, "a") as f:
+        f.write(text)
+
+
+def rtail_children():
+    """Live rtail processes whose parent is this process."""
+    me = os.getpid()
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if name == "rtail" and int(ppid) == me and state != "Z":
+            found.append(int(pid))
+    return found
+
+
+def test_a_line_written_between_follow_and_wait_is_found(tmp_path):
+    log = tmp_path / "service.log"
+    log.write_text("old line: ready\n")
+    with follow(log) as f:
+        append(log, "listening on 8080\n")
+        m = f.wait_for(r"listening on (\d+)", timeout=10)
+        assert (m[1], m.path, m.offset, m.text) == ("8080", str(log), 16, "listening on 8080")
+        # The line before follow() is not seen: from the end is the default.
+        with pytest.raises(WaitTimeout):
+            f.wait_for("ready", timeout=0.3)
+
+
+def test_two_waits_need_two_new_lines_and_count(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("")
+    with follow(log) as f:
+        append(log, "tick 1\n")
+        assert f.wait_for("tick", timeout=10).text == "tick 1"
+        with pytest.raises(WaitTimeout):
+            f.wait_for("tick", timeout=0.3)
+        append(log, "tick 2\nother\ntick 3\ntick 4\n")
+        got = f.wait_for(r"tick (\d)", timeout=10, count=3)
+        assert [m[1] for m in got] == ["2", "3", "4"]
+
+
+def test_from_start_sees_existing_lines(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("first\nsecond\n")
+    with follow(log, from_start=True) as f:
+        assert f.wait_for("second", timeout=10).offset == 6
+
+
+def test_rename_rotation_with_a_late_write_to_the_old_file(tmp_path):
+    log = tmp_path / "app.log"
+    log.write_text("")
+    with follow(log) as f:
+        old = open(log, "a")
+        old.write("before\n")
+        old.flush()
+        f.wait_for("before", timeout=10)
+        os.rename(log, tmp_path / "app.log.1")
+        log.write_text("in the new file\n")
+        old.write("late, in the old file\n")
+        old.close()
+        f.wait_for("in the new file", timeout=10)
+        # The late line is not lost: it is after the cursor or before it, but it was printed.
+        assert f.seen("late, in the old file") is not None
+
+
+def test_copytruncate(tmp_path):
+    log = tmp_path / "app.log"
+    log.write_text("")
+    with follow(log) as f:
+        append(log, "one\ntwo\n")
+        f.wait_for("two", timeout=10)
+        (tmp_path / "app.log.1").write_text(log.read_text())
+        with open(log, "w"):
+            pass
+        append(log, "after the truncation\n")
+        m = f.wait_for("after the truncation", timeout=10)
+        assert m.offset == 0
+        assert any(e["event"] == "truncated" for e in f.events)
+
+
+def test_fail_on_raises_at_once(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("")
+    with follow(log) as f:
+        start = time.monotonic()
+        threading.Timer(0.2, append, (log, "Traceback (most recent call last):\n")).start()
+        with pytest.raises(LogError) as err:
+            f.wait_for("ready", timeout=30, fail_on="Traceback|FATAL")
+        assert time.monotonic() - start < 1.5
+        assert err.value.line.text.startswith("Traceback")
+
+
+def test_process_exit_raises_at_once_with_its_status(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("")
+    with follow(log) as f:
+        proc = subprocess.Popen([sys.executable, "-c", f"open({str(log)!r}, 'a').write('dying\\n'); raise SystemExit(3)"])
+        start = time.monotonic()
+        with pytest.raises(ProcessExited) as err:
+            f.wait_for("ready", timeout=30, process=proc)
+        assert time.monotonic() - start < 2
+        assert err.value.returncode == 3
+        assert "status 3" in str(err.value)
+        # What it wrote before it died was read first, and is in the diagnosis.
+        assert "dying" in str(err.value)
+
+
+def test_a_line_logged_just_before_the_process_died_still_matches(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("")
+    with follow(log) as f:
+        proc = subprocess.Popen([sys.executable, "-c", f"open({str(log)!r}, 'a').write('ready\\n')"])
+        proc.wait()
+        assert f.wait_for("ready", timeout=10, process=proc).text == "ready"
+
+
+def test_timeout_says_what_was_logged(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("")
+    with follow(log) as f:
+        append(log, "starting\n")
+        f.wait_for("starting", timeout=10)
+        with open(log, "w") as w:
+            w.write("x\n")
+        f.wait_for("^x$", timeout=10)
+        with pytest.raises(WaitTimeout) as err:
+            f.wait_for("listening", timeout=0.2)
+    text = str(err.value)
+    assert "'listening'" in text and "0.2 s" in text
+    assert "file truncated" in text
+    assert "  starting" in text and "  x" in text
+    assert isinstance(err.value, TimeoutError)
+
+
+def test_iteration_and_several_files(tmp_path):
+    a, b = tmp_path / "a.log", tmp_path / "b.log"
+    a.write_text("")
+    with follow(a, b) as f:
+        append(a, "from a\n")
+        b.write_text("from b\n")
+        got = {(line.path, line.text) for line in f.lines(timeout=0.5)}
+        assert got == {(str(a), "from a"), (str(b), "from b")}
+
+
+def test_seen_and_mark(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("")
+    with follow(log) as f:
+        append(log, "ERROR early\n")
+        assert f.seen("ERROR") is not None
+        since = f.mark()
+        append(log, "fine\n")
+        assert f.seen("ERROR", since=since) is None
+        assert f.seen("fine", since=since).text == "fine"
+
+
+def test_a_consumer_that_never_reads_blocks_nothing(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("")
+    with follow(log, buffer=1000) as f:
+        with open(log, "a") as w:
+            for i in range(200_000):
+                w.write(f"line {i}\n")
+            w.write("final\n")
+        # Nothing read them while they arrived; mark() only waits until rtail has.
+        f.mark(timeout=60)
+        assert f.dropped == 200_001 - 1000
+        assert f.wait_for("^final$", timeout=10).text == "final"
+        with pytest.raises(WaitTimeout, match="199001 lines were dropped"):
+            f.wait_for("not there", timeout=0.1)
+
+
+def test_follow_and_close_cycles_leave_nothing_behind(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("")
+    threads = threading.active_count()
+    fds = len(os.listdir("/proc/self/fd"))
+    for _ in range(100):
+        f = follow(log)
+        f.close()
+        f.close()
+    assert rtail_children() == []
+    assert threading.active_count() == threads
+    assert len(os.listdir("/proc/self/fd")) == fds
+
+
+def test_bad_input_is_an_exception_not_a_hang(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("")
+    with follow(log) as f:
+        with pytest.raises(re.error):
+            f.wait_for("(", timeout=1)
+    with pytest.raises(RtailError, match="invalid --grep pattern"):
+        follow(log, grep="(")
+    with pytest.raises(RtailError, match="cannot find the rtail binary|cannot run"):
+        follow(log, rtail=str(tmp_path / "no-such-rtail"))
+    with pytest.raises(IsADirectoryError):
+        follow(tmp_path)
+    assert rtail_children() == []
+
+
+def test_ctrl_c_inside_a_wait_leaves_no_rtail(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("")
+    script = textwrap.dedent(
+        f"""
+        import sys, rtail
+        with rtail.follow({str(log)!r}) as f:
+            print(f._proc.pid, flush=True)
+            f.wait_for("never", timeout=60)
+        """
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    rtail_pid = int(child.stdout.readline())
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=10)
+    assert "KeyboardInterrupt" in err
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and os.path.exists(f"/proc/{rtail_pid}"):
+        time.sleep(0.01)
+    assert not os.path.exists(f"/proc/{rtail_pid}"), "rtail outlived the interrupted test"
+
+
+def test_the_fixture_reports_last_lines_on_failure(pytester, tmp_path):
+    log = tmp_path / "svc.log"
+    log.write_text("")
+    pytester.makepyfile(
+        f"""
+        def test_fails(rtail_follow):
+            f = rtail_follow({str(log)!r})
+            open({str(log)!r}, "a").write("booting\\n")
+            f.wait_for("booting", timeout=10)
+            assert False, "the service did not answer"
+        """
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*rtail: last lines of followed logs*", "*booting*"])
