@@ -606,4 +606,71 @@ mod tests {
             assert!(!help.is_empty() && !help.contains('\n') && help.len() <= 72, "{id}: -h text {help:?}");
         }
     }
+
+    fn config(args: &[&str]) -> Result<Config, Exit> {
+        parse(args.iter().map(OsString::from))
+    }
+
+    /// The message of a refused command line, and whether it was a usage error (with GNU's hint).
+    fn refusal(args: &[&str]) -> (bool, String) {
+        match config(args) {
+            Err(Exit::Usage(message)) => (true, message),
+            Err(Exit::Invalid(message)) => (false, message),
+            other => panic!("{args:?} was not refused: {other:?}"),
+        }
+    }
+
+    const JSON_WITH_BYTES: &str = "--json prints lines, not bytes: it cannot be used with -c/--bytes";
+
+    #[test]
+    fn json_is_off_unless_asked_for() {
+        assert!(!config(&["rtail", "f"]).expect("parses").json);
+        let c = config(&["rtail", "--json", "-n", "+1", "f"]).expect("parses");
+        assert!(c.json);
+        assert_eq!(c.count, Count { unit: Unit::Lines, n: 1, from_start: true });
+    }
+
+    #[test]
+    fn json_turns_colour_off_and_leaves_headers_and_prefix_as_given() {
+        let c = config(&["rtail", "--json", "--color=always", "-v", "-P", "a", "b"]).expect("parses");
+        assert!(c.json && !c.color);
+        assert!(c.prefix);
+        assert_eq!(c.headers, Headers::Always);
+        // Without --json the same colour option colours.
+        assert!(config(&["rtail", "--color=always", "f"]).expect("parses").color);
+        assert!(!config(&["rtail", "--color", "--json", "f"]).expect("parses").color);
+    }
+
+    #[test]
+    fn json_with_bytes_is_refused_without_the_usage_hint() {
+        for args in [
+            &["rtail", "--json", "-c", "5", "f"][..],
+            &["rtail", "-c", "5", "--json", "f"],
+            &["rtail", "--json", "--bytes=+1", "f"],
+            &["rtail", "--json", "-c0", "f"],
+            // The last of -n and -c wins, as in GNU tail.
+            &["rtail", "--json", "-n", "2", "-c", "5", "f"],
+        ] {
+            assert_eq!(refusal(args), (false, JSON_WITH_BYTES.to_string()), "{args:?}");
+        }
+        assert!(config(&["rtail", "--json", "-c", "5", "-n", "2", "f"]).expect("-n wins").json);
+        // A bad count is reported as such first.
+        assert_eq!(
+            refusal(&["rtail", "--json", "-c", "x", "f"]),
+            (false, "invalid number of bytes: 'x'".into())
+        );
+    }
+
+    #[test]
+    fn json_does_not_combine_with_the_obsolete_forms() {
+        // As in GNU tail, `-5c` is only an obsolete form as the sole option; beside another
+        // option its digit is refused.
+        let digit = (false, "option used in invalid context -- 5".to_string());
+        assert_eq!(refusal(&["rtail", "-5c", "--json", "f"]), digit);
+        assert_eq!(refusal(&["rtail", "--json", "-5c", "f"]), digit);
+        // `+5c` beside another option is a file name, as in GNU tail.
+        let c = config(&["rtail", "--json", "+5c"]).expect("parses");
+        assert_eq!(c.inputs, [Input::Path("+5c".into())]);
+        assert_eq!(c.count, Count::default());
+    }
 }

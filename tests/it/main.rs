@@ -3,6 +3,7 @@
 mod follow;
 mod generated;
 mod json;
+mod json_cli;
 mod library;
 mod lifecycle;
 mod static_mode;
