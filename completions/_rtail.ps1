@@ -50,7 +50,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtail' -ScriptBlock {
             [CompletionResult]::new('--zero-terminated', '--zero-terminated', [CompletionResultType]::ParameterName, 'Line delimiter is NUL, not newline')
             [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Print NAME: before every line instead of ==> NAME <== headers')
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Print NAME: before every line instead of ==> NAME <== headers')
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per line (record or event) instead of text')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per line and per notice instead of text')
             [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Same as --follow=name --retry: the right choice for logs')
             [CompletionResult]::new('--retry', '--retry', [CompletionResultType]::ParameterName, 'Keep trying to open a file that is missing or unreadable')
             [CompletionResult]::new('--poll', '--poll', [CompletionResultType]::ParameterName, 'Poll with stat instead of change notifications')

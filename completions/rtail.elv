@@ -47,7 +47,7 @@ set edit:completion:arg-completer[rtail] = {|@words|
             cand --zero-terminated 'Line delimiter is NUL, not newline'
             cand -P 'Print NAME: before every line instead of ==> NAME <== headers'
             cand --prefix 'Print NAME: before every line instead of ==> NAME <== headers'
-            cand --json 'Print one JSON object per line (record or event) instead of text'
+            cand --json 'Print one JSON object per line and per notice instead of text'
             cand -F 'Same as --follow=name --retry: the right choice for logs'
             cand --retry 'Keep trying to open a file that is missing or unreadable'
             cand --poll 'Poll with stat instead of change notifications'

@@ -1,4 +1,4 @@
-//! Validated, plain run settings. Built by the command line (`cli.rs`) or by library users;
+//! Validated, plain run settings. Built by the command line (`src/cli/`) or by library users;
 //! the engine reads only this, never clap types.
 
 use std::ffi::OsString;

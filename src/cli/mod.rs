@@ -154,7 +154,7 @@ fn command() -> Command {
                 ),
             flag("json")
                 .long("json")
-                .help("Print one JSON object per line (record or event) instead of text")
+                .help("Print one JSON object per line and per notice instead of text")
                 .long_help(
                     "Print one JSON object per line instead of text, for programs to read: \
                      {\"path\":\"app.log\",\"offset\":1234,\"line\":\"GET /health 200\"} for each line, \

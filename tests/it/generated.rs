@@ -77,7 +77,7 @@ fn committed_completions_and_man_page_match_the_cli_definition() {
     }
     assert!(
         stale.is_empty(),
-        "generated files are out of date with the CLI definition in src/cli.rs:\n  {}\n{BLESS_HINT}",
+        "generated files are out of date with the CLI definition in src/cli/:\n  {}\n{BLESS_HINT}",
         stale.join("\n  ")
     );
 }
