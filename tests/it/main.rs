@@ -6,6 +6,7 @@ mod json;
 mod json_cli;
 mod library;
 mod lifecycle;
+mod python;
 mod static_mode;
 mod stress;
 mod util;
