@@ -445,6 +445,18 @@ class CountSink:
         self.done.set()
 
 
+class NewlineSink(CountSink):
+    """Counts lines (newlines), for outputs whose bytes differ from the file's (--json)."""
+
+    def feed(self, buf, n, t) -> None:
+        self.n += buf.count(b"\n", 0, n)
+        if self.n:
+            self.first.set()
+        if self.target is not None and self.n >= self.target and self.t_done is None:
+            self.t_done = t
+            self.done.set()
+
+
 class LineSink:
     """Splits the output into lines; `first` once a PROBE line arrived."""
 
@@ -558,6 +570,40 @@ def run_follow_throughput(tool: str, tmp: str, nlines: int) -> dict:
         secs = (sink.t_done - t0) / 1e9
         return {"lines_s": nlines / secs, "cpu_per_M": c1.since(c0) / (nlines / 1e6),
                 "rss": hwm / 1024}
+    finally:
+        fol.stop()
+        writer.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def run_follow_lines(tool: str, tmp: str, nlines: int, json_out: bool) -> dict:
+    """Workload 10: as workload 4, counting output lines (text or `--json` objects)."""
+    d = tempfile.mkdtemp(dir=tmp, prefix="w10-")
+    path = os.path.join(d, "follow.log")
+    open(path, "wb").close()
+    writer = Writer("throughput", path, nlines, 10000)
+    sink = NewlineSink()
+    fol = Follow([tool, "-F"] + (["--json"] if json_out else []) + [path], sink, tmp)
+    try:
+        # With --json the first line is {"event":"following"}: rtail watches the file.
+        probes = await_probe(path, fol)
+        time.sleep(0.1)
+        sink.target = probes + int(json_out) + nlines
+        c0 = CpuMark(fol.pid)
+        t0 = time.monotonic_ns()
+        writer.go()
+        if not sink.done.wait(120) or sink.t_done is None:
+            fol.alive()
+            raise BenchError(f"only {sink.n} of {sink.target} lines received")
+        c1 = CpuMark(fol.pid)
+        writer.wait()
+        time.sleep(0.2)
+        fol.alive()
+        extra = sink.n - sink.target
+        if extra:
+            raise BenchError(f"{extra} lines more than written (duplicates)")
+        secs = (sink.t_done - t0) / 1e9
+        return {"lines_s": nlines / secs, "cpu_per_M": c1.since(c0) / (nlines / 1e6)}
     finally:
         fol.stop()
         writer.close()
@@ -858,11 +904,11 @@ def main() -> int:
     a = parse_args()
     quick = a.quick
     reps = a.reps or (3 if quick else 5)
-    only = set(range(1, 10))
+    only = set(range(1, 12))
     if a.only:
         only = {int(x) for x in a.only.split(",") if x.strip()}
-        if not only <= set(range(1, 10)):
-            raise SystemExit("--only takes workload numbers 1 to 9")
+        if not only <= set(range(1, 12)):
+            raise SystemExit("--only takes workload numbers 1 to 11")
         if only == {8}:
             only = {2, 3, 4, 6, 7, 8}
     rss_on = 8 in only
@@ -899,6 +945,7 @@ def main() -> int:
                                env=ENV).stdout
     has_follow = re.search(r"(^|[\s,])-F\b", help_text) is not None
     has_grep = "--grep" in help_text
+    has_json = "--json" in help_text
     tools = {"rtail": rtail, "gnu": gnu}
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -950,7 +997,7 @@ def main() -> int:
         if only & {1, 2}:
             big = os.path.join(tmp, "big.log")
             write_log(big, cfg["big"], 1)
-        if only & {1, 3, 9}:
+        if only & {1, 3, 9, 11}:
             mid = os.path.join(tmp, "mid.log")
             write_log(mid, cfg["mid"], 2)
         sizes = ", ".join(f"{os.path.basename(p)} {os.path.getsize(p) / MiB:.0f} MiB"
@@ -1094,6 +1141,29 @@ def main() -> int:
 
         workload(9, f"--grep vs tail | grep -E vs grep -E (pattern {GREP_PATTERN!r})", w9)
 
+        # ---- 11: -n +1 --json of the 1 GiB file into dd
+        def w11():
+            if not has_json:
+                skipped.append("11: skipped: rtail has no --json yet")
+                print("    skipped: rtail has no --json yet", flush=True)
+                return
+            size = os.path.getsize(mid)
+            row = Row("11", f"-n +1 --json {size_label(size)} | dd bs=1M", "MB/s of input",
+                      "≥ 300 MB/s", lambda rm, gm, q, refs: rm >= 300,
+                      gnu_label="tail -n +1, text")
+            variants = {"rtail": [rtail, "-n", "+1", "--json", mid], "gnu": [gnu, "-n", "+1", mid],
+                        "rtail text": [rtail, "-n", "+1", mid]}
+            for warm, _ in rounds():
+                for k, argv in variants.items():
+                    dt, n, _ = run_pipeline([argv], tmp)
+                    if n < size:
+                        raise BenchError(f"{k}: dd read {n} bytes, the file has {size}")
+                    if not warm:
+                        row.add(k, size / dt / 1e6)
+            rows.append(row)
+
+        workload(11, "-n +1 --json into a pipe (consumer: dd bs=1M of=/dev/null)", w11)
+
         def follow_workload(n: int, title: str, body):
             def fn():
                 if not has_follow:
@@ -1182,6 +1252,28 @@ def main() -> int:
             rows.extend([crow, brow])
 
         follow_workload(7, "many files (-F)", w7)
+
+        # ---- 10: follow throughput with --json
+        def w10():
+            if not has_json:
+                skipped.append("10: skipped: rtail has no --json yet")
+                print("    skipped: rtail has no --json yet", flush=True)
+                return
+            N = cfg["follow_lines"]
+            lrow = Row("10", f"-F --json, {N:,} lines appended in ~1 MB writes", "lines/s",
+                       "≥ 0.5× rtail text", lambda rm, gm, q, refs: rm >= 0.5 * refs["rtail text"])
+            crow = Row("10", "-F --json: CPU per million lines", "CPU s / M lines", "",
+                       None)
+            variants = {"rtail": (rtail, True), "gnu": (gnu, False), "rtail text": (rtail, False)}
+            for warm, _ in rounds():
+                for k, (v, js) in variants.items():
+                    res = run_follow_lines(v, tmp, N, js)
+                    if not warm:
+                        lrow.add(k, res["lines_s"])
+                        crow.add(k, res["cpu_per_M"])
+            rows.extend([lrow, crow])
+
+        follow_workload(10, "follow throughput with --json (-F --json; text: rtail -F, GNU -F)", w10)
 
     except KeyboardInterrupt:
         failed.append("interrupted")
