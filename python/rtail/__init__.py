@@ -14,6 +14,7 @@ its own; see :func:`follow` and :class:`Follow` for the rules.
 
 from ._follow import (
     BUFFER,
+    AsyncFollow,
     Follow,
     Line,
     LogError,
@@ -22,10 +23,12 @@ from ._follow import (
     RtailError,
     WaitTimeout,
     follow,
+    follow_async,
 )
 
 __all__ = [
     "BUFFER",
+    "AsyncFollow",
     "Follow",
     "Line",
     "LogError",
@@ -34,4 +37,5 @@ __all__ = [
     "RtailError",
     "WaitTimeout",
     "follow",
+    "follow_async",
 ]

@@ -346,8 +346,55 @@ class Follow:
         if count < 1:
             raise ValueError("count must be at least 1")
         rx = _compile(pattern)
-        fail = _compile(fail_on) if fail_on is not None else None
         found: List[Match] = []
+
+        def take(line: Line) -> bool:
+            m = rx.search(line.text)
+            if m:
+                found.append(Match(line, m))
+            return len(found) == count
+
+        def missing() -> str:
+            got = f" ({len(found)} of {count} matched)" if count > 1 else ""
+            return f"no line matched {rx.pattern!r}{got}"
+
+        self._wait(take, missing, timeout, fail_on, process)
+        return found[0] if count == 1 else found
+
+    def wait_all(
+        self,
+        patterns: Sequence[PatternLike],
+        timeout: float = 30.0,
+        *,
+        fail_on: Optional[PatternLike] = None,
+        process: Optional[ProcessLike] = None,
+    ) -> List[Match]:
+        """Wait until each of `patterns` has matched a record after the cursor, in any order;
+        returns the first match of each, in the order of `patterns`. The cursor moves past the
+        record that completed the set. Raises as :meth:`wait_for` does."""
+        rxs = [_compile(p) for p in patterns]
+        found: List[Optional[Match]] = [None] * len(rxs)
+
+        def take(line: Line) -> bool:
+            for i, rx in enumerate(rxs):
+                if found[i] is None:
+                    m = rx.search(line.text)
+                    if m:
+                        found[i] = Match(line, m)
+            return all(f is not None for f in found)
+
+        def missing() -> str:
+            left = [rx.pattern for rx, f in zip(rxs, found) if f is None]
+            return "no line matched " + ", ".join(map(repr, left))
+
+        if rxs:
+            self._wait(take, missing, timeout, fail_on, process)
+        return [f for f in found if f is not None]
+
+    def _wait(self, take: Any, missing: Any, timeout: float, fail_on: Optional[PatternLike],
+              process: Optional[ProcessLike]) -> None:
+        """Hand every record after the cursor to `take` until it returns True."""
+        fail = _compile(fail_on) if fail_on is not None else None
         deadline = time.monotonic() + timeout
         synced_after_exit = False
         with self._cond:
@@ -359,13 +406,12 @@ class Follow:
                         continue
                     if fail is not None and fail.search(line.text):
                         raise LogError(f"{line.path}: a line matched fail_on {fail.pattern!r}: {line.text}", line)
-                    m = rx.search(line.text)
-                    if m:
-                        found.append(Match(line, m))
-                        if len(found) == count:
-                            return found[0] if count == 1 else found
+                    if take(line):
+                        return
+                if self._closed:
+                    raise RtailError("the follower was closed while waiting")
                 if self._ended:
-                    raise RtailError(f"rtail ended while waiting for {rx.pattern!r}: {self._stderr_text() or 'no message'}")
+                    raise RtailError(f"rtail ended while waiting: {self._stderr_text() or 'no message'}")
                 if process is not None:
                     exited = _process_exited(process)
                     if exited is not None:
@@ -377,17 +423,12 @@ class Follow:
                         pid = process.pid if isinstance(process, subprocess.Popen) else process
                         status = "" if exited[1] is None else f" with status {exited[1]}"
                         raise ProcessExited(
-                            f"process {pid} exited{status} before a line matched {rx.pattern!r}"
-                            + self._diagnosis(),
-                            pid,
-                            exited[1],
+                            f"process {pid} exited{status}: {missing()}" + self._diagnosis(), pid, exited[1]
                         )
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    got = f" ({len(found)} of {count} matched)" if count > 1 else ""
                     raise WaitTimeout(
-                        f"no line matched {rx.pattern!r} within {timeout:g} s{got} in "
-                        f"{', '.join(self.paths)}" + self._diagnosis()
+                        f"{missing()} within {timeout:g} s in {', '.join(self.paths)}" + self._diagnosis()
                     )
                 # A process is looked at every 50 ms; records wake us at once.
                 self._cond.wait(min(left, 0.05) if process is not None else left)
@@ -522,3 +563,57 @@ def follow(*paths: Union[str, "os.PathLike[str]"], **options: Any) -> Follow:
     ``poll`` (seconds: stat polling instead of notifications), ``buffer`` (records kept),
     ``rtail`` (the binary), ``start_timeout``."""
     return Follow(paths, **options)
+
+
+class AsyncFollow:
+    """:class:`Follow` for asyncio: the same rules, each blocking call run in a worker thread.
+    Made by :func:`follow_async`; use it with ``async with``."""
+
+    def __init__(self, paths: Sequence[Union[str, "os.PathLike[str]"]], options: Dict[str, Any]) -> None:
+        self._paths = paths
+        self._options = options
+        self._follow: Optional[Follow] = None
+
+    async def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        import asyncio
+        import functools
+
+        return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
+
+    @property
+    def sync(self) -> Follow:
+        """The underlying :class:`Follow` (for ``dropped``, ``events``, ``last_lines()``)."""
+        if self._follow is None:
+            raise RtailError("not started: use `async with follow_async(...)`")
+        return self._follow
+
+    async def __aenter__(self) -> "AsyncFollow":
+        self._follow = await self._run(Follow, self._paths, **self._options)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._follow is not None:
+            await self._run(self._follow.close)
+
+    async def wait_for(self, pattern: PatternLike, timeout: float = 30.0, **options: Any) -> Any:
+        """As :meth:`Follow.wait_for`. Cancelling the await closes nothing; closing the
+        follower ends a wait still running in its thread."""
+        return await self._run(self.sync.wait_for, pattern, timeout, **options)
+
+    async def wait_all(self, patterns: Sequence[PatternLike], timeout: float = 30.0, **options: Any) -> List[Match]:
+        return await self._run(self.sync.wait_all, patterns, timeout, **options)
+
+    async def seen(self, pattern: PatternLike, since: Optional[int] = None) -> Optional[Match]:
+        return await self._run(self.sync.seen, pattern, since)
+
+    async def mark(self, timeout: float = 10.0) -> int:
+        return await self._run(self.sync.mark, timeout)
+
+
+def follow_async(*paths: Union[str, "os.PathLike[str]"], **options: Any) -> AsyncFollow:
+    """:func:`follow` for asyncio: ``async with rtail.follow_async("x.log") as log:
+    await log.wait_for("ready")``."""
+    return AsyncFollow(paths, options)

@@ -262,3 +262,56 @@ def test_the_fixture_reports_last_lines_on_failure(pytester, tmp_path):
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*rtail: last lines of followed logs*", "*booting*"])
+
+
+def test_wait_all_waits_for_every_pattern_in_any_order(tmp_path):
+    a, b = tmp_path / "a.log", tmp_path / "b.log"
+    a.write_text("")
+    b.write_text("")
+    with follow(a, b) as f:
+        append(b, "db ready\n")
+        append(a, "noise\nweb ready on 80\n")
+        web, db = f.wait_all([r"web ready on (\d+)", "db ready"], timeout=10)
+        assert (web[1], web.path, db.path) == ("80", str(a), str(b))
+        with pytest.raises(WaitTimeout, match="'cache ready'"):
+            f.wait_all(["cache ready", "web"], timeout=0.2)
+
+
+def test_the_async_api_has_the_same_rules(tmp_path):
+    import asyncio
+
+    log = tmp_path / "a.log"
+    log.write_text("")
+
+    async def main():
+        async with rtail.follow_async(log) as f:
+            append(log, "listening on 9000\n")
+            m = await f.wait_for(r"listening on (\d+)", timeout=10)
+            assert m[1] == "9000"
+            with pytest.raises(WaitTimeout):
+                await f.wait_for("listening", timeout=0.2)
+            append(log, "ERROR x\n")
+            assert (await f.seen("ERROR")) is not None
+
+    asyncio.run(main())
+    assert rtail_children() == []
+
+
+def test_closing_ends_a_wait_in_another_thread(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("")
+    f = follow(log)
+    errors = []
+
+    def wait():
+        try:
+            f.wait_for("never", timeout=60)
+        except RtailError as e:
+            errors.append(e)
+
+    t = threading.Thread(target=wait)
+    t.start()
+    f.mark()
+    f.close()
+    t.join(5)
+    assert not t.is_alive() and len(errors) == 1
