@@ -389,11 +389,9 @@ class Follow:
         return self.proc.pid
 
     def _read(self) -> None:
-        own = bytearray(MiB)
-        view = getattr(self.sink, "view", None)  # a sink may hand out the buffer to read into
+        buf = bytearray(MiB)
         try:
             while True:
-                buf = view() if view else own
                 n = os.readv(self.r, [buf])
                 t = time.monotonic_ns()
                 if n == 0:
@@ -448,55 +446,35 @@ class CountSink:
         self.done.set()
 
 
-class KeepSink:
-    """Workload 10: output whose bytes differ from the file's (--json), so it has to be counted
-    in lines; but counting newlines in Python (~1 GB/s) would be slower than the tails.  So the
-    reader only reads, into one preallocated buffer (no scan, no allocation while the tail
-    runs), and `done` is set once the output ends with a line containing `marker`, the writer's
-    last line (unique in the data); the lines are counted afterwards, off the clock.  `first`
-    once anything arrived.  A buffer that fills up is counted and reused (on the clock then,
-    and `recycled` says so)."""
+class LastLineSink(CountSink):
+    """Workload 10: output whose bytes differ from the file's (--json), so the end cannot be
+    told by a byte count, and counting newlines as it comes (Python: ~3 GB/s on top of the
+    read itself) would hold fast tails back.  So this reads as CountSink does (bytes only), and
+    `done` is set once a read ends with a line containing `marker` (the writer's last line,
+    unique in the data).  With `keep`, it also keeps every byte, to count the lines after the
+    run (off the clock; used in the warm-up round: keeping ~400 MB costs time too)."""
 
-    def __init__(self, size: int):
-        self.buf = bytearray(size)  # zero-filled, so its pages are touched before any run
-        self.mv = memoryview(self.buf)
-        self.reset()
-
-    def reset(self, marker: bytes | None = None) -> None:
-        self.pos = 0
-        self.counted = 0  # newlines in the parts of the buffer already reused
-        self.recycled = 0
+    def __init__(self, marker: bytes, keep: bool = False):
+        super().__init__()
         self.marker = marker
-        self.t_done = None
-        self.first = threading.Event()
-        self.done = threading.Event()
-
-    def view(self) -> memoryview:
-        if len(self.buf) - self.pos < MiB:
-            cut = self.buf.rfind(b"\n", 0, self.pos) + 1
-            self.counted += self.buf.count(b"\n", 0, cut)
-            rest = bytes(self.mv[cut:self.pos])
-            self.mv[:len(rest)] = rest
-            self.pos = len(rest)
-            self.recycled += 1
-        return self.mv[self.pos:self.pos + MiB]
+        self.prev = b""  # the end of the previous read: the last line may span two reads
+        self.chunks: list[bytes] | None = [] if keep else None
 
     def feed(self, buf, n, t) -> None:
-        self.pos += n
+        self.n += n
         self.first.set()
-        end = self.pos
-        if self.marker is not None and self.t_done is None and self.buf[end - 1] == 10:
-            start = self.buf.rfind(b"\n", max(0, end - MiB), end - 1) + 1
-            if self.buf.find(self.marker, start, end) >= 0:
+        if self.chunks is not None:
+            self.chunks.append(bytes(buf[:n]))
+        if self.t_done is None and buf[n - 1] == 10:
+            start = buf.rfind(b"\n", 0, n - 1) + 1
+            if (buf.find(self.marker, start, n) >= 0 if start
+                    else self.marker in self.prev + bytes(buf[:n])):
                 self.t_done = t
                 self.done.set()
+        self.prev = bytes(buf[max(0, n - 4096):n])
 
     def lines(self) -> int:
-        return self.counted + self.buf.count(b"\n", 0, self.pos)
-
-    def eof(self) -> None:
-        self.first.set()
-        self.done.set()
+        return sum(c.count(b"\n") for c in self.chunks)
 
 
 class LineSink:
@@ -618,37 +596,59 @@ def run_follow_throughput(tool: str, tmp: str, nlines: int) -> dict:
         shutil.rmtree(d, ignore_errors=True)
 
 
-def run_follow_lines(tool: str, tmp: str, nlines: int, json_out: bool, sink: KeepSink) -> dict:
-    """Workload 10: as workload 4, but the output is counted in lines (text lines or `--json`
-    objects, the same way), after the run (see KeepSink)."""
+def run_follow_lines(tool: str, tmp: str, nlines: int, json_out: bool,
+                     expect: int | None = None) -> dict:
+    """Workload 10: as workload 4, for text or `--json` output alike: the run ends once the
+    writer's last line came out (see LastLineSink).  Text must come out byte for byte, as in 4.
+    With --json there is no probe line (rtail's first line, {"event":"following"}, says it
+    watches the file), so the output is the same in every run: without `expect` (the warm-up)
+    it is kept and its lines counted (the following event and one per line written), and it
+    returns its size in bytes as `bytes`, which every later run must print exactly."""
     d = tempfile.mkdtemp(dir=tmp, prefix="w10-")
     path = os.path.join(d, "follow.log")
     open(path, "wb").close()
     writer = Writer("throughput", path, nlines, 10000)
-    sink.reset(bytes.fromhex(writer.info[1]))
+    sink = LastLineSink(bytes.fromhex(writer.info[1]), keep=json_out and expect is None)
     fol = Follow([tool, "-F"] + (["--json"] if json_out else []) + [path], sink, tmp)
     try:
-        # With --json the first line is {"event":"following"} (so `first` is set by it, once
-        # rtail watches the file); the probe lines come out as records later.
-        probes = await_probe(path, fol)
+        if json_out:
+            if not sink.first.wait(10):
+                fol.alive()
+                raise BenchError("no following event within 10 s")
+            fol.alive()
+        else:
+            await_probe(path, fol)
         time.sleep(0.1)
+        start = sink.n
+        if not json_out and start != os.path.getsize(path):
+            raise BenchError(f"printed {start} bytes at start, the file has "
+                             f"{os.path.getsize(path)}")
         c0 = CpuMark(fol.pid)
         t0 = time.monotonic_ns()
         writer.go()
         if not sink.done.wait(120) or sink.t_done is None:
             fol.alive()
-            raise BenchError(f"the writer's last line never came out ({sink.lines()} lines did)")
+            raise BenchError(f"the writer's last line never came out ({sink.n} bytes did)")
         c1 = CpuMark(fol.pid)
         writer.wait()
         time.sleep(0.2)  # late duplicates
         fol.alive()
-        got, want = sink.lines(), probes + int(json_out) + nlines
-        if got != want:
-            raise BenchError(f"{got} lines came out, {want} expected "
-                             f"({'duplicates' if got > want else 'lines lost'})")
+        if not json_out:
+            want = start + int(writer.info[0])
+            if sink.n != want:
+                raise BenchError(f"{sink.n - want:+} bytes against what was written")
+        elif expect is None:
+            got = sink.lines()
+            if got != 1 + nlines:
+                raise BenchError(f"{got} lines came out, {1 + nlines} expected (the following "
+                                 f"event and {nlines:,} records)")
+            sink.chunks = None
+        elif sink.n != expect:
+            raise BenchError(f"{sink.n - expect:+} bytes against the warm-up run, whose "
+                             f"{1 + nlines:,} lines were counted")
         secs = (sink.t_done - t0) / 1e9
         return {"lines_s": nlines / secs, "cpu_per_M": c1.since(c0) / (nlines / 1e6),
-                "recycled": sink.recycled}
+                "bytes": sink.n}
     finally:
         fol.stop()
         writer.close()
@@ -1340,25 +1340,20 @@ def main() -> int:
             crow = Row("10", "-F --json: CPU per million lines", "CPU s / M lines", "",
                        None)
             variants = {"rtail": (rtail, True), "gnu": (gnu, False), "rtail text": (rtail, False)}
-            # The whole output of a run is kept (~2x the bytes written with --json): 3x the
-            # ~100-byte lines, allocated once for every run.
-            sink = KeepSink(N * 300 + 16 * MiB)
-            recycled = 0
+            expect = {}  # bytes of the warm-up's --json output, whose lines were counted
             for warm, _ in rounds():
                 for k, (v, js) in variants.items():
-                    res = run_follow_lines(v, tmp, N, js, sink)
-                    recycled += res["recycled"]
-                    if not warm:
+                    res = run_follow_lines(v, tmp, N, js, expect.get(k))
+                    if warm:
+                        expect[k] = res["bytes"]
+                    else:
                         lrow.add(k, res["lines_s"])
                         crow.add(k, res["cpu_per_M"])
-            del sink
             for row in (lrow, crow):
                 js, text = row.r, row.refs["rtail text"]
                 pairs = statistics.median(a / b for a, b in zip(js, text))
                 row.extra = (f"--json/text: {statistics.median(js) / statistics.median(text):.2f} "
                              f"(per pair {pairs:.2f})")
-            if recycled:
-                lrow.extra += f"; output buffer reused {recycled} times (counted on the clock)"
             rows.extend([lrow, crow])
 
         follow_workload(10, "follow throughput with --json (-F --json; text: rtail -F, GNU -F)", w10)
