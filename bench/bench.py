@@ -39,7 +39,7 @@ GREP_PATTERN = "ERROR .*(timeout|refused)"
 # Everything runs in the C locale: same bytes in, same bytes out, and GNU grep at its fastest.
 ENV = dict(os.environ, LC_ALL="C")
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
-DD = CAT = GREP = ""  # absolute paths, set in main()
+DD = CAT = GREP = JQ = ""  # absolute paths, set in main() (JQ: "" if jq is not installed)
 
 
 class BenchError(Exception):
@@ -126,7 +126,8 @@ def writer_main(argv: list[str]) -> None:
             blocks.append(block)
             left -= per
         fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-        print("ready", sum(map(len, blocks)), flush=True)
+        last = blocks[-1][:-1].rsplit(b"\n", 1)[-1]  # the last line, unique in the data
+        print("ready", sum(map(len, blocks)), last.hex(), flush=True)
         sys.stdin.readline()
         for block in blocks:
             n = os.write(fd, block)
@@ -445,16 +446,35 @@ class CountSink:
         self.done.set()
 
 
-class NewlineSink(CountSink):
-    """Counts lines (newlines), for outputs whose bytes differ from the file's (--json)."""
+class LastLineSink(CountSink):
+    """Workload 10: output whose bytes differ from the file's (--json), so the end cannot be
+    told by a byte count, and counting newlines as it comes (Python: ~3 GB/s on top of the
+    read itself) would hold fast tails back.  So this reads as CountSink does (bytes only), and
+    `done` is set once a read ends with a line containing `marker` (the writer's last line,
+    unique in the data).  With `keep`, it also keeps every byte, to count the lines after the
+    run (off the clock; used in the warm-up round: keeping ~400 MB costs time too)."""
+
+    def __init__(self, marker: bytes, keep: bool = False):
+        super().__init__()
+        self.marker = marker
+        self.prev = b""  # the end of the previous read: the last line may span two reads
+        self.chunks: list[bytes] | None = [] if keep else None
 
     def feed(self, buf, n, t) -> None:
-        self.n += buf.count(b"\n", 0, n)
-        if self.n:
-            self.first.set()
-        if self.target is not None and self.n >= self.target and self.t_done is None:
-            self.t_done = t
-            self.done.set()
+        self.n += n
+        self.first.set()
+        if self.chunks is not None:
+            self.chunks.append(bytes(buf[:n]))
+        if self.t_done is None and buf[n - 1] == 10:
+            start = buf.rfind(b"\n", 0, n - 1) + 1
+            if (buf.find(self.marker, start, n) >= 0 if start
+                    else self.marker in self.prev + bytes(buf[:n])):
+                self.t_done = t
+                self.done.set()
+        self.prev = bytes(buf[max(0, n - 4096):n])
+
+    def lines(self) -> int:
+        return sum(c.count(b"\n") for c in self.chunks)
 
 
 class LineSink:
@@ -576,34 +596,59 @@ def run_follow_throughput(tool: str, tmp: str, nlines: int) -> dict:
         shutil.rmtree(d, ignore_errors=True)
 
 
-def run_follow_lines(tool: str, tmp: str, nlines: int, json_out: bool) -> dict:
-    """Workload 10: as workload 4, counting output lines (text or `--json` objects)."""
+def run_follow_lines(tool: str, tmp: str, nlines: int, json_out: bool,
+                     expect: int | None = None) -> dict:
+    """Workload 10: as workload 4, for text or `--json` output alike: the run ends once the
+    writer's last line came out (see LastLineSink).  Text must come out byte for byte, as in 4.
+    With --json there is no probe line (rtail's first line, {"event":"following"}, says it
+    watches the file), so the output is the same in every run: without `expect` (the warm-up)
+    it is kept and its lines counted (the following event and one per line written), and it
+    returns its size in bytes as `bytes`, which every later run must print exactly."""
     d = tempfile.mkdtemp(dir=tmp, prefix="w10-")
     path = os.path.join(d, "follow.log")
     open(path, "wb").close()
     writer = Writer("throughput", path, nlines, 10000)
-    sink = NewlineSink()
+    sink = LastLineSink(bytes.fromhex(writer.info[1]), keep=json_out and expect is None)
     fol = Follow([tool, "-F"] + (["--json"] if json_out else []) + [path], sink, tmp)
     try:
-        # With --json the first line is {"event":"following"}: rtail watches the file.
-        probes = await_probe(path, fol)
+        if json_out:
+            if not sink.first.wait(10):
+                fol.alive()
+                raise BenchError("no following event within 10 s")
+            fol.alive()
+        else:
+            await_probe(path, fol)
         time.sleep(0.1)
-        sink.target = probes + int(json_out) + nlines
+        start = sink.n
+        if not json_out and start != os.path.getsize(path):
+            raise BenchError(f"printed {start} bytes at start, the file has "
+                             f"{os.path.getsize(path)}")
         c0 = CpuMark(fol.pid)
         t0 = time.monotonic_ns()
         writer.go()
         if not sink.done.wait(120) or sink.t_done is None:
             fol.alive()
-            raise BenchError(f"only {sink.n} of {sink.target} lines received")
+            raise BenchError(f"the writer's last line never came out ({sink.n} bytes did)")
         c1 = CpuMark(fol.pid)
         writer.wait()
-        time.sleep(0.2)
+        time.sleep(0.2)  # late duplicates
         fol.alive()
-        extra = sink.n - sink.target
-        if extra:
-            raise BenchError(f"{extra} lines more than written (duplicates)")
+        if not json_out:
+            want = start + int(writer.info[0])
+            if sink.n != want:
+                raise BenchError(f"{sink.n - want:+} bytes against what was written")
+        elif expect is None:
+            got = sink.lines()
+            if got != 1 + nlines:
+                raise BenchError(f"{got} lines came out, {1 + nlines} expected (the following "
+                                 f"event and {nlines:,} records)")
+            sink.chunks = None
+        elif sink.n != expect:
+            raise BenchError(f"{sink.n - expect:+} bytes against the warm-up run, whose "
+                             f"{1 + nlines:,} lines were counted")
         secs = (sink.t_done - t0) / 1e9
-        return {"lines_s": nlines / secs, "cpu_per_M": c1.since(c0) / (nlines / 1e6)}
+        return {"lines_s": nlines / secs, "cpu_per_M": c1.since(c0) / (nlines / 1e6),
+                "bytes": sink.n}
     finally:
         fol.stop()
         writer.close()
@@ -864,7 +909,7 @@ def version(argv: list[str]) -> str:
 
 def parse_args():
     p = argparse.ArgumentParser(
-        description="Benchmark rtail against GNU tail (tail on PATH); workloads 1-9 of the "
+        description="Benchmark rtail against GNU tail (tail on PATH); workloads 1-11 of the "
                     "project's benchmark issue, see bench/README.md.",
         epilog="A --quick run takes about 1 minute; a full run about 5 minutes (plus the build). "
                "Needs python3, GNU coreutils (tail, dd, cat), GNU grep, cargo (unless --rtail) "
@@ -919,11 +964,13 @@ def main() -> int:
         "lat_lines": 500 if quick else 1000,
         "idle_files": 200, "idle_window": 3.0 if quick else 10.0,
         "many_files": 2000, "many_appends": 20_000,
+        "jq_slice": (16 if quick else 64) * MiB,
     }
 
-    global DD, CAT, GREP
+    global DD, CAT, GREP, JQ
     gnu = shutil.which("tail")
     DD, CAT, GREP = shutil.which("dd"), shutil.which("cat"), shutil.which("grep")
+    JQ = shutil.which("jq") or ""
     for name, path in (("tail", gnu), ("dd", DD), ("cat", CAT), ("grep", GREP)):
         if path is None:
             raise SystemExit(f"{name} not found on PATH")
@@ -967,6 +1014,7 @@ def main() -> int:
         f"background CPU use before the run: {busy:.0%} of all CPUs",
         f"rtail: {rtail} ({version([rtail, '--version'])}{'' if a.rtail else source_rev()})",
         f"GNU tail: {gnu} ({version([gnu, '--version'])})",
+        *([f"jq (workload 11): {JQ} ({version([JQ, '--version'])})"] if JQ and 11 in only else []),
         f"mode: {'quick' if quick else 'full'}, {reps} repetitions after 1 warm-up, "
         "rtail and GNU interleaved",
     ]
@@ -1151,15 +1199,42 @@ def main() -> int:
             row = Row("11", f"-n +1 --json {size_label(size)} | dd bs=1M", "MB/s of input",
                       "≥ 300 MB/s", lambda rm, gm, q, refs: rm >= 300,
                       gnu_label="tail -n +1, text")
-            variants = {"rtail": [rtail, "-n", "+1", "--json", mid], "gnu": [gnu, "-n", "+1", mid],
-                        "rtail text": [rtail, "-n", "+1", mid]}
+            # (input file, its size, argv): rtail --json, and for scale GNU tail and rtail
+            # writing text, and jq -R (what one would use otherwise; it writes less: no path,
+            # no offset) on a slice of the file, being ~50x slower.
+            variants = {"rtail": (mid, [rtail, "-n", "+1", "--json", mid]),
+                        "gnu": (mid, [gnu, "-n", "+1", mid]),
+                        "rtail text": (mid, [rtail, "-n", "+1", mid])}
+            if JQ:
+                sl = os.path.join(tmp, "slice.log")
+                with open(mid, "rb") as f, open(sl, "wb") as out:
+                    data = f.read(cfg["jq_slice"])
+                    out.write(data[:data.rindex(b"\n") + 1])
+                del data
+                variants[f"jq -R -c '{{line: .}}' ({size_label(os.path.getsize(sl))} slice)"] = \
+                    (sl, [JQ, "-R", "-c", "{line: .}", sl])
+            inner = {}
             for warm, _ in rounds():
-                for k, argv in variants.items():
-                    dt, n, _ = run_pipeline([argv], tmp)
-                    if n < size:
-                        raise BenchError(f"{k}: dd read {n} bytes, the file has {size}")
-                    if not warm:
-                        row.add(k, size / dt / 1e6)
+                for k, (path, argv) in variants.items():
+                    fsize = os.path.getsize(path)
+                    t = 0.0
+                    for _ in range(inner.get(k, 1)):
+                        dt, n, _ = run_pipeline([argv], tmp)
+                        if n < fsize:
+                            raise BenchError(f"{k}: dd read {n} bytes, the file has {fsize}")
+                        t += dt / inner.get(k, 1)
+                    if warm:  # runs under 0.25 s (--quick) are batched, as in workload 3
+                        inner[k] = max(1, min(20, int(0.5 / t))) if t < 0.25 else 1
+                    else:
+                        row.add(k, fsize / t / 1e6)
+            js, text = row.r, row.refs["rtail text"]
+            row.extra = f"--json/text: {statistics.median(js) / statistics.median(text):.2f}"
+            if JQ:
+                jq = statistics.median(row.refs[list(variants)[-1]])
+                row.extra += f"; --json/jq: {statistics.median(js) / jq:.0f}x"
+            if max(inner.values()) > 1:
+                row.extra += "; runs per sample: " + ", ".join(
+                    f"{k} {v}" for k, v in inner.items() if v > 1)
             rows.append(row)
 
         workload(11, "-n +1 --json into a pipe (consumer: dd bs=1M of=/dev/null)", w11)
@@ -1265,12 +1340,20 @@ def main() -> int:
             crow = Row("10", "-F --json: CPU per million lines", "CPU s / M lines", "",
                        None)
             variants = {"rtail": (rtail, True), "gnu": (gnu, False), "rtail text": (rtail, False)}
+            expect = {}  # bytes of the warm-up's --json output, whose lines were counted
             for warm, _ in rounds():
                 for k, (v, js) in variants.items():
-                    res = run_follow_lines(v, tmp, N, js)
-                    if not warm:
+                    res = run_follow_lines(v, tmp, N, js, expect.get(k))
+                    if warm:
+                        expect[k] = res["bytes"]
+                    else:
                         lrow.add(k, res["lines_s"])
                         crow.add(k, res["cpu_per_M"])
+            for row in (lrow, crow):
+                js, text = row.r, row.refs["rtail text"]
+                pairs = statistics.median(a / b for a, b in zip(js, text))
+                row.extra = (f"--json/text: {statistics.median(js) / statistics.median(text):.2f} "
+                             f"(per pair {pairs:.2f})")
             rows.extend([lrow, crow])
 
         follow_workload(10, "follow throughput with --json (-F --json; text: rtail -F, GNU -F)", w10)
