@@ -72,18 +72,24 @@ fn prefix(path: &str) -> Vec<u8> {
     out
 }
 
-/// Whether JSON needs any of these bytes escaped: a quote, a backslash or a control character.
-/// Written without an early exit, so that it compiles to a vectorised scan.
-fn needs_escape(bytes: &[u8]) -> bool {
-    bytes.iter().fold(false, |any, &b| any | (b < 0x20) | (b == b'"') | (b == b'\\'))
+/// Whether JSON needs any of these bytes escaped (a quote, a backslash or a control
+/// character), and whether they are all ASCII (then valid UTF-8 too): one pass, without an
+/// early exit, so that it compiles to a vectorised scan.
+fn scan(bytes: &[u8]) -> (bool, bool) {
+    let (mut escape, mut all) = (0u8, 0u8);
+    for &b in bytes {
+        escape |= u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\');
+        all |= b;
+    }
+    (escape != 0, all < 0x80)
 }
 
 /// A record of valid UTF-8 with nothing to escape, as serde_json would encode [`RecordLine`].
-fn plain_record(out: &mut Vec<u8>, prefix: &[u8], offset: u64, text: &str, terminated: bool) {
+fn plain_record(out: &mut Vec<u8>, prefix: &[u8], offset: u64, text: &[u8], terminated: bool) {
     out.extend_from_slice(prefix);
     out.extend_from_slice(itoa::Buffer::new().format(offset).as_bytes());
     out.extend_from_slice(b",\"line\":\"");
-    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(text);
     out.push(b'"');
     if !terminated {
         out.extend_from_slice(b",\"partial\":true");
@@ -125,15 +131,14 @@ impl Output for Json {
         let path = std::mem::take(&mut self.paths[batch.source]);
         let mut result = Ok(());
         for record in batch.records(self.delim) {
-            if let Ok(text) = std::str::from_utf8(record.bytes)
-                && !needs_escape(record.bytes)
-            {
+            let (escape, ascii) = scan(record.bytes);
+            if !escape && (ascii || std::str::from_utf8(record.bytes).is_ok()) {
                 match self.out.buffer() {
                     Ok(buf) => plain_record(
                         buf,
                         &self.prefixes[batch.source],
                         record.offset,
-                        text,
+                        record.bytes,
                         record.terminated,
                     ),
                     Err(fail) => {
@@ -217,12 +222,12 @@ mod tests {
                     let mut want = serde_json::to_vec(&object).expect("encode");
                     want.push(b'\n');
                     let escaped = ["tab\there", "say \"hi\"", "back\\slash"].contains(&text);
-                    assert_eq!(needs_escape(text.as_bytes()), escaped, "{text:?}");
+                    assert_eq!(scan(text.as_bytes()), (escaped, text.is_ascii()), "{text:?}");
                     if escaped {
                         continue;
                     }
                     let mut got = Vec::new();
-                    plain_record(&mut got, &prefix(path), 1234, text, terminated);
+                    plain_record(&mut got, &prefix(path), 1234, text.as_bytes(), terminated);
                     assert_eq!(
                         String::from_utf8_lossy(&got),
                         String::from_utf8_lossy(&want),
