@@ -230,7 +230,9 @@ def test_ctrl_c_inside_a_wait_leaves_no_rtail(tmp_path):
     log.write_text("")
     script = textwrap.dedent(
         f"""
-        import sys, rtail
+        import faulthandler, sys, rtail
+        # Should it not end in time, its stacks are in the failure message.
+        faulthandler.dump_traceback_later(8, exit=True)
         with rtail.follow({str(log)!r}) as f:
             print(f._proc.pid, flush=True)
             f.wait_for("never", timeout=60)
@@ -239,7 +241,12 @@ def test_ctrl_c_inside_a_wait_leaves_no_rtail(tmp_path):
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     rtail_pid = int(child.stdout.readline())
     child.send_signal(signal.SIGINT)
-    _, err = child.communicate(timeout=10)
+    try:
+        _, err = child.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        _, err = child.communicate()
+        pytest.fail(f"the interrupted process did not end within 10 s; its stderr:\n{err}")
     assert "KeyboardInterrupt" in err
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and os.path.exists(f"/proc/{rtail_pid}"):
