@@ -27,12 +27,12 @@
 //! PyPI must be reachable to make the venv; without it the test fails and says so, it does not
 //! skip.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{self, KillGroupOnDrop};
+use crate::util::{self, FileLock, KillGroupOnDrop};
 
 /// The longest the pytest suite may run before it is killed and the test fails.
 const PYTEST_TIMEOUT: Duration = Duration::from_secs(600);
@@ -250,23 +250,4 @@ fn run_pytest(venv: &Path) -> String {
     assert!(left.is_empty(), "processes outlived pytest (5 s after it exited): {left:#?}\n{output}");
 
     output.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string()
-}
-
-/// An exclusive flock(2), released on drop (also when the holder panics or dies); the same as
-/// stress.rs's, so the two modules share its lock file.
-struct FileLock {
-    _file: File,
-}
-
-impl FileLock {
-    fn acquire(path: &Path) -> FileLock {
-        use std::os::fd::AsRawFd;
-        fs::create_dir_all(path.parent().expect("lock dir")).expect("create lock dir");
-        let file =
-            OpenOptions::new().create(true).truncate(false).write(true).open(path).expect("open lock file");
-        // SAFETY: flock on a descriptor we own; it touches no memory.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-        assert_eq!(rc, 0, "flock {}", path.display());
-        FileLock { _file: file }
-    }
 }

@@ -39,7 +39,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::util::{self, Spawned, TestDir};
+use crate::util::{self, FileLock, Spawned, TestDir};
 
 /// How long to wait for the follower to print everything after the writers are done. Generous: a
 /// correct follower needs well under a second; a slow CI machine must not make it flaky.
@@ -1214,24 +1214,6 @@ fn make_venv() -> PathBuf {
     );
     fs::write(&stamp, wanted).expect("write the venv stamp");
     python
-}
-
-/// An exclusive flock(2), released on drop (also when the holder panics or dies).
-struct FileLock {
-    _file: File,
-}
-
-impl FileLock {
-    fn acquire(path: &Path) -> FileLock {
-        use std::os::fd::AsRawFd;
-        fs::create_dir_all(path.parent().expect("lock dir")).expect("create lock dir");
-        let file =
-            OpenOptions::new().create(true).truncate(false).write(true).open(path).expect("open lock file");
-        // SAFETY: flock on a descriptor we own; it touches no memory.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-        assert_eq!(rc, 0, "flock {}", path.display());
-        FileLock { _file: file }
-    }
 }
 
 fn open_append(path: &Path) -> File {

@@ -578,3 +578,23 @@ pub fn sentinel(s: &Spawned, dir: &TestDir, name: &str, line: &str) {
         s.stderr.text()
     );
 }
+
+/// An exclusive flock(2), released on drop (also when the holder panics or dies): the stress
+/// tests and the Python tests share one, as both build and time things on the same cores.
+pub struct FileLock {
+    _file: std::fs::File,
+}
+
+impl FileLock {
+    pub fn acquire(path: &Path) -> FileLock {
+        use std::fs::{self, OpenOptions};
+        use std::os::fd::AsRawFd;
+        fs::create_dir_all(path.parent().expect("lock dir")).expect("create lock dir");
+        let file =
+            OpenOptions::new().create(true).truncate(false).write(true).open(path).expect("open lock file");
+        // SAFETY: flock on a descriptor we own; it touches no memory.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        assert_eq!(rc, 0, "flock {}", path.display());
+        FileLock { _file: file }
+    }
+}
