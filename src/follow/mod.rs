@@ -503,13 +503,32 @@ impl<'a> Engine<'a> {
 
     /// Follow by name: has the name moved on to another file, gone, or come back?
     fn check_name(&mut self, i: usize) -> Result<(), Stopped> {
+        self.check_name_then(i, true)
+    }
+
+    /// [`Engine::check_name`]; with `others_first`, when the name now holds the file another
+    /// input has open (renamed onto this name from that one), that input's name is looked at
+    /// first. Its loss is then told before this name takes the file over, whichever order the
+    /// names were given in and however a rename fell between two checks, and only one reader
+    /// follows the file from then on.
+    fn check_name_then(&mut self, i: usize, others_first: bool) -> Result<(), Stopped> {
         let Some(path) = self.files[i].path else {
             return Ok(());
         };
         let now = std::fs::metadata(path);
         let open_id = self.files[i].cur.as_ref().map(|r| r.identity);
         let now_id = now.as_ref().ok().map(Identity::of);
-        match name_change(open_id, now_id) {
+        let change = name_change(open_id, now_id);
+        if others_first
+            && matches!(change, NameChange::Replaced | NameChange::Back)
+            && let Some(j) = (0..self.files.len())
+                .find(|&j| j != i && self.files[j].cur.as_ref().map(|r| r.identity) == now_id)
+        {
+            // What was written to it under its old name is read under that name.
+            self.pump_current(j)?;
+            self.check_name_then(j, false)?;
+        }
+        match change {
             NameChange::Same => {
                 if now_id.is_none() {
                     self.rewatch_if_dir_gone(i)?;

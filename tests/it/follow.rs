@@ -721,6 +721,32 @@ fn name_without_retry_move_onto_a_followed_name(mode: &[&str]) {
     wait_stderr_one_of(&s, &[gone_gnu, gone_rtail]);
 }
 
+in_both_modes!(move_onto_a_followed_name_given_first);
+/// The same move with the names in the other order: the name that lost its file is told first,
+/// then the name that took it over, and from then on only that name reads the file (once). The
+/// engine looks at names in operand order, so without care this order showed the takeover first
+/// and read the moved file through both names until the next look.
+fn move_onto_a_followed_name_given_first(mode: &[&str]) {
+    let dir = TestDir::new();
+    dir.write("file1", "file1_content\n");
+    dir.write("file2", "file2_content\n");
+    let s = follow(&dir, mode, &["--follow=name", "file2", "file1"]);
+    let mut want = String::from("==> file2 <==\nfile2_content\n\n==> file1 <==\nfile1_content\n");
+    wait_stdout_is(&s, &want);
+    rename(&dir, "file1", "file2");
+    want.push_str("\n==> file2 <==\nfile1_content\n");
+    wait_stdout_is(&s, &want);
+    let notices = diags(&[
+        "'file1' has become inaccessible: No such file or directory",
+        "'file2' has been replaced;  following new file",
+    ]);
+    wait_stderr_is(&s, &notices);
+    dir.append("file2", "more\n");
+    want.push_str("more\n");
+    wait_stdout_is(&s, &want);
+    finish_with_stderr(s, &notices);
+}
+
 in_both_modes!(rename_rotation_then_recreated);
 /// 43: `mv app.log app.log.1`, later a new app.log: printed from its first byte.
 fn rename_rotation_then_recreated(mode: &[&str]) {
