@@ -23,7 +23,7 @@ _rtail() {
 
     case "${cmd}" in
         rtail)
-            opts="-c -n -q -v -z -P -f -F -s -g -x -i -h -V --bytes --lines --silent --quiet --verbose --zero-terminated --colour --color --prefix --json --follow --retry --sleep-interval --max-unchanged-stats --pid --poll --grep --exclude --ignore-case --until --timeout --idle-timeout --generate --help --version"
+            opts="-c -n -q -v -z -P -f -F -s -g -x -i -h -V --bytes --lines --silent --quiet --verbose --zero-terminated --colour --color --prefix --json --follow --retry --sleep-interval --max-unchanged-stats --pid --poll --grep --exclude --ignore-case --until --timeout --idle-timeout --serve --serve-token --serve-once --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -102,6 +102,14 @@ _rtail() {
                     return 0
                     ;;
                 --idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --serve)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --serve-token)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

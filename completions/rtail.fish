@@ -13,6 +13,8 @@ complete -c rtail -s x -l exclude -d 'Do not print lines matching REGEX (repeata
 complete -c rtail -l until -d 'Exit 0 right after printing the first line matching REGEX' -r
 complete -c rtail -l timeout -d 'Give up after DURATION (500ms, 30s, 2m, 1h): exit 124' -r
 complete -c rtail -l idle-timeout -d 'Exit 0 once no file has produced a new line for DURATION' -r
+complete -c rtail -l serve -d 'Also show the lines live in a browser, on ADDR (default 127.0.0.1:7117)' -r
+complete -c rtail -l serve-token -d 'The token the web view requires (also RTAIL_SERVE_TOKEN)' -r
 complete -c rtail -l generate -d 'Print the man page or a shell completion script, and exit' -r -f -a "man\t'The man page (roff), as in man/rtail.1'
 complete-bash\t'Bash completion script'
 complete-zsh\t'Zsh completion script'
@@ -28,5 +30,6 @@ complete -c rtail -s F -d 'Same as --follow=name --retry: the right choice for l
 complete -c rtail -l retry -d 'Keep trying to open a file that is missing or unreadable'
 complete -c rtail -l poll -d 'Poll with stat instead of change notifications'
 complete -c rtail -s i -l ignore-case -d 'Match --grep, --exclude and --until without regard to case'
+complete -c rtail -l serve-once -d 'End when the last viewer has left (after one came); implies --serve'
 complete -c rtail -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rtail -s V -l version -d 'Print version'

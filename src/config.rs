@@ -138,6 +138,24 @@ pub struct Config {
     pub command: Vec<std::ffi::OsString>,
     /// `--json`: one JSON object per line for each record and event instead of text.
     pub json: bool,
+    /// `--serve`: also show the records live on a web page.
+    pub serve: Option<Serve>,
+}
+
+/// The web view's settings (`--serve`, `--serve-token`, `--serve-once`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Serve {
+    /// Where to listen; port 0 picks a free one.
+    pub addr: std::net::SocketAddr,
+    /// The token every request must carry; `None` only on a loopback address.
+    pub token: Option<String>,
+    /// End once the last viewer has been gone for a short grace, after one connected.
+    pub once: bool,
+}
+
+impl Serve {
+    /// The port `--serve` listens on when none is given.
+    pub const DEFAULT_PORT: u16 = 7117;
 }
 
 impl Default for Config {
@@ -157,6 +175,7 @@ impl Default for Config {
             prefix: false,
             command: Vec::new(),
             json: false,
+            serve: None,
         }
     }
 }

@@ -21,6 +21,13 @@ pub enum Error {
         /// Why.
         source: io::Error,
     },
+    /// `--serve` cannot listen on its address.
+    Serve {
+        /// The address, as asked for.
+        addr: String,
+        /// Why.
+        source: io::Error,
+    },
     /// A worker thread panicked; a bug in rtail.
     Internal(String),
 }
@@ -31,6 +38,7 @@ impl fmt::Display for Error {
             Error::Write(e) => write!(f, "write error: {}", error_text(e)),
             Error::Pattern(e) => e.fmt(f),
             Error::Spawn { command, source } => write!(f, "cannot run '{command}': {}", error_text(source)),
+            Error::Serve { addr, source } => write!(f, "cannot serve on {addr}: {}", error_text(source)),
             Error::Internal(what) => write!(f, "internal error: {what}"),
         }
     }
@@ -39,7 +47,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Write(e) | Error::Spawn { source: e, .. } => Some(e),
+            Error::Write(e) | Error::Spawn { source: e, .. } | Error::Serve { source: e, .. } => Some(e),
             Error::Pattern(_) | Error::Internal(_) => None,
         }
     }

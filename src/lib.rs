@@ -42,9 +42,11 @@ mod signal;
 mod source;
 mod sys;
 mod text;
+#[cfg(feature = "web")]
+mod web;
 
 pub use config::{
-    BadNumber, Config, Count, Follow, FollowMode, Headers, Input, Unit, parse_count, parse_size,
+    BadNumber, Config, Count, Follow, FollowMode, Headers, Input, Serve, Unit, parse_count, parse_size,
 };
 pub use error::{Error, Result};
 pub use filter::{PatternError, Patterns};

@@ -68,6 +68,12 @@ pub(crate) enum StopReason {
     Timeout,
     /// The library consumer (a [`crate::Follower`]) was dropped.
     ConsumerGone,
+    /// The web view's Stop button.
+    #[cfg_attr(not(feature = "web"), allow(dead_code))]
+    WebStop,
+    /// `--serve-once`: the last viewer left.
+    #[cfg_attr(not(feature = "web"), allow(dead_code))]
+    ViewersGone,
 }
 
 /// Called once when a [`Shutdown`] is triggered.

@@ -91,14 +91,15 @@ pub fn run(config: &Config) -> Result<Outcome> {
     // One copy, shared with the terminal output: with thousands of files, copies add up.
     let names: Arc<[Vec<u8>]> = config.inputs.iter().map(Input::display_name).collect();
     let shaping = Shaping {
-        plain: filter.is_none() && !config.prefix && !config.color && !config.json,
+        plain: filter.is_none() && !config.prefix && !config.color && !config.json && config.serve.is_none(),
         filter,
         delim: config.delimiter,
     };
     let shutdown = Shutdown::new();
-    let outputs = || outputs(config, &names, shaping.filter.as_deref(), shutdown.clone());
+    let web = WebView::start(config, &shutdown)?;
+    let outputs = || outputs(config, &names, shaping.filter.as_deref(), shutdown.clone(), web.as_ref());
     let following = config.follow.is_some();
-    if !following && config.timeout.is_none() {
+    if !following && config.timeout.is_none() && web.is_none() {
         // Static output: everything on this thread; signals keep their default action, as GNU's.
         let printer = outputs();
         let sink = pipeline::direct(shutdown.clone(), shaping, printer);
@@ -126,16 +127,28 @@ pub fn run(config: &Config) -> Result<Outcome> {
         let produced = produce(scope, config, &names, &sink, inbox);
         drop(sink);
         let printed = printer.join().map_err(|_| Error::Internal("the printer thread panicked".into()));
+        if web.is_some() && !produced.ends_the_run() && shutdown.reason().is_none() {
+            // Every input ended: the page keeps showing them until a signal, its Stop
+            // button or --serve-once ends the run.
+            let _ = shutdown.receiver().recv();
+        }
         if let Some(w) = watcher {
             w.stop();
         }
         Ok::<_, Error>((produced, printed??))
     })?;
+    if let Some(web) = web {
+        web.stop(&shutdown);
+    }
     if let Some(err) = produced.spawn_error {
         return Err(err);
     }
     // --until and --timeout decide even when they stopped a child; otherwise its status is ours.
-    let decided = produced.until_matched || shutdown.reason() == Some(StopReason::Timeout);
+    let decided = produced.until_matched
+        || matches!(
+            shutdown.reason(),
+            Some(StopReason::Timeout | StopReason::WebStop | StopReason::ViewersGone)
+        );
     if let Some(code) = produced.child_status
         && !decided
     {
@@ -153,17 +166,10 @@ fn outputs(
     names: &Arc<[Vec<u8>]>,
     filter: Option<&Filter>,
     shutdown: Shutdown,
+    web: Option<&WebView>,
 ) -> Box<dyn Deliver> {
     let output: Box<dyn Output> = if config.json {
-        let paths = config
-            .inputs
-            .iter()
-            .map(|input| match input {
-                Input::Stdin => "-".to_string(),
-                Input::Path(p) => p.to_string_lossy().into_owned(),
-            })
-            .collect();
-        Box::new(Json::new(paths, config.delimiter))
+        Box::new(Json::new(json_paths(config), config.delimiter))
     } else {
         Box::new(Terminal::new(Layout {
             names: Arc::clone(names),
@@ -173,7 +179,82 @@ fn outputs(
             colour: config.color.then(|| filter.iter().flat_map(|f| f.highlights().cloned()).collect()),
         }))
     };
-    Outputs::boxed(vec![output], config.color.then(terminal::notice_style), shutdown)
+    let mut all = vec![output];
+    if let Some(web) = web {
+        all.push(web.output(config.delimiter));
+    }
+    Outputs::boxed(all, config.color.then(terminal::notice_style), shutdown)
+}
+
+/// Each input's `path` in JSON objects: the operand as given, `-` for standard input.
+fn json_paths(config: &Config) -> Vec<String> {
+    config
+        .inputs
+        .iter()
+        .map(|input| match input {
+            Input::Stdin => "-".to_string(),
+            Input::Path(p) => p.to_string_lossy().into_owned(),
+        })
+        .collect()
+}
+
+/// `--serve`: the hub every record also goes to, and the server that shows it.
+#[cfg(feature = "web")]
+struct WebView {
+    hub: Arc<crate::web::hub::Hub>,
+    server: crate::web::server::Server,
+}
+
+#[cfg(feature = "web")]
+impl WebView {
+    /// Listen (before anything is read, so that a busy port fails the run at once) and say
+    /// where on standard error.
+    fn start(config: &Config, shutdown: &Shutdown) -> Result<Option<WebView>> {
+        let Some(serve) = &config.serve else {
+            return Ok(None);
+        };
+        let hub = crate::web::hub::Hub::new(json_paths(config));
+        let server = crate::web::server::Server::start(serve, Arc::clone(&hub), shutdown.clone())?;
+        // One write, so that a reader never sees half the address.
+        let line = format!("rtail: serving {}\n", server.url());
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+        Ok(Some(WebView { hub, server }))
+    }
+
+    fn output(&self, delim: u8) -> Box<dyn Output> {
+        Box::new(crate::web::hub::HubOutput::new(Arc::clone(&self.hub), delim))
+    }
+
+    /// End the streams and the server; say why when the page ended the run.
+    fn stop(self, shutdown: &Shutdown) {
+        match shutdown.reason() {
+            Some(StopReason::WebStop) => eprintln!("rtail: stopped from the web page"),
+            Some(StopReason::ViewersGone) => eprintln!("rtail: the last viewer left"),
+            _ => {}
+        }
+        self.hub.end();
+        self.server.stop();
+    }
+}
+
+/// Without the `web` feature there is no web view; `--serve` is refused.
+#[cfg(not(feature = "web"))]
+enum WebView {}
+
+#[cfg(not(feature = "web"))]
+impl WebView {
+    fn start(config: &Config, _shutdown: &Shutdown) -> Result<Option<WebView>> {
+        match config.serve {
+            Some(_) => Err(Error::Internal("this build of rtail has no web view (feature `web`)".into())),
+            None => Ok(None),
+        }
+    }
+
+    fn output(&self, _delim: u8) -> Box<dyn Output> {
+        match *self {}
+    }
+
+    fn stop(self, _shutdown: &Shutdown) {}
 }
 
 /// How a run ended when no signal or child command decided it.
@@ -242,6 +323,14 @@ struct Produced {
     child_status: Option<i32>,
     /// The child command could not be started.
     spawn_error: Option<Error>,
+}
+
+impl Produced {
+    /// The run ends now even with a web view: --until matched, --idle-timeout, --pid, or the
+    /// child command ended (by itself, or by the Ctrl-C passed on to it).
+    fn ends_the_run(&self) -> bool {
+        self.until_matched || self.idle || self.pids_gone || self.child_status.is_some()
+    }
 }
 
 /// Everything the producer side does: warnings, initial output, the child command, following.

@@ -28,11 +28,16 @@ With no FILE, or when FILE is -, read standard input.
 
 /// What `rtail` exits with, for `--help` and the man page: (status, meaning).
 pub(super) const EXIT_STATUS: &[(&str, &str)] = &[
-    ("0", "Success; also when --until matched, when --idle-timeout passed, and when every --pid died."),
+    (
+        "0",
+        "Success; also when --until matched, when --idle-timeout passed, when every --pid died, and \
+         when the web view's Stop button or --serve-once ended the run.",
+    ),
     (
         "1",
         "A file could not be opened or read (the others are still printed), a usage error, a write \
-         error, no file left to follow, or the input ended before --until matched.",
+         error, no file left to follow, the input ended before --until matched, or --serve cannot \
+         listen on its address.",
     ),
     ("124", "--timeout passed first (as timeout(1)); a child command is stopped."),
     ("126", "The child command was found but could not be run."),
@@ -79,6 +84,7 @@ pub(super) const ENVIRONMENT: &[(&str, &str)] = &[
         "When set and neither empty nor 0, --color=auto colours even when standard output is not a \
          terminal; NO_COLOR wins.",
     ),
+    ("RTAIL_SERVE_TOKEN", "The web view's token when --serve-token does not give one."),
 ];
 
 /// Worked examples for `--help` and the man page: (what it does, commands). The commands are
@@ -112,6 +118,10 @@ pub(super) const EXAMPLES: &[(&str, &str)] = &[
         "Run the test suite, showing the service's errors as they happen; exit with the suite's \
          status:",
         "rtail -F -g ERROR service.log -- cargo test",
+    ),
+    (
+        "Watch two logs live in a browser (and in the terminal): open the address rtail prints:",
+        "rtail --serve -F app.log worker.log",
     ),
     (
         "Rotation: after app.log is renamed, rtail reads app.log.1 to its end (a logger may still \

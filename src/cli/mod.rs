@@ -11,6 +11,7 @@
 mod generate;
 mod help;
 mod obsolete;
+mod serve;
 mod usage;
 
 use std::ffi::OsString;
@@ -55,6 +56,9 @@ struct Cli {
     files: Vec<OsString>,
     command: Vec<OsString>,
     generate: Option<Generate>,
+    serve: Option<String>,
+    serve_token: Option<String>,
+    serve_once: bool,
 }
 
 /// A flag (`-q`, `--poll`): present or not.
@@ -280,6 +284,8 @@ fn command() -> Command {
                      Example: rtail -F --idle-timeout 10s build.log",
                 ),
         ])
+        .next_help_heading("Web view")
+        .args(serve::args())
         .next_help_heading(None)
         .arg(
             repeated("files", "FILE")
@@ -374,6 +380,9 @@ impl Cli {
             files: words(m, "files").unwrap_or_default(),
             command: words(m, "command").unwrap_or_default(),
             generate,
+            serve: text(m, "serve"),
+            serve_token: text(m, "serve_token"),
+            serve_once: m.get_flag("serve_once"),
         }
     }
 }
@@ -453,7 +462,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Config, Exit> {
     if args.is_empty() {
         args.push("rtail".into());
     }
-    let args = expand_obsolete(args);
+    let args = serve::join_value(expand_obsolete(args));
     reject_digit_options(&args)?;
     let mut matches = match command().try_get_matches_from(&args) {
         Ok(matches) => matches,
@@ -528,17 +537,27 @@ impl Cli {
             }
         }
         let with_child = !self.command.is_empty();
+        let serve = serve::settings(self.serve.take(), self.serve_token.take(), self.serve_once)?;
+        if serve.is_some() && count.unit == Unit::Bytes {
+            return Err(Exit::Invalid(
+                "--serve shows lines, not bytes: it cannot be used with -c/--bytes".into(),
+            ));
+        }
         let mode = match (self.follow_name_retry, self.follow) {
             (true, _) | (false, Some(FollowHow::Name)) => Some(FollowMode::Name),
             (false, Some(FollowHow::Descriptor)) => Some(FollowMode::Descriptor),
-            // A child command means following: -F unless said otherwise.
-            (false, None) if with_child => Some(FollowMode::Name),
+            // A child command or the web view means following: -F unless said otherwise (-f
+            // for standard input, which has no name).
+            (false, None) if serve.is_some() && !with_child && inputs.contains(&Input::Stdin) => {
+                Some(FollowMode::Descriptor)
+            }
+            (false, None) if with_child || serve.is_some() => Some(FollowMode::Name),
             (false, None) => None,
         };
-        let implied = with_child && !self.follow_name_retry && self.follow.is_none();
+        let implied = (with_child || serve.is_some()) && !self.follow_name_retry && self.follow.is_none();
         let follow = mode.map(|mode| Follow {
             mode,
-            retry: self.retry || self.follow_name_retry || implied,
+            retry: self.retry || self.follow_name_retry || (implied && mode == FollowMode::Name),
             sleep_interval,
             poll: self.poll,
         });
@@ -566,6 +585,7 @@ impl Cli {
             prefix: self.prefix,
             command: self.command,
             json: self.json,
+            serve,
         })
     }
 }

@@ -29,7 +29,7 @@ use serde::Serialize;
 use super::stdout::Stdout;
 use super::{Fail, Output};
 use crate::error::Error;
-use crate::record::{Batch, Event, SourceId};
+use crate::record::{Batch, Event, Record, SourceId};
 
 /// One record's object.
 #[derive(Serialize)]
@@ -94,31 +94,72 @@ fn plain_record(out: &mut Vec<u8>, prefix: &[u8], offset: u64, text: &[u8], term
     if !terminated {
         out.extend_from_slice(b",\"partial\":true");
     }
-    out.extend_from_slice(b"}\n");
+    out.push(b'}');
 }
 
-pub(crate) struct Json {
-    out: Stdout,
+/// Encodes records and events as JSON objects (without the newline): for `--json` and for the
+/// web view's events, which carry the same objects.
+pub(crate) struct Encoder {
     /// Each source's `path`, by [`SourceId`].
     paths: Vec<String>,
     /// Each source's `{"path":"…","offset":`, encoded once.
     prefixes: Vec<Vec<u8>>,
+}
+
+impl Encoder {
+    /// `paths`: each input's name as given (`-` for standard input).
+    pub(crate) fn new(paths: Vec<String>) -> Encoder {
+        let prefixes = paths.iter().map(|p| prefix(p)).collect();
+        Encoder { paths, prefixes }
+    }
+
+    /// Append the object of one record of `source`.
+    pub(crate) fn record(&self, out: &mut Vec<u8>, source: SourceId, record: &Record<'_>) {
+        let (escape, ascii) = scan(record.bytes);
+        if !escape && (ascii || std::str::from_utf8(record.bytes).is_ok()) {
+            plain_record(out, &self.prefixes[source], record.offset, record.bytes, record.terminated);
+            return;
+        }
+        let (line, line_base64) = match std::str::from_utf8(record.bytes) {
+            Ok(text) => (Cow::Borrowed(text), None),
+            Err(_) => (
+                String::from_utf8_lossy(record.bytes),
+                Some(base64::engine::general_purpose::STANDARD.encode(record.bytes)),
+            ),
+        };
+        let object = RecordLine {
+            path: &self.paths[source],
+            offset: record.offset,
+            line,
+            partial: !record.terminated,
+            line_base64,
+        };
+        encode(out, &object);
+    }
+
+    /// Append the object of an event.
+    pub(crate) fn event(&self, out: &mut Vec<u8>, event: &Event) {
+        let path = event.source.map(|id| self.paths[id].as_str());
+        encode(out, &EventLine { path, event: event.kind.name(), message: &event.message });
+    }
+}
+
+/// Append `value` as JSON. Encoding our own types into a `Vec` cannot fail: they hold strings
+/// and numbers only.
+fn encode(out: &mut Vec<u8>, value: &impl Serialize) {
+    let _ = serde_json::to_writer(out, value);
+}
+
+pub(crate) struct Json {
+    out: Stdout,
+    encoder: Encoder,
     delim: u8,
 }
 
 impl Json {
     /// `paths`: each input's name as given (`-` for standard input).
     pub(crate) fn new(paths: Vec<String>, delim: u8) -> Json {
-        let prefixes = paths.iter().map(|p| prefix(p)).collect();
-        Json { out: Stdout::new(), paths, prefixes, delim }
-    }
-
-    fn write(&mut self, value: &impl Serialize) -> Result<(), Fail> {
-        let buf = self.out.buffer()?;
-        serde_json::to_writer(&mut *buf, value)
-            .map_err(|e| Fail::Other(Error::Internal(format!("cannot encode JSON: {e}"))))?;
-        buf.push(b'\n');
-        Ok(())
+        Json { out: Stdout::new(), encoder: Encoder::new(paths), delim }
     }
 }
 
@@ -128,47 +169,12 @@ impl Output for Json {
     }
 
     fn batch(&mut self, batch: &Batch) -> Result<(), Fail> {
-        let path = std::mem::take(&mut self.paths[batch.source]);
-        let mut result = Ok(());
         for record in batch.records(self.delim) {
-            let (escape, ascii) = scan(record.bytes);
-            if !escape && (ascii || std::str::from_utf8(record.bytes).is_ok()) {
-                match self.out.buffer() {
-                    Ok(buf) => plain_record(
-                        buf,
-                        &self.prefixes[batch.source],
-                        record.offset,
-                        record.bytes,
-                        record.terminated,
-                    ),
-                    Err(fail) => {
-                        result = Err(fail);
-                        break;
-                    }
-                }
-                continue;
-            }
-            let (line, line_base64) = match std::str::from_utf8(record.bytes) {
-                Ok(text) => (Cow::Borrowed(text), None),
-                Err(_) => (
-                    String::from_utf8_lossy(record.bytes),
-                    Some(base64::engine::general_purpose::STANDARD.encode(record.bytes)),
-                ),
-            };
-            let object = RecordLine {
-                path: &path,
-                offset: record.offset,
-                line,
-                partial: !record.terminated,
-                line_base64,
-            };
-            result = self.write(&object);
-            if result.is_err() {
-                break;
-            }
+            let buf = self.out.buffer()?;
+            self.encoder.record(buf, batch.source, &record);
+            buf.push(b'\n');
         }
-        self.paths[batch.source] = path;
-        result
+        Ok(())
     }
 
     fn range(&mut self, _source: SourceId, _file: &File, _start: u64, _end: u64) -> Result<(), Fail> {
@@ -177,12 +183,17 @@ impl Output for Json {
     }
 
     fn event(&mut self, event: &Event) -> Result<(), Fail> {
-        let path = event.source.map(|id| self.paths[id].clone());
-        self.write(&EventLine { path: path.as_deref(), event: event.kind.name(), message: &event.message })
+        let buf = self.out.buffer()?;
+        self.encoder.event(buf, event);
+        buf.push(b'\n');
+        Ok(())
     }
 
     fn mark(&mut self, n: u64) -> Result<(), Fail> {
-        self.write(&MarkLine { event: "mark", mark: n })
+        let buf = self.out.buffer()?;
+        encode(buf, &MarkLine { event: "mark", mark: n });
+        buf.push(b'\n');
+        Ok(())
     }
 
     fn flush(&mut self) -> Result<(), Fail> {
@@ -219,8 +230,7 @@ mod tests {
                         partial: !terminated,
                         line_base64: None,
                     };
-                    let mut want = serde_json::to_vec(&object).expect("encode");
-                    want.push(b'\n');
+                    let want = serde_json::to_vec(&object).expect("encode");
                     let escaped = ["tab\there", "say \"hi\"", "back\\slash"].contains(&text);
                     assert_eq!(scan(text.as_bytes()), (escaped, text.is_ascii()), "{text:?}");
                     if escaped {

@@ -1,7 +1,8 @@
 //! The outputs: everything that consumes the ordered stream of records and events.
 //!
 //! Each output implements [`Output`] and renders what it is handed: [`terminal::Terminal`]
-//! (today's text, byte for byte) or [`json::Json`] (one JSON object per line). [`Outputs`] is
+//! (today's text, byte for byte) or [`json::Json`] (one JSON object per line), and with
+//! `--serve` the web view's hub (`crate::web::hub::HubOutput`). [`Outputs`] is
 //! the one place that walks the stream: it hands every message to every output in the order
 //! the engine produced it, writes notices to standard error (after flushing what came before
 //! them, so a terminal shows both in order), and turns a failed write into the run's stop.
@@ -22,6 +23,7 @@ use crate::pipeline::{Deliver, Msg, PrintEnd, Shutdown, StopReason, Stopped};
 use crate::record::{Batch, Event, SourceId};
 
 /// Why an output stopped.
+#[derive(Debug)]
 pub(crate) enum Fail {
     /// The reader of standard output went away.
     Pipe,

@@ -1,5 +1,6 @@
 //! Integration tests: every behaviour through the real `rtail` binary.
 
+mod browser;
 mod follow;
 mod generated;
 mod json;
@@ -11,3 +12,4 @@ mod static_mode;
 mod stress;
 mod util;
 mod watching;
+mod web;

@@ -1175,45 +1175,12 @@ fn python() -> PathBuf {
 }
 
 fn make_venv() -> PathBuf {
-    let venv = target_tmp().join("stress-venv");
-    let python = venv.join("bin/python");
-    let stamp = venv.join("rtail-requirements.txt");
-    let requirements = stress_dir().join("requirements.txt");
-    let wanted = fs::read_to_string(&requirements).expect("read tests/stress/requirements.txt");
-    // Another test process (nextest) may be making it at the same time.
-    let _lock = FileLock::acquire(&target_tmp().join("stress-venv.lock"));
-    if python.exists() && fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
-        return python;
-    }
-    let _ = fs::remove_dir_all(&venv);
-    let base = std::env::var("RTAIL_STRESS_PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = Command::new(&base).args(["-m", "venv"]).arg(&venv).output().unwrap_or_else(|e| {
-        panic!("the stress tests need Python 3 (`{base}`, or set RTAIL_STRESS_PYTHON): {e}")
-    });
-    assert!(
-        out.status.success(),
-        "`{base} -m venv {}` failed; the stress tests need Python 3 with its venv module:\n{}",
-        venv.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = Command::new(&python)
-        .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"])
-        .args(["--timeout", "20", "--retries", "2", "-r"])
-        .arg(&requirements)
-        .output()
-        .expect("run pip");
-    assert!(
-        out.status.success(),
-        "could not install the stress tests' Python packages: `pip install -r {}` failed. \
-         They come from PyPI, which must be reachable the first time (the venv at {} is reused \
-         afterwards).\n--- pip stdout ---\n{}\n--- pip stderr ---\n{}",
-        requirements.display(),
-        venv.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    fs::write(&stamp, wanted).expect("write the venv stamp");
-    python
+    util::python_venv(
+        "stress-venv",
+        "tests/stress/requirements.txt",
+        "RTAIL_STRESS_PYTHON",
+        "the stress tests",
+    )
 }
 
 fn open_append(path: &Path) -> File {

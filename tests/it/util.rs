@@ -97,7 +97,9 @@ impl TestDir {
 
 /// Remove environment that changes output (colour, locale) so tests see what a pipe sees.
 pub fn scrub(cmd: &mut Command) {
-    for var in ["NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TERM", "COLUMNS", "POSIXLY_CORRECT"] {
+    for var in
+        ["NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TERM", "COLUMNS", "POSIXLY_CORRECT", "RTAIL_SERVE_TOKEN"]
+    {
         cmd.env_remove(var);
     }
     cmd.env("LC_ALL", "C");
@@ -597,4 +599,55 @@ impl FileLock {
         assert_eq!(rc, 0, "flock {}", path.display());
         FileLock { _file: file }
     }
+}
+
+/// A venv under the cargo target dir named `name`, with `requirements` (relative to the
+/// repository) installed; made on first use and reused while the requirements file and the
+/// interpreter are unchanged. `interpreter_var` names the environment variable that may give
+/// the Python to make it from (default `python3`); `who` says which tests need it, for the
+/// messages. Returns the venv's python.
+pub fn python_venv(name: &str, requirements: &str, interpreter_var: &str, who: &str) -> PathBuf {
+    use std::fs;
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let venv = target.join(name);
+    let python = venv.join("bin/python");
+    let stamp = venv.join("rtail-requirements.txt");
+    let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join(requirements);
+    let base = std::env::var(interpreter_var).unwrap_or_else(|_| "python3".into());
+    let wanted = format!("{base}\n{}", fs::read_to_string(&requirements).expect("read the requirements"));
+    // Another test process (nextest) may be making it at the same time.
+    let _lock = FileLock::acquire(&target.join(format!("{name}.lock")));
+    if python.exists() && fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return python;
+    }
+    let _ = fs::remove_dir_all(&venv);
+    let out = Command::new(&base)
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .output()
+        .unwrap_or_else(|e| panic!("{who} need Python 3 (`{base}`, or set {interpreter_var}): {e}"));
+    assert!(
+        out.status.success(),
+        "`{base} -m venv {}` failed; {who} need Python 3 with its venv module:\n{}",
+        venv.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(&python)
+        .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input"])
+        .args(["--timeout", "20", "--retries", "2", "-r"])
+        .arg(&requirements)
+        .output()
+        .expect("run pip");
+    assert!(
+        out.status.success(),
+        "could not install the Python packages {who} need: `pip install -r {}` failed. They come \
+         from PyPI, which must be reachable the first time (the venv at {} is reused afterwards).\n\
+         --- pip stdout ---\n{}\n--- pip stderr ---\n{}",
+        requirements.display(),
+        venv.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    fs::write(&stamp, wanted).expect("write the venv stamp");
+    python
 }
