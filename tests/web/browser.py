@@ -428,6 +428,27 @@ def check_heap_stays_flat_at_10000_lines_per_second(ctx):
     r.stop()
 
 
+def check_serve_once_survives_a_reload_and_ends_when_the_tab_goes(ctx):
+    log = os.path.join(ctx.dir, "once.log")
+    append(log, "x\n")
+    r = ctx.rtail(["--serve-once", "--serve=0", "-F", log])
+    d = ctx.open(r.url)
+    wait(d, "live", lambda d: state(d) == "live")
+    d.refresh()
+    wait(d, "live after the reload", lambda d: state(d) == "live" and len(line_texts(d)) == 1)
+    # Longer than the grace: a reload must not have ended it.
+    try:
+        r.proc.wait(3.5)
+        raise AssertionError("a reload ended rtail: " + "".join(r.stderr))
+    except subprocess.TimeoutExpired:
+        pass
+    left = time.monotonic()
+    d.get("about:blank")
+    assert r.wait() == 0, "".join(r.stderr)
+    print(f"  ended {time.monotonic() - left:.1f} s after the tab left (3 s of it the grace)")
+    assert r.stderr[-1] == "rtail: the last viewer left\n", r.stderr
+
+
 def alert_open(d):
     try:
         d.switch_to.alert
@@ -446,6 +467,7 @@ CHECKS = [
     check_sources_and_screenshot,
     check_stop_button_ends_rtail,
     check_ended_input_shows_ended,
+    check_serve_once_survives_a_reload_and_ends_when_the_tab_goes,
     check_heap_stays_flat_at_10000_lines_per_second,
 ]
 

@@ -421,6 +421,12 @@
     }
   });
 
+  // Leaving the page closes the stream, also when the browser keeps the page in its
+  // back-forward cache (it would stay connected there, and --serve-once would never end);
+  // coming back reconnects from the last line seen.
+  window.addEventListener('pagehide', () => { if (source) source.close(); });
+  window.addEventListener('pageshow', (e) => { if (e.persisted && !ended && !stopped) connect(); });
+
   buildLevels();
   showCounts();
   connect();
