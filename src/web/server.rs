@@ -57,7 +57,7 @@ const ONCE_GRACE: Duration = Duration::from_secs(3);
 /// How long connections get to finish when the server stops.
 const FAREWELL: Duration = Duration::from_millis(500);
 /// About how many bytes one write to a client carries.
-const CHUNK: usize = 64 * 1024;
+const CHUNK: usize = 16 * 1024;
 
 const PAGE: &str = include_str!("page/index.html");
 const SCRIPT: &str = include_str!("page/app.js");
@@ -427,7 +427,9 @@ fn stream(request: &Request<Incoming>, ctx: &Arc<Ctx>, format: Format) -> Respon
     let backlog =
         query_value(request.uri().query(), "n").and_then(|n| n.parse().ok()).unwrap_or(DEFAULT_BACKLOG);
     let from = ctx.hub.start_from(resumed, backlog);
-    let (tx, rx) = mpsc::channel(4);
+    // One chunk waiting while hyper writes another: what a stalled viewer holds is bounded by
+    // a few chunks, and the ring keeps the rest.
+    let (tx, rx) = mpsc::channel(1);
     ctx.viewed.store(true, Ordering::Release);
     tokio::spawn(feed(Arc::clone(ctx), slot, from, format, tx));
     let content_type = match format {
