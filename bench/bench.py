@@ -24,6 +24,7 @@ import re
 import resource
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -732,6 +733,165 @@ def run_follow_many(tool: str, tmp: str, nfiles: int, nappends: int) -> dict:
         shutil.rmtree(d, ignore_errors=True)
 
 
+# --------------------------------------------------------------------------------------------
+# Workload 12: the web view (--serve)
+# --------------------------------------------------------------------------------------------
+
+def page_url(proc, timeout=10.0):
+    """The URL `rtail --serve` prints on stderr."""
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while time.monotonic() < deadline:
+        chunk = os.read(proc.stderr.fileno(), 4096)
+        if not chunk:
+            break
+        buf += chunk
+        m = re.search(rb"rtail: serving (http://[^\s]+)\n", buf)
+        if m:
+            return m.group(1).decode()
+    raise RuntimeError("rtail did not print where it serves: %r" % buf)
+
+
+class SseClient(threading.Thread):
+    """Reads /events on a raw socket (HTTP/1.1, chunked): counts records, notes when each
+    line `seq <n> <t_ns>` arrived, and any `skipped` event."""
+
+    def __init__(self, port, expect):
+        super().__init__(daemon=True)
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.sendall(b"GET /events?n=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        self.expect = expect
+        self.lat_ns = []
+        self.count = 0
+        self.skipped = 0
+        self.done = threading.Event()
+        self.hello = threading.Event()
+
+    def run(self):
+        buf = b""
+        pat = re.compile(rb'data: \{"path":"[^"]*","offset":\d+,"line":"seq (\d+) (\d+)')
+        while self.count < self.expect:
+            data = self.sock.recv(1 << 16)
+            if not data:
+                break
+            now = time.monotonic_ns()
+            buf += data
+            if b"event: hello" in buf:
+                self.hello.set()
+            # Whole frames only; chunk-size lines of the transfer encoding are skipped by the
+            # pattern, which looks at data lines.
+            cut = buf.rfind(b"\n\n")
+            if cut < 0:
+                continue
+            frames, buf = buf[:cut], buf[cut + 2:]
+            for m in pat.finditer(frames):
+                self.count += 1
+                self.lat_ns.append(now - int(m.group(2)))
+            self.skipped += frames.count(b"event: skipped")
+        self.done.set()
+
+
+
+
+
+
+
+
+def run_serve_rate(rtail, tmp, rate=10_000, secs=10, live=4, stalled=1):
+    d = tempfile.mkdtemp(dir=tmp, prefix="w12-")
+    path = os.path.join(d, "app.log")
+    open(path, "wb").close()
+    proc = subprocess.Popen([rtail, "--serve=0", "-n", "0", "-F", path], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        port = int(re.search(r":(\d+)/", page_url(proc)).group(1))
+        total = rate * secs
+        clients = [SseClient(port, total) for _ in range(live)]
+        for c in clients:
+            c.start()
+        for c in clients:
+            c.hello.wait(10)
+        stuck = []
+        for _ in range(stalled):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            stuck.append(s)
+        c0 = CpuMark(proc.pid)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        step = rate // 100  # lines per 10 ms
+        t0 = time.monotonic()
+        for k in range(0, total, step):
+            due = t0 + (k / rate)
+            while time.monotonic() < due:
+                time.sleep(max(0.0, due - time.monotonic()))
+            now = time.monotonic_ns()
+            os.write(fd, b"".join(b"seq %d %d INFO request served path=/api/items status=200\n" % (k + i, now)
+                                  for i in range(step)))
+        os.close(fd)
+        for c in clients:
+            c.done.wait(30)
+        cpu = CpuMark(proc.pid).since(c0)
+        got = [c.count for c in clients]
+        lat = [x for c in clients for x in c.lat_ns]
+        return {"delivered": min(got) if got else 0, "expected": total,
+                "skipped": sum(c.skipped for c in clients),
+                "p50_ms": pct(sorted(lat), 0.5) / 1e6, "p99_ms": pct(sorted(lat), 0.99) / 1e6,
+                "cpu_s": cpu, "rss": vm_hwm_kib(proc.pid) / 1024}
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def run_serve_latency(rtail, tmp, count=300, gap=0.005):
+    d = tempfile.mkdtemp(dir=tmp, prefix="w12l-")
+    path = os.path.join(d, "app.log")
+    open(path, "wb").close()
+    proc = subprocess.Popen([rtail, "--serve=0", "-n", "0", "-F", path], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        port = int(re.search(r":(\d+)/", page_url(proc)).group(1))
+        c = SseClient(port, count)
+        c.start()
+        c.hello.wait(10)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        for k in range(count):
+            os.write(fd, b"seq %d %d one line\n" % (k, time.monotonic_ns()))
+            time.sleep(gap)
+        os.close(fd)
+        c.done.wait(30)
+        return {"p50_ms": pct(sorted(c.lat_ns), 0.5) / 1e6, "p99_ms": pct(sorted(c.lat_ns), 0.99) / 1e6, "n": c.count}
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def run_serve_full(rtail, tmp, clients=32):
+    """Peak RSS with the ring full (8 MiB of ~400-byte lines) and 32 viewers."""
+    d = tempfile.mkdtemp(dir=tmp, prefix="w12m-")
+    path = os.path.join(d, "app.log")
+    line = b"seq %d 0 " + b"x" * 380 + b"\n"
+    with open(path, "wb") as f:
+        f.write(b"".join(line % i for i in range(30_000)))
+    proc = subprocess.Popen([rtail, "--serve=0", "-n", "+1", "-F", path], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        port = int(re.search(r":(\d+)/", page_url(proc)).group(1))
+        socks = []
+        for _ in range(clients):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"GET /events?n=100000 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            socks.append(s)
+        time.sleep(2)  # each viewer is sent the whole ring (we do not read: worst case)
+        return {"rss": vm_hwm_kib(proc.pid) / 1024}
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def pct(sorted_vals: list, q: float):
     """Nearest-rank percentile."""
     k = math.ceil(q * len(sorted_vals)) - 1
@@ -909,7 +1069,7 @@ def version(argv: list[str]) -> str:
 
 def parse_args():
     p = argparse.ArgumentParser(
-        description="Benchmark rtail against GNU tail (tail on PATH); workloads 1-11 of the "
+        description="Benchmark rtail against GNU tail (tail on PATH); workloads 1-12 of the "
                     "project's benchmark issue, see bench/README.md.",
         epilog="A --quick run takes about 1 minute; a full run about 5 minutes (plus the build). "
                "Needs python3, GNU coreutils (tail, dd, cat), GNU grep, cargo (unless --rtail) "
@@ -949,11 +1109,11 @@ def main() -> int:
     a = parse_args()
     quick = a.quick
     reps = a.reps or (3 if quick else 5)
-    only = set(range(1, 12))
+    only = set(range(1, 13))
     if a.only:
         only = {int(x) for x in a.only.split(",") if x.strip()}
-        if not only <= set(range(1, 12)):
-            raise SystemExit("--only takes workload numbers 1 to 11")
+        if not only <= set(range(1, 13)):
+            raise SystemExit("--only takes workload numbers 1 to 12")
         if only == {8}:
             only = {2, 3, 4, 6, 7, 8}
     rss_on = 8 in only
@@ -1357,6 +1517,45 @@ def main() -> int:
             rows.extend([lrow, crow])
 
         follow_workload(10, "follow throughput with --json (-F --json; text: rtail -F, GNU -F)", w10)
+
+        # ---- 12: the web view
+        def w12():
+            if "--serve" not in help_text:
+                skipped.append("12: skipped: rtail has no --serve yet")
+                print("    skipped: rtail has no --serve yet", flush=True)
+                return
+            rate, secs = 10_000, (5 if quick else 10)
+            drow = Row("12", f"--serve: {rate:,} lines/s for {secs} s to 4 viewers + 1 stalled",
+                       "lines delivered per viewer", "all", None)
+            rlat = Row("12", "--serve at that rate: append → SSE event", "p50 ms", "",
+                       None)
+            crow = Row("12", "--serve at that rate: rtail CPU", "CPU s", "", None)
+            lrow = Row("12", "--serve: one line every 5 ms, append → SSE event", "p50 ms",
+                       "≤ 2 ms", lambda rm, gm, q, refs: rm <= 2.0, gnu_label="GNU -F to a pipe")
+            mrow = Row("12", "--serve: peak RSS, 32 viewers, full ring", "MiB", "≤ 24 MiB",
+                       lambda rm, gm, q, refs: rm <= 24.0)
+            for warm, _ in rounds():
+                res = run_serve_rate(rtail, tmp, rate, secs)
+                if res["delivered"] != res["expected"] or res["skipped"]:
+                    raise BenchError(f"{res['delivered']:,} of {res['expected']:,} lines reached "
+                                     f"every live viewer ({res['skipped']} skipped events)")
+                lat = run_serve_latency(rtail, tmp)
+                gnu_lat = run_follow_latency(gnu, tmp, cfg["lat_lines"])
+                full = run_serve_full(rtail, tmp)
+                if warm:
+                    continue
+                drow.add("rtail", res["delivered"])
+                rlat.add("rtail", res["p50_ms"])
+                rlat.add("p99", res["p99_ms"])
+                crow.add("rtail", res["cpu_s"])
+                lrow.add("rtail", lat["p50_ms"])
+                lrow.add("gnu", gnu_lat["p50"] / 1000)
+                lrow.add("p99", lat["p99_ms"])
+                mrow.add("rtail", full["rss"])
+                mrow.add("at the rate", res["rss"])
+            rows.extend([drow, rlat, crow, lrow, mrow])
+
+        follow_workload(12, "the web view (--serve): viewers over HTTP on loopback", w12)
 
     except KeyboardInterrupt:
         failed.append("interrupted")
