@@ -4,13 +4,26 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-/// One operand: a named file, or standard input (`-` or no operand at all).
+/// One source: a named file, standard input (`-` or no operand at all), or one output stream
+/// of the run's command ([`Config::command`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     /// Standard input, shown as `standard input` in headers.
     Stdin,
     /// A path as the user gave it.
     Path(PathBuf),
+    /// What the command writes to this stream, read as it comes (its standard output goes
+    /// through a pseudo-terminal, so that it is written line by line).
+    Command(Stream),
+}
+
+/// One output stream of a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Its standard output.
+    Stdout,
+    /// Its standard error.
+    Stderr,
 }
 
 impl Input {
@@ -19,12 +32,15 @@ impl Input {
         if op == "-" { Input::Stdin } else { Input::Path(PathBuf::from(op)) }
     }
 
-    /// The name used in headers and messages, as bytes (file names need not be UTF-8).
+    /// The name used in headers and messages, as bytes (file names need not be UTF-8); a
+    /// command's streams are named by [`Config::input_name`], which knows the command.
     pub fn display_name(&self) -> Vec<u8> {
         use std::os::unix::ffi::OsStrExt;
         match self {
             Input::Stdin => b"standard input".to_vec(),
             Input::Path(p) => p.as_os_str().as_bytes().to_vec(),
+            Input::Command(Stream::Stdout) => b"command".to_vec(),
+            Input::Command(Stream::Stderr) => b"command (stderr)".to_vec(),
         }
     }
 }
@@ -134,7 +150,8 @@ pub struct Config {
     pub color: bool,
     /// `--prefix`: `NAME: ` before every line instead of headers.
     pub prefix: bool,
-    /// `-- COMMAND [ARG]...`: run it while following; its exit status becomes ours.
+    /// `-- COMMAND [ARG]...`: run it while following; its exit status becomes ours. When the
+    /// inputs are its streams ([`Input::Command`]), its output is what is followed.
     pub command: Vec<std::ffi::OsString>,
     /// `--json`: one JSON object per line for each record and event instead of text.
     pub json: bool,
@@ -189,8 +206,35 @@ impl Config {
         match self.headers {
             Headers::Always => true,
             Headers::Never => false,
-            Headers::Auto => self.inputs.len() > 1,
+            // A command's two streams are one program's output: no headers between them.
+            Headers::Auto => self.inputs.len() > 1 && !self.reads_command(),
         }
+    }
+
+    /// Whether the sources are the command's output streams, not files.
+    pub fn reads_command(&self) -> bool {
+        self.inputs.iter().any(|i| matches!(i, Input::Command(_)))
+    }
+
+    /// The name of `input` in headers, prefixes, JSON and the web page: the path as given,
+    /// `standard input`, or for a command's streams its words (`python3 app.py`, and
+    /// `python3 app.py (stderr)` for its standard error).
+    pub fn input_name(&self, input: &Input) -> Vec<u8> {
+        use std::os::unix::ffi::OsStrExt;
+        let Input::Command(stream) = input else {
+            return input.display_name();
+        };
+        let mut name = Vec::new();
+        for (i, word) in self.command.iter().enumerate() {
+            if i > 0 {
+                name.push(b' ');
+            }
+            name.extend_from_slice(word.as_bytes());
+        }
+        if *stream == Stream::Stderr {
+            name.extend_from_slice(b" (stderr)");
+        }
+        name
     }
 }
 

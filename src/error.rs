@@ -20,6 +20,9 @@ pub enum Error {
         command: String,
         /// Why.
         source: io::Error,
+        /// The command was to be followed (no FILE before `--`) and its program names a file
+        /// that exists: the user may have meant to follow it.
+        is_a_file: bool,
     },
     /// `--serve` cannot listen on its address.
     Serve {
@@ -37,7 +40,17 @@ impl fmt::Display for Error {
         match self {
             Error::Write(e) => write!(f, "write error: {}", error_text(e)),
             Error::Pattern(e) => e.fmt(f),
-            Error::Spawn { command, source } => write!(f, "cannot run '{command}': {}", error_text(source)),
+            Error::Spawn { command, source, is_a_file } => {
+                write!(f, "cannot run '{command}': {}", error_text(source))?;
+                if *is_a_file {
+                    write!(
+                        f,
+                        "\nrtail: with no FILE before '--', the words after it are a command to run; \
+                         to follow '{command}', name it before '--' or give -F"
+                    )?;
+                }
+                Ok(())
+            }
             Error::Serve { addr, source } => write!(f, "cannot serve on {addr}: {}", error_text(source)),
             Error::Internal(what) => write!(f, "internal error: {what}"),
         }

@@ -46,7 +46,8 @@ mod text;
 mod web;
 
 pub use config::{
-    BadNumber, Config, Count, Follow, FollowMode, Headers, Input, Serve, Unit, parse_count, parse_size,
+    BadNumber, Config, Count, Follow, FollowMode, Headers, Input, Serve, Stream, Unit, parse_count,
+    parse_size,
 };
 pub use error::{Error, Result};
 pub use filter::{PatternError, Patterns};

@@ -6,7 +6,7 @@
 //! Records move in [`Batch`]es, many per message, back to back in one buffer: the terminal
 //! writes a batch's bytes as they are, the JSON output walks its [`Batch::records`].
 //!
-//! An [`Event`] (truncated, replaced, appeared, inaccessible, gone) travels in the same ordered
+//! An [`Event`] (truncated, replaced, appeared, inaccessible, gone, exited) travels in the same ordered
 //! stream, so every output sees it exactly between the records it separates.
 //!
 //! Nothing here reads, filters or prints: these are plain values.
@@ -146,6 +146,8 @@ pub(crate) enum EventKind {
     /// The initial output is done and every file is watched: whatever is written from now on
     /// will be printed. Not a notice: standard error does not show it.
     Following,
+    /// The command whose output is followed ended by itself, with [`Event::status`].
+    Exited,
 }
 
 impl EventKind {
@@ -158,6 +160,7 @@ impl EventKind {
             EventKind::Inaccessible => "inaccessible",
             EventKind::Gone => "gone",
             EventKind::Following => "following",
+            EventKind::Exited => "exited",
         }
     }
 
@@ -176,11 +179,22 @@ pub(crate) struct Event {
     pub(crate) kind: EventKind,
     /// The notice as standard error shows it, without the `rtail: ` prefix (GNU's wording).
     pub(crate) message: String,
+    /// For [`EventKind::Exited`]: the command's exit status (128+N when killed by signal N).
+    pub(crate) status: Option<i32>,
 }
 
 impl Event {
     pub(crate) fn new(source: impl Into<Option<SourceId>>, kind: EventKind, message: String) -> Event {
-        Event { source: source.into(), kind, message }
+        Event { source: source.into(), kind, message, status: None }
+    }
+
+    /// The followed command ended by itself with `status`.
+    pub(crate) fn exited(status: i32) -> Event {
+        let message = match status {
+            129.. => format!("command was killed by signal {}", status - 128),
+            _ => format!("command exited with status {status}"),
+        };
+        Event { source: None, kind: EventKind::Exited, message, status: Some(status) }
     }
 }
 

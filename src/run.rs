@@ -10,7 +10,7 @@ use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, FollowMode, Input};
+use crate::config::{Config, FollowMode, Input, Stream};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::follow;
@@ -89,7 +89,7 @@ pub fn run(config: &Config) -> Result<Outcome> {
         Some(Arc::new(Filter::new(&config.patterns, config.delimiter)?))
     };
     // One copy, shared with the terminal output: with thousands of files, copies add up.
-    let names: Arc<[Vec<u8>]> = config.inputs.iter().map(Input::display_name).collect();
+    let names: Arc<[Vec<u8>]> = config.inputs.iter().map(|i| config.input_name(i)).collect();
     let shaping = Shaping {
         plain: filter.is_none() && !config.prefix && !config.color && !config.json && config.serve.is_none(),
         filter,
@@ -143,12 +143,9 @@ pub fn run(config: &Config) -> Result<Outcome> {
     if let Some(err) = produced.spawn_error {
         return Err(err);
     }
-    // --until and --timeout decide even when they stopped a child; otherwise its status is ours.
-    let decided = produced.until_matched
-        || matches!(
-            shutdown.reason(),
-            Some(StopReason::Timeout | StopReason::WebStop | StopReason::ViewersGone)
-        );
+    // A child that ended by itself (or by the signal passed on to it) gives its status, unless
+    // --until or --timeout decided at the same moment; one the run stopped gives none.
+    let decided = produced.until_matched || shutdown.reason() == Some(StopReason::Timeout);
     if let Some(code) = produced.child_status
         && !decided
     {
@@ -177,6 +174,7 @@ fn outputs(
             prefix: config.prefix,
             delim: config.delimiter,
             colour: config.color.then(|| filter.iter().flat_map(|f| f.highlights().cloned()).collect()),
+            to_stderr: config.inputs.iter().position(|i| *i == Input::Command(Stream::Stderr)),
         }))
     };
     let mut all = vec![output];
@@ -194,6 +192,7 @@ fn json_paths(config: &Config) -> Vec<String> {
         .map(|input| match input {
             Input::Stdin => "-".to_string(),
             Input::Path(p) => p.to_string_lossy().into_owned(),
+            Input::Command(_) => String::from_utf8_lossy(&config.input_name(input)).into_owned(),
         })
         .collect()
 }
@@ -319,17 +318,22 @@ struct Produced {
     pids_gone: bool,
     idle: bool,
     until_matched: bool,
-    /// The child command's exit status, when one ran.
+    /// The child command's exit status, when it ended by itself (not stopped by the run).
     child_status: Option<i32>,
     /// The child command could not be started.
     spawn_error: Option<Error>,
+    /// The command whose output was followed ended by itself (a web view stays, to show it).
+    command_ended: bool,
 }
 
 impl Produced {
     /// The run ends now even with a web view: --until matched, --idle-timeout, --pid, or the
-    /// child command ended (by itself, or by the Ctrl-C passed on to it).
+    /// child command beside the files ended (by itself, or by the Ctrl-C passed on to it).
     fn ends_the_run(&self) -> bool {
-        self.until_matched || self.idle || self.pids_gone || self.child_status.is_some()
+        self.until_matched
+            || self.idle
+            || self.pids_gone
+            || (self.child_status.is_some() && !self.command_ended)
     }
 }
 
@@ -344,6 +348,9 @@ fn produce<'scope>(
     let mut produced = Produced::default();
     let mut child: Option<child::Child> = None;
     let _ = (|| -> Result<(), Stopped> {
+        if config.reads_command() {
+            return follow_command(scope, config, sink, inbox, &mut child, &mut produced);
+        }
         let starts = initial(config, names, sink, &mut produced)?;
         if config.follow.is_none() {
             return Ok(());
@@ -351,13 +358,10 @@ fn produce<'scope>(
         let engine = follow::Engine::new(config, starts, sink, Arc::clone(&inbox))?;
         // The files are watched: now the child may start, and nothing it writes is missed.
         if !config.command.is_empty() {
-            match child::Child::spawn(scope, &config.command, inbox) {
-                Ok(c) => child = Some(c),
+            match child::Child::spawn(scope, &config.command, inbox, None) {
+                Ok((c, _)) => child = Some(c),
                 Err(e) => {
-                    produced.spawn_error = Some(Error::Spawn {
-                        command: config.command[0].to_string_lossy().into_owned(),
-                        source: e,
-                    });
+                    produced.spawn_error = Some(spawn_error(config, e));
                     return Ok(());
                 }
             }
@@ -378,9 +382,53 @@ fn produce<'scope>(
     produced.until_matched = sink.until_hit();
     if let Some(c) = child {
         // Stop it unless it ended by itself (until matched, timeout, idle, closed stdout...).
-        produced.child_status = Some(c.finish(true));
+        produced.child_status = c.finish(true);
+        produced.command_ended &= produced.child_status.is_some();
     }
     produced
+}
+
+fn spawn_error(config: &Config, e: io::Error) -> Error {
+    let program = &config.command[0];
+    let is_a_file = config.reads_command() && std::path::Path::new(program).is_file();
+    Error::Spawn { command: program.to_string_lossy().into_owned(), source: e, is_a_file }
+}
+
+/// The command's output is the source: start it, and follow its two streams.
+fn follow_command<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    config: &Config,
+    sink: &Sink,
+    inbox: Arc<follow::Inbox>,
+    child: &mut Option<child::Child>,
+    produced: &mut Produced,
+) -> Result<(), Stopped> {
+    // Only the terminal in colour and the web page show a program's colours.
+    let capture = child::Capture { no_color: !config.color && config.serve.is_none() };
+    let streams = match child::Child::spawn(scope, &config.command, Arc::clone(&inbox), Some(capture)) {
+        Ok((c, Some(streams))) => {
+            *child = Some(c);
+            streams
+        }
+        Ok((c, None)) => {
+            *child = Some(c);
+            return Ok(());
+        }
+        Err(e) => {
+            produced.spawn_error = Some(spawn_error(config, e));
+            return Ok(());
+        }
+    };
+    let id = |stream| config.inputs.iter().position(|i| *i == Input::Command(stream)).unwrap_or(0);
+    sink.send(Msg::Event(Event::new(None, EventKind::Following, "following".into())))?;
+    let ids = [id(Stream::Stdout), id(Stream::Stderr)];
+    match follow::follow_command(sink, inbox, streams, ids, config.idle_timeout)? {
+        follow::FollowEnd::ChildExited(_) => produced.command_ended = true,
+        follow::FollowEnd::PidsGone => produced.pids_gone = true,
+        follow::FollowEnd::Idle => produced.idle = true,
+        follow::FollowEnd::Stopped | follow::FollowEnd::NoFilesRemaining => {}
+    }
+    Ok(())
 }
 
 /// Warnings, then the initial output of every input: what following goes on from.
@@ -505,5 +553,7 @@ fn open_input(input: &Input) -> io::Result<File> {
     match input {
         Input::Stdin => Ok(File::from(io::stdin().as_fd().try_clone_to_owned()?)),
         Input::Path(path) => File::open(path),
+        // Never opened: the command's streams are followed by `follow_command`.
+        Input::Command(_) => Err(io::Error::from(io::ErrorKind::Unsupported)),
     }
 }

@@ -226,3 +226,32 @@ pub fn parent_death_signal(parent: i32) -> io::Result<()> {
     let _ = parent;
     Ok(())
 }
+
+/// Mark a descriptor close-on-exec, so that commands we start do not inherit it.
+pub fn set_cloexec(fd: &impl AsFd) -> io::Result<()> {
+    let fd = fd.as_fd().as_raw_fd();
+    // SAFETY: fcntl(2) on a descriptor we hold; F_GETFD/F_SETFD touch only its flags.
+    let ok = unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFD);
+        flags >= 0 && libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) >= 0
+    };
+    if ok { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+/// Turn off a terminal's output processing (no `\n` to `\r\n`), for a pseudo-terminal whose
+/// bytes we read as written.
+pub fn raw_output(fd: &impl AsFd) -> io::Result<()> {
+    let fd = fd.as_fd().as_raw_fd();
+    // SAFETY: termios is plain data that tcgetattr fills in; both calls only use `fd`.
+    unsafe {
+        let mut attrs: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(fd, &mut attrs) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        attrs.c_oflag &= !libc::OPOST;
+        if libc::tcsetattr(fd, libc::TCSANOW, &attrs) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

@@ -18,8 +18,9 @@ P, E, Z, Y, R, Q (and KiB, MiB, ... for the binary ones).
 
 On top of GNU tail, rtail filters lines (--grep, --exclude), ends by itself when a line \
 appears or time runs out (--until, --timeout, --idle-timeout), colours and prefixes its output, \
-and can run a command while it follows the logs (rtail FILE... -- COMMAND), which is what \
-integration tests and scripts need.";
+and can run a command while it follows the logs (rtail FILE... -- COMMAND) or follow the \
+command's own output (rtail --until ready -- COMMAND), which is what integration tests and scripts \
+need.";
 
 pub(super) const AFTER_HELP: &str = "\
 NUM may have a multiplier suffix: K 1024, M 1024*1024, G, ..., kB 1000, MB, ..., b 512.
@@ -48,7 +49,11 @@ pub(super) const EXIT_STATUS: &[(&str, &str)] = &[
         "The reader of standard output went away, as if killed by SIGPIPE (1 if SIGPIPE was ignored \
          when rtail started, as with GNU tail).",
     ),
-    ("other", "With a child command that ended by itself: its exit status (128+N if signal N killed it)."),
+    (
+        "other",
+        "With a child command that ended by itself (or by the signal passed on to it): its exit \
+         status (128+N if signal N killed it).",
+    ),
 ];
 
 /// How `rtail` treats signals: (signals, what happens).
@@ -120,8 +125,17 @@ pub(super) const EXAMPLES: &[(&str, &str)] = &[
         "rtail -F -g ERROR service.log -- cargo test",
     ),
     (
+        "Start a server and wait for its own output to say it is ready, line by line even if it \
+         never flushes; exit 124 after 30 seconds, or with its status if it dies first:",
+        "rtail --until 'listening on' --timeout 30s -- python3 app.py",
+    ),
+    (
         "Watch two logs live in a browser (and in the terminal): open the address rtail prints:",
         "rtail --serve -F app.log worker.log",
+    ),
+    (
+        "Watch a command's output in a browser; its exit shows on the page:",
+        "rtail --serve -- ssh web1 tail -F /var/log/app.log",
     ),
     (
         "Rotation: after app.log is renamed, rtail reads app.log.1 to its end (a logger may still \

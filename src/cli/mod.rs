@@ -27,7 +27,7 @@ use help::{ABOUT, AFTER_HELP, LONG_ABOUT, after_long_help};
 use obsolete::{expand_obsolete, reject_digit_options};
 use usage::clap_exit;
 
-use rtail::{Config, Count, Follow, FollowMode, Headers, Input, Patterns, Unit, parse_count};
+use rtail::{Config, Count, Follow, FollowMode, Headers, Input, Patterns, Stream, Unit, parse_count};
 
 /// The parsed command line, before it becomes a [`Config`].
 #[derive(Debug)]
@@ -301,13 +301,27 @@ fn command() -> Command {
                 .last(true)
                 .value_parser(value_parser!(OsString))
                 .value_hint(ValueHint::CommandWithArguments)
-                .help("Run COMMAND while following the files, and exit with its status")
+                .help("Run COMMAND beside the files, or follow its output; exit with its status")
                 .long_help(
-                    "Run COMMAND while following the files (watching starts first, so nothing it \
-                     writes is missed); when it exits, read the files to their end and exit with its \
-                     status. Implies -F unless -f is given. Needs at least one FILE before `--` \
-                     (otherwise `--` just ends the options, as in GNU tail).\n\n\
-                     Example: rtail svc.log -- ./run-tests.sh",
+                    "With FILEs before `--`: run COMMAND while following them (watching starts \
+                     first, so nothing it writes is missed); when it exits, read the files to their \
+                     end and exit with its status. Implies -F unless -f is given.\n\n\
+                     With no FILE: COMMAND's own output is what is followed, as it is written: its \
+                     standard output goes through a pseudo-terminal, so programs print it line by \
+                     line without flush, -u or stdbuf; its standard error is read apart (on the \
+                     terminal it stays on standard error; JSON and the web page name it \
+                     'COMMAND (stderr)'; the order between the two is the order they were read). \
+                     Its whole output is shown. It is asked not to colour (NO_COLOR=1) unless colour \
+                     is on or --serve shows it. When it exits, \
+                     `{\"event\":\"exited\"}` says so (and 'rtail: command exited with status N'); \
+                     its status is ours, unless --until, --timeout, --idle-timeout or the web page \
+                     ended the run first (then the command is stopped, with what it started).\n\n\
+                     This needs one of rtail's own options (--until, --timeout, --idle-timeout, \
+                     --grep, --exclude, -i, --prefix, --color, --json, --serve...) and none about \
+                     files (-n, -c, -f, -F, --retry, -s, --poll, --max-unchanged-stats): otherwise \
+                     `--` only ends the options, as in GNU tail, and the words after it are files.\n\n\
+                     Examples: rtail svc.log -- ./run-tests.sh\n          \
+                     rtail --until 'listening on' --timeout 30s -- python3 app.py",
                 ),
         )
         .next_help_heading("Installation")
@@ -488,6 +502,36 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Config, Exit> {
 }
 
 impl Cli {
+    /// Whether an option GNU tail lacks, for waiting or for showing output, was given: then
+    /// `-- COMMAND` with no FILE runs COMMAND and follows its output.
+    fn uses_own_options(&self) -> bool {
+        self.until.is_some()
+            || self.timeout.is_some()
+            || self.idle_timeout.is_some()
+            || !self.grep.is_empty()
+            || !self.exclude.is_empty()
+            || self.ignore_case
+            || self.prefix
+            || self.json
+            || self.color != ColorWhen::Auto
+            || self.serve.is_some()
+            || self.serve_once
+            || self.serve_token.is_some()
+    }
+
+    /// Whether an option that only concerns files was given (where to start, how to follow):
+    /// then the words after `--` are files.
+    fn uses_file_options(&self) -> bool {
+        self.lines.is_some()
+            || self.bytes.is_some()
+            || self.follow.is_some()
+            || self.follow_name_retry
+            || self.retry
+            || self.sleep_interval.is_some()
+            || self.max_unchanged_stats.is_some()
+            || self.poll
+    }
+
     fn into_config(mut self) -> Result<Config, Exit> {
         let mut count = Count::default();
         if let Some(text) = &self.bytes {
@@ -507,12 +551,21 @@ impl Cli {
         } else {
             Headers::Auto
         };
-        // `FILE... -- COMMAND`: with no FILE before it, `--` only ends the options (as GNU's),
-        // and the words after it are files.
-        if self.files.is_empty() && !self.command.is_empty() {
+        // `FILE... -- COMMAND` runs COMMAND beside the files. With no FILE before `--`, a
+        // command line GNU tail would take means what it means to GNU tail (`--` ends the
+        // options, the words after it are files), and so does one with an option about files;
+        // one with rtail's own options for waiting or showing output, and none about files,
+        // makes the command's output the source.
+        let reads_command = self.files.is_empty()
+            && !self.command.is_empty()
+            && self.uses_own_options()
+            && !self.uses_file_options();
+        if self.files.is_empty() && !reads_command {
             self.files = std::mem::take(&mut self.command);
         }
-        let inputs: Vec<Input> = if self.files.is_empty() {
+        let inputs: Vec<Input> = if reads_command {
+            vec![Input::Command(Stream::Stdout), Input::Command(Stream::Stderr)]
+        } else if self.files.is_empty() {
             vec![Input::Stdin]
         } else {
             self.files.into_iter().map(Input::from_operand).collect()
@@ -538,6 +591,16 @@ impl Cli {
         }
         let with_child = !self.command.is_empty();
         let serve = serve::settings(self.serve.take(), self.serve_token.take(), self.serve_once)?;
+        // A pipe on standard input (`ssh host tail -F x | rtail --serve`) may never end: its
+        // last lines would never come. The page shows it as it comes, unless -n/-c say.
+        if serve.is_some()
+            && self.lines.is_none()
+            && self.bytes.is_none()
+            && inputs == [Input::Stdin]
+            && stdin_is_a_stream()
+        {
+            count = Count { unit: Unit::Lines, n: 1, from_start: true };
+        }
         if serve.is_some() && count.unit == Unit::Bytes {
             return Err(Exit::Invalid(
                 "--serve shows lines, not bytes: it cannot be used with -c/--bytes".into(),
@@ -588,6 +651,15 @@ impl Cli {
             serve,
         })
     }
+}
+
+/// Whether standard input is a pipe, socket or device rather than a file that has an end.
+fn stdin_is_a_stream() -> bool {
+    use std::os::fd::AsFd;
+    let Ok(fd) = io::stdin().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    std::fs::File::from(fd).metadata().is_ok_and(|m| !m.is_file())
 }
 
 /// GNU's `-s`: a non-negative decimal number of seconds (fractions allowed).

@@ -10,6 +10,7 @@
 //! file is followed from offset 0; the old file's bytes are always sent before the new file's
 //! bytes that were read after them, so each writer's lines stay in order.
 
+mod command;
 mod file;
 mod inbox;
 mod watch;
@@ -28,6 +29,7 @@ use crate::record::{Batch, Event, EventKind, Generation, SourceId};
 use crate::source::initial::Reached;
 use crate::sys;
 use crate::text::{quote, quotef};
+pub(crate) use command::follow as follow_command;
 use file::{Change, Identity, NameChange, Read, Reader, name_change};
 pub(crate) use inbox::Inbox;
 use watch::{PathIndex, WatchFail, Watches};
@@ -199,7 +201,7 @@ impl<'a> Engine<'a> {
             let input = &config.inputs[start.id];
             let path = match input {
                 Input::Path(p) => Some(p.as_path()),
-                Input::Stdin => None,
+                Input::Stdin | Input::Command(_) => None,
             };
             let meta = start.open.as_ref().and_then(|o| o.file.metadata().ok());
             // POSIX: following standard input is ignored when it is a pipe. A terminal or other

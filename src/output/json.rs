@@ -7,7 +7,8 @@
 //! {"path":"logs/app.log","event":"truncated","message":"logs/app.log: file truncated"}
 //! ```
 //!
-//! `path` is the operand as given (`-` for standard input), `offset` the byte offset of the
+//! `path` is the operand as given (`-` for standard input; for a followed command's output its
+//! words, and `WORDS (stderr)` for its standard error), `offset` the byte offset of the
 //! record's first byte in its file generation. A record that is not valid UTF-8 has its text
 //! with U+FFFD in place of the bad bytes in `line`, and its exact bytes in `line_base64`.
 //! Most records are valid UTF-8 with nothing to escape; for them the object is put together
@@ -15,7 +16,8 @@
 //! what serde_json would write, byte for byte (a unit test holds the two to that). Every other
 //! record, and every event, goes through serde_json.
 //!
-//! Events that concern no one file (`gone`, `following`) have no `path`. `{"event":"following"}`
+//! Events that concern no one file (`gone`, `following`, `exited`) have no `path`; `exited`
+//! carries the followed command's `status`. `{"event":"following"}`
 //! says the initial output is done and every file is watched; `{"event":"mark","mark":N}`
 //! answers the Nth SIGUSR1 (from 0) once every file was read to its end. serde_json does the encoding, so
 //! the output is valid JSON whatever the bytes; buffering and flushing are the terminal's.
@@ -50,6 +52,8 @@ struct EventLine<'a> {
     path: Option<&'a str>,
     event: &'a str,
     message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<i32>,
 }
 
 /// A mark's object: every file was read to its end when it was asked for.
@@ -140,7 +144,10 @@ impl Encoder {
     /// Append the object of an event.
     pub(crate) fn event(&self, out: &mut Vec<u8>, event: &Event) {
         let path = event.source.map(|id| self.paths[id].as_str());
-        encode(out, &EventLine { path, event: event.kind.name(), message: &event.message });
+        encode(
+            out,
+            &EventLine { path, event: event.kind.name(), message: &event.message, status: event.status },
+        );
     }
 }
 

@@ -31,6 +31,9 @@ pub(crate) struct Layout {
     pub(crate) delim: u8,
     /// Colour output, with these patterns' matches highlighted.
     pub(crate) colour: Option<Vec<Regex>>,
+    /// The source whose text goes to standard error: a followed command's, so that its two
+    /// streams stay apart on the terminal as they would without us.
+    pub(crate) to_stderr: Option<SourceId>,
 }
 
 /// ANSI styles, rendered once.
@@ -150,8 +153,9 @@ impl Terminal {
         if self.last != Some(id) { self.header(id) } else { Ok(()) }
     }
 
-    /// Write `bytes` of source `id` line by line, with `NAME: ` prefixes and colours.
-    fn put_lines(&mut self, id: SourceId, bytes: &[u8]) -> Result<(), Fail> {
+    /// Render `bytes` of source `id` line by line into `self.render`, with `NAME: ` prefixes
+    /// and colours.
+    fn render_lines(&mut self, id: SourceId, bytes: &[u8]) {
         let delim = self.layout.delim;
         let mut render = std::mem::take(&mut self.render);
         render.clear();
@@ -187,9 +191,16 @@ impl Terminal {
             self.open_line = if ended { None } else { Some(id) };
             pos = end;
         }
-        let result = self.out.put(&render);
         self.render = render;
-        result
+    }
+
+    /// Text for standard error, after what came before it on standard output. A failing
+    /// standard error must not stop the output we were asked for.
+    fn put_stderr(&mut self, bytes: &[u8]) -> Result<(), Fail> {
+        use std::io::Write;
+        self.out.flush()?;
+        let _ = std::io::stderr().lock().write_all(bytes);
+        Ok(())
     }
 }
 
@@ -220,11 +231,21 @@ impl Output for Terminal {
 
     fn batch(&mut self, batch: &Batch) -> Result<(), Fail> {
         self.switch_to(batch.source)?;
-        if self.layout.prefix || self.palette.is_some() {
-            self.put_lines(batch.source, &batch.bytes)
-        } else {
-            self.out.put(&batch.bytes)
+        let rendered = self.layout.prefix || self.palette.is_some();
+        if rendered {
+            self.render_lines(batch.source, &batch.bytes);
         }
+        let bytes = if rendered { std::mem::take(&mut self.render) } else { Vec::new() };
+        let text = if rendered { &bytes[..] } else { &batch.bytes[..] };
+        let result = if self.layout.to_stderr == Some(batch.source) {
+            self.put_stderr(text)
+        } else {
+            self.out.put(text)
+        };
+        if rendered {
+            self.render = bytes;
+        }
+        result
     }
 
     fn range(&mut self, source: SourceId, file: &File, start: u64, end: u64) -> Result<(), Fail> {

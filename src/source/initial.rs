@@ -349,6 +349,8 @@ fn stream(file: &File, count: Count, delim: u8, mut feed: Feed<'_>, base: u64) -
         let mut skip = ForwardSkip::new(count.n, count.unit, delim);
         let mut want = FIRST_STREAM_READ;
         loop {
+            // A pipe may not have more for a long while: what came so far goes out first.
+            feed.sink.flush()?;
             let mut buf = feed.sink.buffer();
             let got = read_up_to(file, &mut buf, want)?;
             want = grow(want, got);

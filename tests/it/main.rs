@@ -1,6 +1,7 @@
 //! Integration tests: every behaviour through the real `rtail` binary.
 
 mod browser;
+mod command;
 mod follow;
 mod generated;
 mod json;

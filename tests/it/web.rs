@@ -687,3 +687,61 @@ fn a_separate_word_after_serve_is_an_address_only_when_it_looks_like_one() {
     assert_eq!(s.addr.port().to_string(), port);
     s.rtail.wait_for_stdout("x\n");
 }
+
+#[test]
+fn a_commands_unflushed_output_reaches_the_page_and_its_exit_shows_there() {
+    let dir = TestDir::new();
+    // Prints without flushing, then waits for the test's word: through a pipe, Python would
+    // keep "ready" in its buffer until it exits.
+    let program = "import os, time\nprint('ready')\nwhile not os.path.exists('go'):\n    time.sleep(0.01)\n\
+                   print('bye')\nraise SystemExit(3)\n";
+    let mut s = serve(&dir, &["--serve=0", "--", "python3", "-c", program]);
+    let mut events = Events::open(&s.at("/events"), None);
+    let hello = events.next().expect("hello");
+    let sources: serde_json::Value = serde_json::from_str(&hello.data).expect("JSON");
+    assert_eq!(sources["sources"][1].as_str().map(|p| p.ends_with(" (stderr)")), Some(true), "{sources}");
+    events.until(|f| f.event == "message" && line_of(f) == "ready");
+    dir.write("go", "");
+    events.until(|f| f.event == "message" && line_of(f) == "bye");
+    let exit = events.until(|f| f.event == "notice");
+    let notice: serde_json::Value = serde_json::from_str(&exit[exit.len() - 1].data).expect("JSON");
+    assert_eq!(notice["event"], "exited");
+    assert_eq!(notice["status"], 3);
+    assert_eq!(notice["message"], "command exited with status 3");
+    // The page stays to show it; stopping it then ends the run with the command's status.
+    assert_eq!(get(&s.at("/")).status, 200);
+    let origin = s.base.clone();
+    assert_eq!(request("POST", &s.at("/stop"), &[("Origin", &origin)]).status, 200);
+    assert_eq!(s.rtail.wait_exit(), Some(3));
+}
+
+#[test]
+fn stop_ends_a_followed_command_and_its_group() {
+    let dir = TestDir::new();
+    let mut s = serve(&dir, &["--serve=0", "--", "sh", "-c", "sleep 600 & echo \"group $$\"; wait"]);
+    let mut events = Events::open(&s.at("/events"), None);
+    let frames = events.until(|f| f.event == "message" && line_of(f).starts_with("group "));
+    let group: i32 = line_of(&frames[frames.len() - 1])["group ".len()..].parse().expect("a group");
+    let origin = s.base.clone();
+    assert_eq!(request("POST", &s.at("/stop"), &[("Origin", &origin)]).status, 200);
+    assert_eq!(s.rtail.wait_exit(), Some(0));
+    let left = crate::util::live_in_group(group);
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn a_pipe_on_standard_input_is_served_as_it_comes() {
+    let dir = TestDir::new();
+    // `ssh host tail -F x | rtail --serve`: the pipe never ends, so its last lines never come;
+    // the page shows it line by line.
+    let mut rtail = Spawned::start_with_stdin(dir.rtail().arg("--serve=0"), std::process::Stdio::piped());
+    let mut stdin = rtail.child.stdin.take().expect("stdin");
+    let s = served(rtail);
+    stdin.write_all(b"first\nsecond\n").expect("write");
+    let mut events = Events::open(&s.at("/events"), None);
+    let got: Vec<_> = events.records(2).iter().map(line_of).collect();
+    assert_eq!(got, ["first", "second"]);
+    stdin.write_all(b"third\n").expect("write");
+    assert_eq!(line_of(&events.records(1)[0]), "third");
+    s.rtail.wait_for_stdout("first\nsecond\nthird\n");
+}

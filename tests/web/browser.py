@@ -384,6 +384,34 @@ def check_stop_button_ends_rtail(ctx):
     wait(d, "the stopped badge", lambda d: state(d) == "stopped")
 
 
+COMMAND = r"""
+import os, sys, time
+print("\x1b[32mready\x1b[0m on 8080")
+print("oops", file=sys.stderr)
+while not os.path.exists("go"):
+    time.sleep(0.01)
+print("bye")
+sys.exit(3)
+"""
+
+
+def check_a_commands_output_and_its_exit(ctx):
+    # Python prints without flushing: only a terminal for its output makes the lines come.
+    r = ctx.rtail(["--serve=0", "--", "python3", "-c", COMMAND])
+    d = ctx.open(r.url)
+    wait(d, "both streams", lambda d: sorted(line_texts(d)) == ["oops", "ready on 8080"])
+    green = d.execute_script("return [...document.querySelectorAll('#log .row.line span')]"
+                             ".filter(s => s.textContent === 'ready').map(s => getComputedStyle(s).color)")
+    assert green and green[0] not in ("", "rgb(0, 0, 0)"), green
+    chooser = [c.text.strip() for c in d.find_elements(By.CSS_SELECTOR, "#sources label")]
+    name = "python3 -c " + COMMAND
+    assert [c.split() for c in chooser] == [name.split(), (name + " (stderr)").split()], chooser
+    open(os.path.join(ctx.dir, "go"), "w").close()
+    wait(d, "the exit row", lambda d: any("command exited with status 3" in t for t in shown_texts(d)))
+    assert r.proc.poll() is None, "rtail ended with the command: the page must stay"
+    r.stop()
+
+
 def check_ended_input_shows_ended(ctx):
     r = ctx.rtail(["--serve=0"], stdin=subprocess.PIPE)
     r.proc.stdin.write("one\ntwo\n")
@@ -467,6 +495,7 @@ CHECKS = [
     check_sources_and_screenshot,
     check_stop_button_ends_rtail,
     check_ended_input_shows_ended,
+    check_a_commands_output_and_its_exit,
     check_serve_once_survives_a_reload_and_ends_when_the_tab_goes,
     check_heap_stays_flat_at_10000_lines_per_second,
 ]
