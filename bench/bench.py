@@ -22,6 +22,7 @@ import math
 import random
 import re
 import resource
+import shlex
 import shutil
 import signal
 import socket
@@ -892,6 +893,66 @@ def run_serve_full(rtail, tmp, clients=32):
         shutil.rmtree(d, ignore_errors=True)
 
 
+# ---------------------------------------------------------------------------------------------
+# Workload 13: a command's output as the source (rtail --until X -- COMMAND), beside script(1),
+# what people use to give a program a terminal so that it writes line by line.
+
+PRINTER = """
+import sys, time
+n, gap = int(sys.argv[1]), float(sys.argv[2])
+for k in range(n):
+    print("seq %d %d one line" % (k, time.monotonic_ns()))
+    time.sleep(gap)
+print("DONE")
+time.sleep(60)
+"""
+
+
+def run_command_latency(argv_for, count=300, gap=0.005):
+    """Append -> our read latency of lines a Python program prints without flushing."""
+    argv = argv_for(["python3", "-c", PRINTER, str(count), str(gap)])
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    lat = []
+    try:
+        for raw in proc.stdout:
+            now = time.monotonic_ns()
+            parts = raw.split()
+            if parts[:1] == [b"DONE"]:
+                break
+            if len(parts) >= 3 and parts[0] == b"seq":
+                lat.append(now - int(parts[2]))
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    if len(lat) != count:
+        raise BenchError(f"{len(lat)} of {count} lines arrived")
+    lat.sort()
+    return {"p50_ms": pct(lat, 0.5) / 1e6, "p99_ms": pct(lat, 0.99) / 1e6}
+
+
+def run_command_throughput(argv_for, nlines):
+    """Wall time for `seq 1 N` through the tool to a pipe, and the tool's CPU."""
+    argv = argv_for(["seq", "1", str(nlines)])
+    started = time.monotonic()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL)
+    count = 0
+    while True:
+        block = proc.stdout.read(1 << 20)
+        if not block:
+            break
+        count += block.count(b"\n")
+    proc.wait()
+    wall = time.monotonic() - started
+    if count < nlines:
+        raise BenchError(f"{count} of {nlines} lines arrived")
+    return {"lines_s": nlines / wall}
+
+
 def pct(sorted_vals: list, q: float):
     """Nearest-rank percentile."""
     k = math.ceil(q * len(sorted_vals)) - 1
@@ -1109,11 +1170,11 @@ def main() -> int:
     a = parse_args()
     quick = a.quick
     reps = a.reps or (3 if quick else 5)
-    only = set(range(1, 13))
+    only = set(range(1, 14))
     if a.only:
         only = {int(x) for x in a.only.split(",") if x.strip()}
-        if not only <= set(range(1, 13)):
-            raise SystemExit("--only takes workload numbers 1 to 12")
+        if not only <= set(range(1, 14)):
+            raise SystemExit("--only takes workload numbers 1 to 13")
         if only == {8}:
             only = {2, 3, 4, 6, 7, 8}
     rss_on = 8 in only
@@ -1556,6 +1617,39 @@ def main() -> int:
             rows.extend([drow, rlat, crow, lrow, mrow])
 
         follow_workload(12, "the web view (--serve): viewers over HTTP on loopback", w12)
+
+        # ---- 13: a command's output as the source
+        def w13():
+            script = shutil.which("script")
+            if not script:
+                skipped.append("13: skipped: script(1) (util-linux) is not installed")
+                return
+            N = 200_000 if quick else 1_000_000
+
+            def via_rtail(cmd):
+                return [rtail, "--until", "^DONE", "--"] + cmd
+
+            def via_script(cmd):
+                return [script, "-qfec", " ".join(shlex.quote(w) for w in cmd), "/dev/null"]
+
+            lrow = Row("13", "a Python program printing (unflushed) a line every 5 ms: print → read",
+                       "p50 ms", "≤ 0.5 ms", lambda rm, gm, q, refs: rm <= 0.5)
+            trow = Row("13", f"a command's output, seq 1 {N:,}, to a pipe", "lines/s", "")
+            for warm, _ in rounds():
+                lat = run_command_latency(via_rtail)
+                slat = run_command_latency(via_script)
+                thr = run_command_throughput(lambda cmd: [rtail, "--timeout", "1h", "--"] + cmd, N)
+                sthr = run_command_throughput(via_script, N)
+                if warm:
+                    continue
+                lrow.add("rtail", lat["p50_ms"])
+                lrow.add("p99", lat["p99_ms"])
+                lrow.add("script -qfec", slat["p50_ms"])
+                trow.add("rtail", thr["lines_s"])
+                trow.add("script -qfec", sthr["lines_s"])
+            rows.extend([lrow, trow])
+
+        workload(13, "a command's output (rtail -- COMMAND) beside script(1)", w13)
 
     except KeyboardInterrupt:
         failed.append("interrupted")

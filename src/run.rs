@@ -127,7 +127,9 @@ pub fn run(config: &Config) -> Result<Outcome> {
         let produced = produce(scope, config, &names, &sink, inbox);
         drop(sink);
         let printed = printer.join().map_err(|_| Error::Internal("the printer thread panicked".into()));
-        if web.is_some() && !produced.ends_the_run() && shutdown.reason().is_none() {
+        // A command that ended by the signal passed on to it ends the run too.
+        let signaled = signal::received().is_some();
+        if web.is_some() && !produced.ends_the_run() && shutdown.reason().is_none() && !signaled {
             // Every input ended: the page keeps showing them until a signal, its Stop
             // button or --serve-once ends the run.
             let _ = shutdown.receiver().recv();

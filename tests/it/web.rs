@@ -745,3 +745,16 @@ fn a_pipe_on_standard_input_is_served_as_it_comes() {
     assert_eq!(line_of(&events.records(1)[0]), "third");
     s.rtail.wait_for_stdout("first\nsecond\nthird\n");
 }
+
+#[test]
+fn ctrl_c_ends_a_serving_run_of_a_followed_command_with_its_status() {
+    // The signal goes to the command; once it has gone, so does the run: the page does not
+    // stay for a command the user stopped.
+    let dir = TestDir::new();
+    let script = "trap 'echo bye; exit 7' INT; echo ready; while :; do sleep 0.05; done";
+    let mut s = serve(&dir, &["--serve=0", "--", "sh", "-c", script]);
+    s.rtail.wait_for_stdout("ready\n");
+    s.rtail.signal(libc::SIGINT);
+    assert_eq!(s.rtail.wait_exit(), Some(7), "{}", s.rtail.stderr.text());
+    assert_eq!(s.rtail.stdout.text(), "ready\nbye\n");
+}
