@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use crate::pipeline::{BLOCK, Sink};
 use crate::record::{Batch, Generation, SourceId};
-use crate::source::read::{Partial, read_full_at, read_once_at, read_some};
+use crate::source::read::{Partial, read_append, read_full_at};
 
 /// Bytes of a file's start remembered to notice a rewrite that regrew past our offset.
 const FINGERPRINT_LEN: usize = 64;
@@ -248,15 +248,9 @@ impl Reader {
         };
         let mut buf = sink.buffer();
         let at = self.pending.begin(&mut buf);
-        let start = buf.len();
-        buf.resize(start + want, 0);
-        let got = if self.regular {
-            // One read: a regular file only returns fewer bytes than asked at its end.
-            read_once_at(&self.file, &mut buf[start..], self.offset)?
-        } else {
-            read_some(&self.file, &mut buf[start..], true)?
-        };
-        buf.truncate(start + got);
+        // One read: a regular file only returns fewer bytes than asked at its end.
+        let pos = self.regular.then_some(self.offset);
+        let got = read_append(&self.file, &mut buf, want, pos, true)?;
         self.at_end = self.regular && got < want;
         self.last_read_full = got == want;
         if got == 0 {

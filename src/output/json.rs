@@ -78,14 +78,57 @@ fn prefix(path: &str) -> Vec<u8> {
 
 /// Whether JSON needs any of these bytes escaped (a quote, a backslash or a control
 /// character), and whether they are all ASCII (then valid UTF-8 too): one pass, without an
-/// early exit, so that it compiles to a vectorised scan.
+/// early exit. On x86-64, 16 bytes at a time with SSE2 (part of every x86-64 CPU): a loop over
+/// the bytes took about 2 instructions a byte, a third of the JSON output's cost.
 fn scan(bytes: &[u8]) -> (bool, bool) {
-    let (mut escape, mut all) = (0u8, 0u8);
-    for &b in bytes {
-        escape |= u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\');
-        all |= b;
+    #[cfg(target_arch = "x86_64")]
+    {
+        if bytes.len() >= 16 {
+            sse2_scan(bytes)
+        } else {
+            // Padded with spaces, which neither need escaping nor are beyond ASCII.
+            let mut padded = [b' '; 16];
+            padded[..bytes.len()].copy_from_slice(bytes);
+            sse2_scan(&padded)
+        }
     }
-    (escape != 0, all < 0x80)
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let (mut escape, mut all) = (0u8, 0u8);
+        for &b in bytes {
+            escape |= u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\');
+            all |= b;
+        }
+        (escape != 0, all < 0x80)
+    }
+}
+
+/// [`scan`] of at least 16 bytes: 16 at a time, the last 16 overlapping the ones before (an
+/// or of flags does not mind seeing a byte twice).
+#[cfg(target_arch = "x86_64")]
+fn sse2_scan(bytes: &[u8]) -> (bool, bool) {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8, _mm_setzero_si128,
+    };
+    assert!(bytes.len() >= 16);
+    let last = &bytes[bytes.len() - 16..];
+    // SAFETY: SSE2 is part of the x86-64 baseline, so these instructions exist on every CPU
+    // this code runs on; each unaligned load reads one 16-byte chunk of `bytes`.
+    unsafe {
+        let control = _mm_set1_epi8(0x1f);
+        let (quote, backslash) = (_mm_set1_epi8(b'"' as i8), _mm_set1_epi8(b'\\' as i8));
+        let (mut escape, mut all) = (_mm_setzero_si128(), _mm_setzero_si128());
+        for chunk in bytes.chunks_exact(16).chain(std::iter::once(last)) {
+            let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+            // A byte is at most 0x1f when max(byte, 0x1f) is 0x1f.
+            let low = _mm_cmpeq_epi8(_mm_max_epu8(v, control), control);
+            let special = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
+            escape = _mm_or_si128(escape, _mm_or_si128(low, special));
+            all = _mm_or_si128(all, v);
+        }
+        (_mm_movemask_epi8(escape) != 0, _mm_movemask_epi8(all) == 0)
+    }
 }
 
 /// A record of valid UTF-8 with nothing to escape, as serde_json would encode [`RecordLine`].
@@ -215,6 +258,23 @@ impl Output for Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scan_finds_every_byte_to_escape_wherever_it_is() {
+        let reference =
+            |bytes: &[u8]| (bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\'), bytes.is_ascii());
+        for len in 0..50 {
+            let clean = vec![b'a'; len];
+            assert_eq!(scan(&clean), (false, true), "{len}");
+            for at in 0..len {
+                for special in [0u8, b'\t', 0x1f, b'"', b'\\', 0x20, 0x7f, 0x80, 0xff, b'~'] {
+                    let mut bytes = clean.clone();
+                    bytes[at] = special;
+                    assert_eq!(scan(&bytes), reference(&bytes), "{len} {at} {special:#x}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_shortcut_writes_what_serde_json_writes() {

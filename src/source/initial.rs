@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use memchr::{memchr_iter, memrchr_iter};
 
-use super::read::{Partial, read_full_at, read_once_at, read_some};
+use super::read::{Partial, read_append, read_full_at};
 use crate::config::{Count, Unit};
 use crate::pipeline::{BLOCK, Msg, Sink, Stopped};
 use crate::record::{Batch, Generation, SourceId};
@@ -107,14 +107,11 @@ impl Feed<'_> {
         while pos < end {
             let mut buf = self.sink.buffer();
             let at = if self.partial.is_empty() { pos } else { self.partial.begin(&mut buf) };
-            let held = buf.len();
             let want = (end - pos).min(BLOCK as u64) as usize;
-            buf.resize(held + want, 0);
-            let got = read_once_at(file, &mut buf[held..], pos)?;
+            let got = read_append(file, &mut buf, want, Some(pos), false)?;
             if got == 0 {
                 break;
             }
-            buf.truncate(held + got);
             pos += got as u64;
             let (at, whole) = self.partial.cut(buf, at, self.sink.delim());
             self.sink.data(Batch::new(self.source, self.generation, at, whole))?;
@@ -221,10 +218,7 @@ impl ForwardSkip {
 /// Read at most `max` bytes into `buf` (replacing its contents), retrying on EINTR.
 fn read_up_to(file: &File, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
     buf.clear();
-    buf.resize(max, 0);
-    let got = read_some(file, buf, false);
-    buf.truncate(*got.as_ref().unwrap_or(&0));
-    got
+    read_append(file, buf, max, None, false)
 }
 
 /// Print the initial part of `file` for `source` (read as `generation`) as `count` asks.
