@@ -441,8 +441,10 @@ struct Seen {
     files: HashSet<usize>,
     /// Text that is neither a token, a newline nor a header, with its place.
     garbage: Option<String>,
-    /// A token still being printed at the end.
-    unfinished: bool,
+    /// Tokens printed in part: (name, text, at the end of what the name printed). A line's
+    /// start is printed alone when rtail read only part of its write (a write crossing a page
+    /// boundary can be seen half done) and its file was truncated before the rest was read.
+    fragments: Vec<(usize, String, bool)>,
 }
 
 struct World {
@@ -464,6 +466,8 @@ struct World {
 /// A failed run: why, and what rtail printed.
 #[derive(Debug)]
 struct Failure {
+    /// What went wrong, in one word (a shrunk schedule must fail the same way).
+    kind: &'static str,
     why: String,
     /// The operation it failed at (none: the start or the final check).
     step: Option<usize>,
@@ -510,12 +514,12 @@ impl World {
         self.rtail.as_ref().expect("rtail started")
     }
 
-    fn fail(&self, why: String) -> Failure {
+    fn fail(&self, kind: &'static str, why: String) -> Failure {
         let (stdout, stderr) = match &self.rtail {
             Some(s) => (s.stdout.text(), s.stderr.text()),
             None => Default::default(),
         };
-        Failure { why: format!("at {}: {why}", self.step), step: self.step_index, stdout, stderr }
+        Failure { kind, why: format!("at {}: {why}", self.step), step: self.step_index, stdout, stderr }
     }
 
     fn new_file(&mut self, n: usize, how: &str) -> usize {
@@ -666,28 +670,45 @@ impl World {
                 i += 1;
                 continue;
             }
-            let len = bytes[i..].iter().position(|&b| b == b'>');
-            let token = len.map(|len| &text[i..=i + len]);
-            let well_formed = token.is_some_and(|t| {
-                t.starts_with('<')
-                    && t[1..t.len() - 1].bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
-            });
-            if !well_formed {
-                if len.is_none()
-                    && bytes[i] == b'<'
-                    && bytes[i + 1..].iter().all(|b| b.is_ascii_digit() || b".-".contains(b))
-                {
-                    // The token is still being printed.
-                    seen.unfinished = true;
-                } else {
-                    let around = text.get(i.saturating_sub(20)..(i + 60).min(text.len())).unwrap_or("?");
-                    seen.garbage.get_or_insert_with(|| {
-                        format!("unexpected text from {} at {i}: {around:?}", NAMES[n])
-                    });
-                }
+            let around =
+                || text.get(i.saturating_sub(20)..(i + 60).min(text.len())).unwrap_or("?").to_string();
+            if bytes[i] != b'<' {
+                seen.garbage.get_or_insert_with(|| {
+                    format!("unexpected text from {} at {i}: {:?}", NAMES[n], around())
+                });
                 return;
             }
-            let token = token.expect("well formed");
+            let end = bytes[i + 1..]
+                .iter()
+                .position(|b| !(b.is_ascii_digit() || b".-".contains(b)))
+                .map_or(bytes.len(), |p| i + 1 + p);
+            match bytes.get(end) {
+                Some(b'>') => {}
+                // A token printed in part: the next one follows at once, or nothing yet.
+                None | Some(b'<') => {
+                    let fragment = text[i..end].to_string();
+                    let at_end = end == bytes.len();
+                    if !at_end && !self.fragment_ok(n, &fragment, seen) {
+                        seen.garbage.get_or_insert_with(|| {
+                            format!(
+                                "{} printed part of a line that must show whole: {:?}",
+                                NAMES[n],
+                                around()
+                            )
+                        });
+                    }
+                    seen.fragments.push((n, fragment, at_end));
+                    i = end;
+                    continue;
+                }
+                Some(_) => {
+                    seen.garbage.get_or_insert_with(|| {
+                        format!("unexpected text from {} at {i}: {:?}", NAMES[n], around())
+                    });
+                    return;
+                }
+            }
+            let token = &text[i..=end];
             match self.by_token.get(token) {
                 Some(&id) if self.files[self.lines[id].file].name == n => {
                     seen.order.push(id);
@@ -705,8 +726,21 @@ impl World {
                         .get_or_insert_with(|| format!("unknown token {:?} from {}", cut(token), NAMES[n]));
                 }
             }
-            i += token.len();
+            i = end + 1;
         }
+    }
+
+    /// Whether `fragment`, printed by name `n`, can be the start of a line whose rest was lost:
+    /// a line written to it that may be lost (truncated before it was printed, or written to a
+    /// rotated file later than surely drained), and not printed whole too.
+    fn fragment_ok(&self, n: usize, fragment: &str, seen: &Seen) -> bool {
+        self.lines.iter().enumerate().any(|(id, l)| {
+            (l.cut || l.late)
+                && l.token.len() > fragment.len()
+                && l.token.starts_with(fragment)
+                && self.files[l.file].name == n
+                && !seen.lines.contains(&id)
+        })
     }
 
     /// Whether line `id` must show, given what stdout showed (`seen`).
@@ -743,15 +777,18 @@ impl World {
         });
         let seen = self.seen();
         if let Some(g) = seen.garbage {
-            return Err(self.fail(format!("garbage on stdout: {g}")));
+            return Err(self.fail("garbage", format!("garbage on stdout: {g}")));
         }
         if !ok {
             let missing = self.missing(&seen);
-            return Err(self.fail(format!(
-                "sync timed out after {DEADLINE:?}: {} lines never printed:{}",
-                missing.len(),
-                self.describe(&missing)
-            )));
+            return Err(self.fail(
+                "timeout",
+                format!(
+                    "sync timed out after {DEADLINE:?}: {} lines never printed:{}",
+                    missing.len(),
+                    self.describe(&missing)
+                ),
+            ));
         }
         Ok(())
     }
@@ -843,7 +880,7 @@ impl World {
                     break;
                 }
                 if Instant::now() > until {
-                    return Err(self.fail("rtail never printed a probe".into()));
+                    return Err(self.fail("timeout", "rtail never printed a probe".into()));
                 }
             }
         }
@@ -1020,17 +1057,18 @@ impl World {
         let rtail = self.rtail.take().expect("rtail");
         let (out, err) = rtail.finish();
         let seen = self.parse(&out);
-        let fail = |why: String| Failure {
+        let fail = |kind: &'static str, why: String| Failure {
+            kind,
             why: format!("at the end: {why}"),
             step: None,
             stdout: out.clone(),
             stderr: err.clone(),
         };
         if let Some(g) = &seen.garbage {
-            return Err(fail(format!("garbage on stdout: {g}")));
+            return Err(fail("garbage", format!("garbage on stdout: {g}")));
         }
-        if seen.unfinished {
-            return Err(fail("stdout ends inside a token".into()));
+        if let Some(end) = seen.fragments.iter().find(|f| f.2 && !self.fragment_ok(f.0, &f.1, &seen)) {
+            return Err(fail("garbage", format!("{} ends inside a token: {:?}", NAMES[end.0], cut(&end.1))));
         }
         let mut count: HashMap<usize, usize> = HashMap::new();
         for &id in &seen.order {
@@ -1038,15 +1076,17 @@ impl World {
         }
         let dups: Vec<usize> = count.iter().filter(|&(_, &c)| c > 1).map(|(&id, _)| id).collect();
         if !dups.is_empty() {
-            return Err(fail(format!(
-                "{} lines printed more than once:{}",
-                dups.len(),
-                self.describe(&dups)
-            )));
+            return Err(fail(
+                "duplicate",
+                format!("{} lines printed more than once:{}", dups.len(), self.describe(&dups)),
+            ));
         }
         let never: Vec<usize> = seen.order.iter().copied().filter(|&id| self.lines[id].never).collect();
         if !never.is_empty() {
-            return Err(fail(format!("lines from before an -n 0 start printed:{}", self.describe(&never))));
+            return Err(fail(
+                "never",
+                format!("lines from before an -n 0 start printed:{}", self.describe(&never)),
+            ));
         }
         let mut last: HashMap<u32, u32> = HashMap::new();
         for &id in &seen.order {
@@ -1054,21 +1094,27 @@ impl World {
             if let Some(&prev) = last.get(&l.writer)
                 && prev >= l.seq
             {
-                return Err(fail(format!(
-                    "writer {} out of order: <{}.{}...> printed after <{}.{}...> (file {})",
-                    l.writer, l.writer, l.seq, l.writer, prev, self.files[l.file].story
-                )));
+                return Err(fail(
+                    "order",
+                    format!(
+                        "writer {} out of order: <{}.{}...> printed after <{}.{}...> (file {})",
+                        l.writer, l.writer, l.seq, l.writer, prev, self.files[l.file].story
+                    ),
+                ));
             }
             last.insert(l.writer, l.seq);
         }
         let missing = self.missing(&seen);
         if !missing.is_empty() {
-            return Err(fail(format!("{} lines never printed:{}", missing.len(), self.describe(&missing))));
+            return Err(fail(
+                "missing",
+                format!("{} lines never printed:{}", missing.len(), self.describe(&missing)),
+            ));
         }
         // A notice cut by the kill has no newline yet.
         for line in err.split_inclusive('\n').filter_map(|l| l.strip_suffix('\n')) {
             if !known_notice(line, self.schedule.names) {
-                return Err(fail(format!("unexpected message on stderr: {line:?}")));
+                return Err(fail("stderr", format!("unexpected message on stderr: {line:?}")));
             }
         }
         Ok(())
@@ -1114,13 +1160,17 @@ fn run(schedule: &Schedule, mode: &'static [&'static str]) -> Result<(), Failure
     world.check()
 }
 
-/// Run `schedule` up to `tries` times; the first failure.
+/// Run `schedule` `tries` times at once (the load makes races show); the first failure.
 fn fails(schedule: &Schedule, mode: &'static [&'static str], tries: usize) -> Option<Failure> {
-    (0..tries).find_map(|_| run(schedule, mode).err())
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..tries).map(|_| scope.spawn(|| run(schedule, mode).err())).collect();
+        runs.into_iter().find_map(|r| r.join().expect("run"))
+    })
 }
 
 /// Drop what comes after the failing step, then operations (halves, quarters... single ones)
-/// while the schedule still fails (each candidate run twice: the failures are races). Returns
+/// while the schedule still fails the same way (each candidate run `RTAIL_MODEL_JOBS` times at
+/// once, at least twice: the failures are races). Returns
 /// the shrunk schedule, its failure, and how many runs it took.
 fn shrink(schedule: &Schedule, mode: &'static [&'static str], first: Failure) -> (Schedule, Failure, usize) {
     let budget = Duration::from_secs(env_u64("RTAIL_MODEL_SHRINK_SECS", 180));
@@ -1128,9 +1178,11 @@ fn shrink(schedule: &Schedule, mode: &'static [&'static str], first: Failure) ->
     let mut best = schedule.clone();
     let mut failure = first;
     let mut runs = 0;
+    let kind = failure.kind;
+    let tries = env_u64("RTAIL_MODEL_JOBS", 1).max(2) as usize;
     let attempt = |candidate: &Schedule, runs: &mut usize| {
-        *runs += 2;
-        fails(candidate, mode, 2)
+        *runs += tries;
+        fails(candidate, mode, tries).filter(|f| f.kind == kind)
     };
     if let Some(step) = failure.step
         && step + 1 < best.ops.len()
@@ -1189,7 +1241,8 @@ fn run_schedules(mode: &'static [&'static str], label: &str) {
     let count = env_u64("RTAIL_MODEL_SCHEDULES", 8);
     let first = env_u64("RTAIL_MODEL_SEED", 0);
     let jobs = env_u64("RTAIL_MODEL_JOBS", 1).max(1);
-    let next = AtomicU64::new(first);
+    let repeat = env_u64("RTAIL_MODEL_REPEAT", 1).max(1);
+    let next = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
     let done = AtomicU64::new(0);
     let failed: Mutex<Vec<(Schedule, Failure)>> = Mutex::new(Vec::new());
@@ -1198,10 +1251,11 @@ fn run_schedules(mode: &'static [&'static str], label: &str) {
         for _ in 0..jobs {
             scope.spawn(|| {
                 while !stop.load(Ordering::SeqCst) {
-                    let seed = next.fetch_add(1, Ordering::SeqCst);
-                    if seed >= first + count {
+                    let k = next.fetch_add(1, Ordering::SeqCst);
+                    if k >= count * repeat {
                         return;
                     }
+                    let seed = first + k / repeat;
                     let schedule = generate(seed);
                     let result = run(&schedule, mode);
                     let n = done.fetch_add(1, Ordering::SeqCst) + 1;
@@ -1292,4 +1346,65 @@ fn the_generator_is_deterministic_and_makes_every_operation() {
     ] {
         assert!(all.contains(what), "no {what:?} in 50 schedules");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine bugs the schedules found: each as a small deterministic test, ignored until fixed.
+
+/// Found by seeds 53 (poll) and 169 (notify): in a plain run the initial output hands the
+/// file's range to the printer (zero-copy `Msg::Range`, read by `sendfile` when the printer gets
+/// to it), but takes the file's first bytes (`Reached::head`) and size when it sends the range.
+/// When the file is truncated and rewritten before the printer reads the range, the range prints
+/// the new content's first bytes (up to the old size, maybe cutting a line), and follow mode,
+/// comparing the new start with the old head, sees a rewrite and prints the new content again
+/// from its first byte: those lines show twice (or a cut line and then the whole line).
+///
+/// Made deterministic here: a large first file (more than the pipe holds) keeps the printer busy
+/// on a pipe nobody reads;
+/// once rtail is following (its inotify watch exists), `b.log`'s range has been handed over; then
+/// `b.log` is rewritten with more bytes than it had, and only then is stdout read.
+#[test]
+#[ignore = "engine bug: the initial range is read after a rewrite, then the rewrite is printed again"]
+fn rewrite_before_the_initial_range_is_printed_prints_the_new_lines_once() {
+    use std::process::Stdio;
+    let dir = TestDir::new();
+    // Far more than the 1 MiB pipe rtail asks for.
+    let big: String = (0..200_000).map(|i| format!("big line {i:>40}\n")).collect();
+    dir.write("big.log", &big);
+    dir.write("b.log", "old-1\nold-2\n");
+    let mut cmd = dir.rtail();
+    cmd.args(["-F", "-n", "+1", "big.log", "b.log"]);
+    let mut child =
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let pid = child.id() as i32;
+    let stdout = child.stdout.take().expect("stdout");
+    let _child = Kill(child);
+    crate::util::wait_for_condition("rtail to follow (an inotify watch)", || {
+        crate::util::inotify_watches(pid) > 0
+    });
+    // Longer than before, so follow mode reads past its offset and compares the start.
+    dir.write("b.log", "NEW-1 rewritten\nNEW-2 rewritten\n");
+    let (out, _reader) = crate::util::capture(stdout);
+    dir.append("b.log", "sentinel\n");
+    let until = Instant::now() + DEADLINE;
+    while !out.text().contains("sentinel\n") {
+        let text = out.text();
+        assert!(
+            Instant::now() < until,
+            "no sentinel; stdout ends with {:?}",
+            &text[text.len().saturating_sub(200)..]
+        );
+        let seen = out.bell.rings();
+        out.bell.wait_past(seen, until);
+    }
+    let text = out.text();
+    let b = text.find("\n==> b.log <==\n").map_or(&text[..0], |at| &text[at..]);
+    assert_eq!(b, "\n==> b.log <==\nNEW-1 rewritten\nNEW-2 rewritten\nsentinel\n");
 }
