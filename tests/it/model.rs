@@ -36,7 +36,9 @@
 //!
 //! `RTAIL_MODEL_SCHEDULES` (default 8 per mode) sets how many schedules each mode runs,
 //! `RTAIL_MODEL_SEED` (default 0) the first seed, `RTAIL_MODEL_JOBS` (default 1) how many
-//! run at once. The long run, 10,000 schedules in each mode:
+//! run at once, `RTAIL_MODEL_REPEAT` how many times each seed runs (races show under load),
+//! `RTAIL_MODEL_STARTUP_RACE=1` lets schedules start before rtail is seen following (off until
+//! a known engine bug is fixed: see [`startup_race`]). The long run, 10,000 schedules in each mode:
 //!
 //! ```sh
 //! RTAIL_MODEL_SCHEDULES=10000 RTAIL_MODEL_JOBS=4 cargo test --release --test it model -- --nocapture
@@ -215,7 +217,7 @@ impl fmt::Display for Schedule {
             }
         }
         if self.settle {
-            writeln!(f, "  wait until rtail follows")?;
+            writeln!(f, "  wait until rtail follows (a line in each empty or missing name, then sync)")?;
         }
         for (i, op) in self.ops.iter().enumerate() {
             writeln!(f, "  {i:>2}. {op}")?;
@@ -263,12 +265,21 @@ struct GenName {
     since_kept: Option<u32>,
 }
 
+/// Whether schedules may start before rtail is seen following (`RTAIL_MODEL_STARTUP_RACE=1`).
+/// Off by default until the engine bug reproduced by
+/// `rewrite_before_the_initial_range_is_printed_prints_the_new_lines_once` is fixed: such a
+/// schedule truncating a file while rtail prints its initial output fails now and then (seed 7
+/// about once in 30 runs under load); then make it the default.
+fn startup_race() -> bool {
+    std::env::var("RTAIL_MODEL_STARTUP_RACE").is_ok_and(|v| v == "1")
+}
+
 fn generate(seed: u64) -> Schedule {
     let mut r = Rng(seed);
     let names = if r.chance(60) { 3 } else { 2 };
     let from_start = r.chance(70);
     let initial = [0, 1, 2].map(|_| if r.chance(15) { None } else { Some(r.below(4) as u16) });
-    let settle = !from_start || r.chance(60);
+    let settle = !from_start || r.chance(60) || !startup_race();
     let mut st = [GenName::default(); 3];
     for (i, s) in st.iter_mut().enumerate() {
         s.file = initial[i].is_some();
@@ -860,6 +871,14 @@ impl World {
         self.rtail = Some(self.dir.spawn(&args));
         if s.from_start {
             if s.settle {
+                // Something of every name must show: then every initial output has been printed
+                // and rtail follows them all.
+                for n in 0..s.names {
+                    if s.initial[n].is_none_or(|k| k == 0) {
+                        let w = self.writer(n);
+                        self.write(w, Put { k: 1, partial: false }, (false, false));
+                    }
+                }
                 self.step = "the first sync".into();
                 self.sync()?;
             }
@@ -1235,7 +1254,7 @@ fn env_u64(var: &str, default: u64) -> u64 {
 }
 
 /// Run `RTAIL_MODEL_SCHEDULES` schedules from seed `RTAIL_MODEL_SEED` in `mode`. Failing
-/// seeds are collected (up to 10, then it stops); the first is shrunk, and the test panics with
+/// seeds are collected (up to 50, then it stops); the first is shrunk, and the test panics with
 /// the seeds and the shrunk schedule.
 fn run_schedules(mode: &'static [&'static str], label: &str) {
     let count = env_u64("RTAIL_MODEL_SCHEDULES", 8);
@@ -1263,7 +1282,7 @@ fn run_schedules(mode: &'static [&'static str], label: &str) {
                         eprintln!("model {label}: seed {seed} failed: {}", f.why);
                         let mut list = failed.lock().expect("lock");
                         list.push((schedule, f));
-                        if list.len() >= 10 {
+                        if list.len() >= 50 {
                             stop.store(true, Ordering::SeqCst);
                         }
                     }
@@ -1394,17 +1413,48 @@ fn rewrite_before_the_initial_range_is_printed_prints_the_new_lines_once() {
     let (out, _reader) = crate::util::capture(stdout);
     dir.append("b.log", "sentinel\n");
     let until = Instant::now() + DEADLINE;
-    while !out.text().contains("sentinel\n") {
-        let text = out.text();
-        assert!(
-            Instant::now() < until,
-            "no sentinel; stdout ends with {:?}",
-            &text[text.len().saturating_sub(200)..]
-        );
+    // Only the end is looked at: the whole output is megabytes.
+    let end = || String::from_utf8_lossy(&out.bytes_from(out.len().saturating_sub(200))).into_owned();
+    loop {
         let seen = out.bell.rings();
+        if end().contains("sentinel\n") {
+            break;
+        }
+        assert!(Instant::now() < until, "no sentinel; stdout ends with {:?}", end());
         out.bell.wait_past(seen, until);
     }
     let text = out.text();
     let b = text.find("\n==> b.log <==\n").map_or(&text[..0], |at| &text[at..]);
     assert_eq!(b, "\n==> b.log <==\nNEW-1 rewritten\nNEW-2 rewritten\nsentinel\n");
+}
+
+/// Found by seed 0 (poll; about once in 100 runs with 6 at once): after `a.log` was rewritten in
+/// place (O_TRUNC, new lines), renamed away, and a new `a.log` written, rtail printed pieces of
+/// lines from their middle (`------>` without the start of the line): bytes read at an offset
+/// that belongs to another content. The shrunk schedule, run 100 times, 6 at once (not
+/// deterministic: it is a race).
+#[test]
+#[ignore = "engine bug: a file rewritten in place, then rotated, is misread now and then (poll)"]
+fn rewrite_then_rotation_is_never_misread() {
+    let s = Schedule {
+        seed: 0,
+        from_start: true,
+        names: 3,
+        initial: [Some(0), Some(2), None],
+        settle: true,
+        ops: vec![
+            Op::Append { name: 2, put: Put { k: 1, partial: false } },
+            Op::Append { name: 2, put: Put { k: 3, partial: false } },
+            Op::ToDir { name: 1, keep: false },
+            Op::Rewrite { name: 0, k: 2 },
+            Op::Rotate { name: 0, keep: true, recreate: None },
+            Op::Rewrite { name: 0, k: 3 },
+            Op::Sync,
+        ],
+    };
+    for round in 0..17 {
+        if let Some(f) = fails(&s, POLL, 6) {
+            panic!("round {round}: {}\n--- stdout ---\n{}\n--- stderr ---\n{}", f.why, f.stdout, f.stderr);
+        }
+    }
 }
