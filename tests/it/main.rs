@@ -8,6 +8,7 @@ mod json;
 mod json_cli;
 mod library;
 mod lifecycle;
+mod model;
 mod python;
 mod static_mode;
 mod stress;
