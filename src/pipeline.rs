@@ -38,8 +38,12 @@ pub(crate) enum Msg {
     /// Records of one source, in file order.
     Data(Batch),
     /// Copy bytes `start..end` of an open regular file (zero-copy where the kernel can); only
-    /// in a plain run, where no output needs records.
-    Range { source: SourceId, file: Arc<File>, start: u64, end: u64 },
+    /// in a plain run, where no output needs records. `head` is the file's first bytes when the
+    /// range was decided on: if the file no longer starts with them when the range is printed
+    /// (truncated and rewritten while the printer was busy), the range is not printed, since
+    /// its bytes are gone and the follow engine, which compares the same bytes, prints the new
+    /// content from its start.
+    Range { source: SourceId, file: Arc<File>, start: u64, end: u64, head: Vec<u8> },
     /// Something happened to a source (or to the run): an output may show it; standard error
     /// shows its message.
     Event(Event),

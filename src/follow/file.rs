@@ -173,18 +173,31 @@ impl Reader {
         reader
     }
 
-    /// Remember up to [`FINGERPRINT_LEN`] bytes of the file's start (below our offset only: those
-    /// are bytes we have read, so a change there cannot be an append).
-    fn refresh_fingerprint(&mut self) {
-        let want = (self.offset.min(FINGERPRINT_LEN as u64)) as usize;
-        if !self.regular || want <= self.fingerprint.len() {
+    /// Remember up to [`FINGERPRINT_LEN`] bytes of the file's start from `read`, the bytes just
+    /// read at offset `at` (so a rewrite after the read cannot slip new bytes into what we
+    /// remember as the old ones).
+    fn extend_fingerprint(&mut self, at: u64, read: &[u8]) {
+        if !self.regular {
             return;
         }
-        let mut head = vec![0u8; want];
-        if let Ok(n) = read_full_at(&self.file, &mut head, 0) {
-            head.truncate(n);
-            self.fingerprint = head;
-        }
+        let have = self.fingerprint.len();
+        // The fingerprint ends where this read began, or inside it (the initial output took the
+        // first bytes on its own); otherwise there is a gap, and it waits for a rewrite check.
+        let Some(skip) = (have as u64).checked_sub(at) else {
+            return;
+        };
+        let skip = usize::try_from(skip).unwrap_or(usize::MAX).min(read.len());
+        let take = (FINGERPRINT_LEN - have).min(read.len() - skip);
+        self.fingerprint.extend_from_slice(&read[skip..skip + take]);
+    }
+
+    /// After the file's start changed around a read of `read` at offset `at`: whether those
+    /// bytes are what the file holds there now (the read came after the rewrite) rather than
+    /// old bytes the rewrite replaced.
+    fn read_the_new_content(&self, at: u64, read: &[u8]) -> io::Result<bool> {
+        let mut now = vec![0u8; read.len()];
+        let n = read_full_at(&self.file, &mut now, at)?;
+        Ok(n == read.len() && now == read)
     }
 
     /// Whether the file's first bytes are no longer those we remember (false when we remember
@@ -248,6 +261,8 @@ impl Reader {
         };
         let mut buf = sink.buffer();
         let at = self.pending.begin(&mut buf);
+        let held = buf.len();
+        let before = self.offset;
         // One read: a regular file only returns fewer bytes than asked at its end.
         let pos = self.regular.then_some(self.offset);
         let got = read_append(&self.file, &mut buf, want, pos, true)?;
@@ -256,15 +271,23 @@ impl Reader {
         if got == 0 {
             return Ok(Read::Eof);
         }
-        // A truncate-and-rewrite between our last look and this read would hand us the new
-        // content's middle: check that the start we remember is still there.
+        // A truncate-and-rewrite around this read: the start we remember is gone.
         if self.start_changed()? {
-            return Ok(Read::Rewritten(self.restart()));
+            if self.read_the_new_content(before, &buf[held..])? {
+                // Rewritten before the read, which handed us the new content's middle: drop it.
+                return Ok(Read::Rewritten(self.restart()));
+            }
+            // Rewritten after the read: what we read (after the held partial line, which `buf`
+            // starts with) is the old content's last bytes, gone from the file now. They end
+            // the old generation.
+            let old = Batch::new(self.source, self.generation, at, buf);
+            self.restart();
+            return Ok(Read::Rewritten(old));
         }
         self.offset += got as u64;
         self.last_growth = Instant::now();
         if self.fingerprint.len() < FINGERPRINT_LEN {
-            self.refresh_fingerprint();
+            self.extend_fingerprint(before, &buf[held..]);
         }
         let (at, whole) = self.pending.cut(buf, at, sink.delim());
         Ok(Read::Lines(Batch::new(self.source, self.generation, at, whole)))

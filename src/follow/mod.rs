@@ -409,26 +409,38 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    /// Read every draining file of input `i` to its current end.
+    /// Read every draining file of input `i` to its current end. A draining file is checked
+    /// for truncation as the open one is: a writer that still has it may truncate it and write
+    /// on from its start (or it was truncated at its name just before the rename), and those
+    /// lines are still ours; they are read from offset 0, after the notice.
     fn pump_drains(&mut self, i: usize) -> Result<(), Stopped> {
-        let f = &mut self.files[i];
         let mut k = 0;
-        while k < f.drains.len() {
-            let reader = &mut f.drains[k].reader;
+        while k < self.files[i].drains.len() {
+            let truncated = match self.files[i].drains[k].reader.detect() {
+                Ok(Change::Fine) => None,
+                Ok(Change::Truncated(last)) => Some(last),
+                // Unreadable: nothing more of it can be had.
+                Err(_) => {
+                    let mut drain = self.files[i].drains.remove(k);
+                    self.sink.data(drain.reader.take_pending())?;
+                    continue;
+                }
+            };
+            if let Some(last) = truncated {
+                self.report_truncation(i, last)?;
+            }
             let finished = loop {
+                let reader = &mut self.files[i].drains[k].reader;
                 match reader.read_more(self.sink) {
                     Ok(Read::Lines(batch)) => {
+                        let at_end = reader.at_end;
                         self.sink.data(batch)?;
-                        if reader.at_end {
+                        if at_end {
                             break false;
                         }
                     }
                     Ok(Read::Eof) => break false,
-                    // Rewritten after its rotation: nothing more of it is ours.
-                    Ok(Read::Rewritten(last)) => {
-                        self.sink.data(last)?;
-                        break true;
-                    }
+                    Ok(Read::Rewritten(last)) => self.report_truncation(i, last)?,
                     // Unreadable: likewise.
                     Err(_) => {
                         self.sink.data(reader.take_pending())?;
@@ -437,7 +449,7 @@ impl<'a> Engine<'a> {
                 }
             };
             if finished {
-                f.drains.remove(k);
+                self.files[i].drains.remove(k);
             } else {
                 k += 1;
             }

@@ -104,12 +104,25 @@ impl Outputs {
     }
 }
 
+/// Whether `file` still starts with `head` (an unreadable one is left to the copy to report).
+fn starts_with(file: &File, head: &[u8]) -> bool {
+    let mut now = [0u8; 64];
+    let now = &mut now[..head.len().min(64)];
+    match crate::source::read::read_full_at(file, now, 0) {
+        Ok(n) => now[..n] == head[..now.len()],
+        Err(_) => true,
+    }
+}
+
 impl Deliver for Outputs {
     fn deliver(&mut self, msg: Msg) -> Result<Option<Vec<u8>>, Stopped> {
         match msg {
             Msg::Header(id) => self.each(|o| o.header(id)).map(|()| None),
             Msg::Data(batch) => self.each(|o| o.batch(&batch)).map(|()| Some(batch.bytes)),
-            Msg::Range { source, file, start, end } => {
+            Msg::Range { source, file, start, end, head } => {
+                if !starts_with(&file, &head) {
+                    return Ok(None);
+                }
                 self.each(|o| o.range(source, &file, start, end)).map(|()| None)
             }
             Msg::Event(event) => {

@@ -94,13 +94,14 @@ impl Feed<'_> {
 
     /// Bytes `start..end` of a regular file: as a zero-copy range in a plain run, otherwise read
     /// in blocks (each after the unfinished line held, so nothing large is copied).
-    fn range(&mut self, file: &Arc<File>, start: u64, end: u64) -> Result<(), ReadFail> {
+    fn range(&mut self, file: &Arc<File>, start: u64, end: u64, head: &[u8]) -> Result<(), ReadFail> {
         if self.sink.plain() {
             return Ok(self.sink.send(Msg::Range {
                 source: self.source,
                 file: Arc::clone(file),
                 start,
                 end,
+                head: head.to_vec(),
             })?);
         }
         let mut pos = start;
@@ -247,7 +248,7 @@ pub(crate) fn print_initial(
             head.truncate(n);
             let start = seekable_start(file, lo, hi, count, delim)?;
             if start < hi {
-                feed.range(file, start, hi)?;
+                feed.range(file, start, hi, &head)?;
             }
             (&**file).seek(SeekFrom::Start(hi))?;
             return Ok(feed.reached(hi, head));

@@ -794,6 +794,31 @@ fn rotation_drains_writes_to_the_old_file(mode: &[&str]) {
     wait_stderr_one_of(&s, &rotation_notices("app.log"));
 }
 
+in_both_modes!(a_rotated_file_truncated_by_its_writer_is_read_again_from_its_start);
+/// A writer that still has the renamed file truncates it and writes on from its start (as a
+/// logger whose size limit has passed does): those lines are still this name's, read from the
+/// renamed file's start after a truncation notice, never lost at the old offset.
+fn a_rotated_file_truncated_by_its_writer_is_read_again_from_its_start(mode: &[&str]) {
+    let dir = TestDir::new();
+    dir.write("app.log", "a long first line, longer than what comes after the truncation\n");
+    let old = appender(&dir, "app.log");
+    let s = follow(&dir, mode, &["-F", "app.log"]);
+    s.wait_for_stdout("truncation\n");
+    rename(&dir, "app.log", "app.log.1");
+    dir.write("app.log", "new1\n");
+    s.wait_for_stdout("new1\n");
+    old.set_len(0).expect("truncate");
+    let mut old = old;
+    put(&mut old, "late after truncation\n");
+    s.wait_for_stdout("late after truncation\n");
+    dir.append("app.log", "new2\n");
+    wait_stdout_is(
+        &s,
+        "a long first line, longer than what comes after the truncation\nnew1\nlate after truncation\nnew2\n",
+    );
+    s.wait_for_stderr("rtail: app.log: file truncated\n");
+}
+
 in_both_modes!(rotation_without_waiting_keeps_each_writers_order);
 /// 44 as GNU writes it, no waits between the steps: each writer's lines stay in order, the two
 /// writers' lines may interleave.
