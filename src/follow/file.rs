@@ -182,8 +182,14 @@ impl Reader {
         }
         let have = self.fingerprint.len();
         // The fingerprint ends where this read began, or inside it (the initial output took the
-        // first bytes on its own); otherwise there is a gap, and it waits for a rewrite check.
+        // first bytes on its own).
         let Some(skip) = (have as u64).checked_sub(at) else {
+            // A gap (bytes consumed that it never saw): take them from the file, as they are now.
+            let mut head = vec![0u8; self.offset.min(FINGERPRINT_LEN as u64) as usize];
+            if let Ok(n) = read_full_at(&self.file, &mut head, 0) {
+                head.truncate(n);
+                self.fingerprint = head;
+            }
             return;
         };
         let skip = usize::try_from(skip).unwrap_or(usize::MAX).min(read.len());

@@ -340,6 +340,9 @@ fn read_exactly(file: &File, n: u64, mut feed: Feed<'_>, at: u64) -> Result<Reac
 /// Stream input that cannot be read backwards, keeping only what the count needs.
 fn stream(file: &File, count: Count, delim: u8, mut feed: Feed<'_>, base: u64) -> Result<Reached, ReadFail> {
     let mut consumed = base;
+    // The first bytes read, for follow mode to tell a rewrite by (a regular file that was
+    // empty when looked at, /proc); a pipe's are never looked at.
+    let mut head = Vec::new();
     if count.from_start {
         let mut skip = ForwardSkip::new(count.n, count.unit, delim);
         let mut want = FIRST_STREAM_READ;
@@ -350,10 +353,11 @@ fn stream(file: &File, count: Count, delim: u8, mut feed: Feed<'_>, base: u64) -
             let got = read_up_to(file, &mut buf, want)?;
             want = grow(want, got);
             if got == 0 {
-                return Ok(feed.reached(consumed, Vec::new()));
+                return Ok(feed.reached(consumed, head));
             }
             let read_at = consumed;
             consumed += got as u64;
+            keep_head(&mut head, read_at, &buf);
             if let Some(at) = skip.feed(&buf) {
                 if at > 0 {
                     buf.drain(..at);
@@ -388,6 +392,7 @@ fn stream(file: &File, count: Count, delim: u8, mut feed: Feed<'_>, base: u64) -
         }
         let read_at = consumed;
         consumed += got as u64;
+        keep_head(&mut head, read_at, &buf);
         if count.n == 0 {
             continue;
         }
@@ -404,7 +409,7 @@ fn stream(file: &File, count: Count, delim: u8, mut feed: Feed<'_>, base: u64) -
         }
     }
     if count.n == 0 || kept.is_empty() {
-        return Ok(feed.reached(consumed, Vec::new()));
+        return Ok(feed.reached(consumed, head));
     }
     let (first_block, first_at) = match count.unit {
         Unit::Bytes => {
@@ -438,7 +443,15 @@ fn stream(file: &File, count: Count, delim: u8, mut feed: Feed<'_>, base: u64) -
             feed.push(at, bytes)?;
         }
     }
-    Ok(feed.reached(consumed, Vec::new()))
+    Ok(feed.reached(consumed, head))
+}
+
+/// Add to `head` (the input's first bytes, up to [`HEAD_LEN`]) from `bytes`, read at `at`.
+fn keep_head(head: &mut Vec<u8>, at: u64, bytes: &[u8]) {
+    if head.len() as u64 == at && at < HEAD_LEN {
+        let take = (HEAD_LEN - at).min(bytes.len() as u64) as usize;
+        head.extend_from_slice(&bytes[..take]);
+    }
 }
 
 #[cfg(test)]
@@ -546,6 +559,31 @@ mod tests {
         }
         // Respect a lower bound (inherited offset).
         assert_eq!(last_lines_start(&f, 250, len, 9999, b'\n').expect("scan"), 250);
+    }
+
+    /// A regular file read as a stream (it was empty when looked at, and written before the
+    /// read) still hands follow mode its first bytes: without them a later rewrite could not be
+    /// told, and the file would be read on from the middle of its new content.
+    #[test]
+    fn a_file_read_as_a_stream_still_hands_over_its_first_bytes() {
+        let data: Vec<u8> = (0..20).flat_map(|i| format!("line {i:>4}\n").into_bytes()).collect();
+        let counts = [
+            Count { unit: Unit::Lines, n: 1, from_start: true },
+            Count { unit: Unit::Lines, n: 3, from_start: false },
+            Count { unit: Unit::Lines, n: 0, from_start: false },
+        ];
+        for count in counts {
+            let file = temp_file(&data);
+            (&file).seek(SeekFrom::Start(0)).expect("rewind");
+            let shaping = crate::pipeline::Shaping { filter: None, plain: false, delim: b'\n' };
+            let (sink, _rx) = crate::pipeline::channel(crate::pipeline::Shutdown::new(), shaping);
+            let feed =
+                Feed { sink: &sink, source: 0, generation: Generation::next(), partial: Partial::default() };
+            // The channel holds all of this test's few messages.
+            let Ok(reached) = stream(&file, count, b'\n', feed, 0) else { panic!("stream failed") };
+            assert_eq!(reached.offset, data.len() as u64, "{count:?}");
+            assert_eq!(reached.head, data[..HEAD_LEN as usize], "{count:?}");
+        }
     }
 
     #[test]
