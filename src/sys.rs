@@ -255,3 +255,16 @@ pub fn raw_output(fd: &impl AsFd) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Whether this process may read `path` now (access(2) with R_OK): an error says why not.
+pub fn readable(path: &std::path::Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: access(2) reads the NUL-terminated path and touches no other memory.
+    if unsafe { libc::access(path.as_ptr(), libc::R_OK) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}

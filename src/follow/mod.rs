@@ -130,6 +130,12 @@ struct Followed<'a> {
     /// Polled for good: `--poll`, a remote file system, a symlink name, standard input, or a
     /// pipe or device (which notifications do not report).
     poll_only: bool,
+    /// The file's mode and owner when the name was last looked at: a change there (chmod,
+    /// chown) is when its readability is looked at again.
+    perms: Option<(u32, u32, u32)>,
+    /// Its open file's name may no longer be read (made unreadable, `chmod 0`): it is not read
+    /// until it may be again, then goes on from where it was.
+    unreadable: bool,
 }
 
 impl Followed<'_> {
@@ -241,6 +247,8 @@ impl<'a> Engine<'a> {
                 watched: None,
                 polled: poll_only,
                 poll_only,
+                perms: meta.as_ref().map(perms_of),
+                unreadable: false,
             });
         }
         for index in 0..engine.files.len() {
@@ -460,6 +468,9 @@ impl<'a> Engine<'a> {
     /// Read the open file of input `i` to its end, noticing truncation first. Each block read is
     /// sent only after the draining files were read again, so a writer's older lines come first.
     fn pump_current(&mut self, i: usize) -> Result<(), Stopped> {
+        if self.files[i].unreadable {
+            return Ok(());
+        }
         let Some(reader) = self.files[i].cur.as_mut() else {
             return Ok(());
         };
@@ -546,6 +557,8 @@ impl<'a> Engine<'a> {
             NameChange::Same => {
                 if now_id.is_none() {
                     self.rewatch_if_dir_gone(i)?;
+                } else if let Ok(meta) = &now {
+                    self.check_readable(i, path, meta)?;
                 }
                 Ok(())
             }
@@ -566,9 +579,39 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// The name of input `i` still leads to its open file: when its mode or owner changed, may
+    /// we still read it? GNU's notices when that changes (as root, it always may); while it
+    /// may not, the file is not read, and afterwards reading goes on from where it stopped, so
+    /// every line shows once.
+    fn check_readable(&mut self, i: usize, path: &Path, meta: &std::fs::Metadata) -> Result<(), Stopped> {
+        let f = &mut self.files[i];
+        let perms = Some(perms_of(meta));
+        if f.perms == perms || f.cur.is_none() {
+            f.perms = perms;
+            return Ok(());
+        }
+        f.perms = perms;
+        let readable = sys::readable(path);
+        let name = quote(f.name());
+        match (&readable, f.unreadable) {
+            (Err(e), false) => {
+                f.unreadable = true;
+                let text = format!("{name} has become inaccessible: {}", sys::error_text(e));
+                self.sink.event(f.id, EventKind::Inaccessible, text)
+            }
+            (Ok(()), true) => {
+                f.unreadable = false;
+                self.sink.event(f.id, EventKind::Appeared, format!("{name} has become accessible"))?;
+                self.pump_current(i)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Move the open file of input `i` to its draining list (already read to its end).
     fn retire_current(&mut self, i: usize) {
         let f = &mut self.files[i];
+        f.unreadable = false;
         let Some(mut reader) = f.cur.take() else { return };
         // Renamed onto another followed name: that name follows it now; no second reader.
         let id = reader.identity;
@@ -584,7 +627,9 @@ impl<'a> Engine<'a> {
 
     /// Open the name of input `i` and read it from its first byte.
     fn open_name(&mut self, i: usize, path: &Path, replaced: bool) -> Result<(), Stopped> {
-        let opened = File::open(path).and_then(|file| {
+        // Without blocking: a FIFO put under the name has no writer yet, and opening it plainly
+        // would wait for one, with every other file unread meanwhile.
+        let opened = open_nonblocking(path).and_then(|file| {
             let meta = file.metadata()?;
             Ok((file, meta))
         });
@@ -604,9 +649,18 @@ impl<'a> Engine<'a> {
             }
             Ok((file, meta)) => {
                 let before = f.failure.take();
+                f.perms = Some(perms_of(&meta));
+                f.unreadable = false;
                 let reader = Reader::new(f.id, Arc::new(file), &meta, 0);
                 let id = reader.identity;
                 f.cur = Some(reader);
+                // Notifications say nothing of a FIFO's or device's data: poll it (and stop
+                // again once the name leads to a regular file that is watched).
+                if !meta.is_file() {
+                    f.polled = true;
+                } else if f.watched.is_some() && !f.poll_only {
+                    f.polled = false;
+                }
                 // A file renamed onto this name from another followed name was draining there;
                 // this name reads it now.
                 for (j, g) in self.files.iter_mut().enumerate() {
@@ -806,4 +860,17 @@ fn absolute_dir(path: &Path) -> PathBuf {
         _ => PathBuf::from("."),
     };
     std::fs::canonicalize(&parent).unwrap_or_else(|_| std::path::absolute(&parent).unwrap_or(parent))
+}
+
+/// A file's mode, owner and group: what decides whether it may be read.
+fn perms_of(meta: &std::fs::Metadata) -> (u32, u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.mode(), meta.uid(), meta.gid())
+}
+
+/// Open `path` for reading with O_NONBLOCK, so that a FIFO without a writer does not block the
+/// open (reads of a regular file ignore the flag; other files are read nonblocking anyway).
+fn open_nonblocking(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)
 }

@@ -1373,3 +1373,74 @@ fn headers_for_two_followed_files(mode: &[&str]) {
     }
     finish_with_stderr(s, "");
 }
+
+in_both_modes!(a_file_made_unreadable_is_told_and_read_on_once_readable_again);
+/// GNU's notices for a followed file made unreadable (`chmod 0`) and readable again, as a user
+/// other than root (root may read anything): the other files are followed meanwhile, and the
+/// lines written while it was unreadable show once, when it is readable again. Run as nobody
+/// (with util-linux's setpriv) when the tests run as root.
+fn a_file_made_unreadable_is_told_and_read_on_once_readable_again(mode: &[&str]) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TestDir::new();
+    let a = dir.write("a.log", "a1\n");
+    dir.write("b.log", "b1\n");
+    // SAFETY: geteuid(2) only returns a number.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut cmd = if root {
+        // Nobody must be able to reach the directory, read the files and run the binary.
+        let bin = dir.join("rtail");
+        fs::copy(crate::util::rtail_bin(), &bin).expect("copy rtail");
+        for path in [dir.path().to_path_buf(), bin, a.clone(), dir.join("b.log")] {
+            std::os::unix::fs::chown(&path, Some(65534), Some(65534)).expect("chown to nobody");
+        }
+        let mut cmd = std::process::Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(dir.join("rtail"));
+        crate::util::scrub(&mut cmd);
+        cmd.current_dir(dir.path());
+        cmd
+    } else {
+        dir.rtail()
+    };
+    let s = Spawned::start(cmd.args(mode).args(["-F", "a.log", "b.log"]));
+    wait_stdout_is(&s, "==> a.log <==\na1\n\n==> b.log <==\nb1\n");
+    fs::set_permissions(&a, fs::Permissions::from_mode(0o000)).expect("chmod 0");
+    s.wait_for_stderr("rtail: 'a.log' has become inaccessible: Permission denied\n");
+    dir.append("a.log", "a2 while unreadable\n");
+    dir.append("b.log", "b2\n");
+    wait_stdout_is(&s, "==> a.log <==\na1\n\n==> b.log <==\nb1\nb2\n");
+    fs::set_permissions(&a, fs::Permissions::from_mode(0o644)).expect("chmod back");
+    s.wait_for_stderr("rtail: 'a.log' has become accessible\n");
+    dir.append("a.log", "a3\n");
+    wait_stdout_is(
+        &s,
+        "==> a.log <==\na1\n\n==> b.log <==\nb1\nb2\n\n==> a.log <==\na2 while unreadable\na3\n",
+    );
+    wait_stderr_is(
+        &s,
+        &diags(&["'a.log' has become inaccessible: Permission denied", "'a.log' has become accessible"]),
+    );
+}
+
+in_both_modes!(a_fifo_put_under_a_followed_name_blocks_nothing);
+/// A followed name replaced by a FIFO nobody writes yet: opening it must not wait for a writer
+/// (the other files would go unread meanwhile); what a writer then puts in it is shown.
+fn a_fifo_put_under_a_followed_name_blocks_nothing(mode: &[&str]) {
+    let dir = TestDir::new();
+    dir.write("a.log", "a1\n");
+    dir.write("b.log", "b1\n");
+    let s = follow(&dir, mode, &["-F", "a.log", "b.log"]);
+    wait_stdout_is(&s, "==> a.log <==\na1\n\n==> b.log <==\nb1\n");
+    fs::remove_file(dir.join("a.log")).expect("rm");
+    let fifo = std::ffi::CString::new(dir.join("a.log").into_os_string().into_encoded_bytes()).expect("path");
+    // SAFETY: mkfifo(3) reads the NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0, "mkfifo");
+    // Seen missing first or not: "has appeared" or "has been replaced".
+    s.wait_for_stderr(";  following new file\n");
+    dir.append("b.log", "b2\n");
+    wait_stdout_is(&s, "==> a.log <==\na1\n\n==> b.log <==\nb1\nb2\n");
+    // rtail holds the FIFO open for reading, so opening it to write does not wait.
+    let mut writer = OpenOptions::new().write(true).open(dir.join("a.log")).expect("open the FIFO");
+    put(&mut writer, "into the fifo\n");
+    drop(writer);
+    wait_stdout_is(&s, "==> a.log <==\na1\n\n==> b.log <==\nb1\nb2\n\n==> a.log <==\ninto the fifo\n");
+}
