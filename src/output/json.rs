@@ -26,6 +26,7 @@ use std::borrow::Cow;
 use std::fs::File;
 
 use base64::Engine as _;
+use memchr::memchr;
 use serde::Serialize;
 
 use super::stdout::Stdout;
@@ -131,6 +132,60 @@ fn sse2_scan(bytes: &[u8]) -> (bool, bool) {
     }
 }
 
+/// The first record of `bytes`: its length (without the delimiter), whether the delimiter ends
+/// it, and [`scan`]'s answers for it, all in one pass (finding the delimiter and scanning apart
+/// went over every byte twice). On x86-64, 16 bytes at a time with SSE2.
+fn split(bytes: &[u8], delim: u8) -> (usize, bool, bool, bool) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8, _mm_setzero_si128,
+        };
+        let mut pos = 0;
+        let (mut escape, mut high) = (0u32, 0u32);
+        // SAFETY: SSE2 is part of the x86-64 baseline; each unaligned load reads 16 bytes of
+        // `bytes` (the loop stops while 16 remain).
+        unsafe {
+            let control = _mm_set1_epi8(0x1f);
+            let (quote, backslash) = (_mm_set1_epi8(b'"' as i8), _mm_set1_epi8(b'\\' as i8));
+            let end = _mm_set1_epi8(delim as i8);
+            // Whole chunks before the delimiter's are or-ed together, and looked at once.
+            let (mut escapes, mut all) = (_mm_setzero_si128(), _mm_setzero_si128());
+            while pos + 16 <= bytes.len() {
+                let v = _mm_loadu_si128(bytes.as_ptr().add(pos).cast::<__m128i>());
+                let low = _mm_cmpeq_epi8(_mm_max_epu8(v, control), control);
+                let special = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash));
+                let e = _mm_or_si128(low, special);
+                let d = _mm_movemask_epi8(_mm_cmpeq_epi8(v, end)) as u32;
+                if d != 0 {
+                    let at = d.trailing_zeros();
+                    let before = (1u32 << at) - 1;
+                    escape = (_mm_movemask_epi8(escapes) as u32) | (_mm_movemask_epi8(e) as u32 & before);
+                    high = (_mm_movemask_epi8(all) as u32) | (_mm_movemask_epi8(v) as u32 & before);
+                    return (pos + at as usize, true, escape != 0, high == 0);
+                }
+                escapes = _mm_or_si128(escapes, e);
+                all = _mm_or_si128(all, v);
+                pos += 16;
+            }
+            escape |= _mm_movemask_epi8(escapes) as u32;
+            high |= _mm_movemask_epi8(all) as u32;
+        }
+        // Fewer than 16 bytes left (the end of a batch).
+        let rest = &bytes[pos..];
+        let len = memchr(delim, rest).unwrap_or(rest.len());
+        let (e, ascii) = scan(&rest[..len]);
+        (pos + len, len < rest.len(), escape != 0 || e, high == 0 && ascii)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let len = memchr(delim, bytes).unwrap_or(bytes.len());
+        let (escape, ascii) = scan(&bytes[..len]);
+        (len, len < bytes.len(), escape, ascii)
+    }
+}
+
 /// A record of valid UTF-8 with nothing to escape, as serde_json would encode [`RecordLine`].
 fn plain_record(out: &mut Vec<u8>, prefix: &[u8], offset: u64, text: &[u8], terminated: bool) {
     out.extend_from_slice(prefix);
@@ -163,6 +218,18 @@ impl Encoder {
     /// Append the object of one record of `source`.
     pub(crate) fn record(&self, out: &mut Vec<u8>, source: SourceId, record: &Record<'_>) {
         let (escape, ascii) = scan(record.bytes);
+        self.scanned_record(out, source, record, escape, ascii);
+    }
+
+    /// [`Encoder::record`] of a record whose bytes [`scan`] already looked at.
+    fn scanned_record(
+        &self,
+        out: &mut Vec<u8>,
+        source: SourceId,
+        record: &Record<'_>,
+        escape: bool,
+        ascii: bool,
+    ) {
         if !escape && (ascii || std::str::from_utf8(record.bytes).is_ok()) {
             plain_record(out, &self.prefixes[source], record.offset, record.bytes, record.terminated);
             return;
@@ -219,10 +286,25 @@ impl Output for Json {
     }
 
     fn batch(&mut self, batch: &Batch) -> Result<(), Fail> {
-        for record in batch.records(self.delim) {
+        if !batch.jumps.is_empty() {
+            for record in batch.records(self.delim) {
+                let buf = self.out.buffer()?;
+                self.encoder.record(buf, batch.source, &record);
+                buf.push(b'\n');
+            }
+            return Ok(());
+        }
+        // Contiguous records: one pass finds each one's end and what it needs (see `split`).
+        let bytes = &batch.bytes[..];
+        let mut pos = 0;
+        while pos < bytes.len() {
+            let (len, terminated, escape, ascii) = split(&bytes[pos..], self.delim);
+            let record =
+                Record { offset: batch.offset + pos as u64, bytes: &bytes[pos..pos + len], terminated };
             let buf = self.out.buffer()?;
-            self.encoder.record(buf, batch.source, &record);
+            self.encoder.scanned_record(buf, batch.source, &record, escape, ascii);
             buf.push(b'\n');
+            pos += len + usize::from(terminated);
         }
         Ok(())
     }
@@ -258,6 +340,38 @@ impl Output for Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_finds_each_record_and_what_it_needs() {
+        let reference = |bytes: &[u8], delim: u8| {
+            let len = bytes.iter().position(|&b| b == delim).unwrap_or(bytes.len());
+            let body = &bytes[..len];
+            let escape = body.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+            (len, len < bytes.len(), escape, body.is_ascii())
+        };
+        for delim in [b'\n', 0] {
+            for len in 0..50 {
+                for end in [None, Some(len)] {
+                    let mut base = vec![b'a'; len];
+                    if let Some(at) = end {
+                        base.insert(at, delim);
+                        base.extend_from_slice(b"after \" \xff");
+                    }
+                    for at in 0..len {
+                        for special in [0u8, b'\t', b'\n', 0x1f, b'"', b'\\', 0x20, 0x7f, 0x80, 0xff] {
+                            let mut bytes = base.clone();
+                            bytes[at] = special;
+                            assert_eq!(
+                                split(&bytes, delim),
+                                reference(&bytes, delim),
+                                "{delim} {len} {at} {special:#x}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn scan_finds_every_byte_to_escape_wherever_it_is() {
