@@ -1465,3 +1465,36 @@ fn rewrite_then_rotation_is_never_misread() {
         }
     }
 }
+
+/// Still open, and maybe the model's: found by seed 1510 (notify; 6 of 8 replays of 4 at once
+/// failed). A file copytruncated and then deleted while rtail starts (its writer keeps it and
+/// writes on from the truncation) is reported to have lines never printed, but the run fails
+/// within milliseconds, before rtail has printed any notice (not even the deletion's): the
+/// model's last wait seems not to wait for these lines. Look at the model's end-of-run wait
+/// before the engine. (Seed 300, notify, once in 2,000 and not replayed, printed a line's tail
+/// after copytruncate, truncate and rotation of b.log: also still open.)
+#[test]
+#[ignore = "open: the model's last wait, or lines of a copytruncated and deleted file lost at start-up"]
+fn copytruncate_then_delete_during_start_up_loses_nothing() {
+    let s = Schedule {
+        seed: 1510,
+        from_start: true,
+        names: 2,
+        initial: [Some(2), Some(3), Some(0)],
+        settle: false,
+        ops: vec![
+            Op::Append { name: 1, put: Put { k: 2, partial: false } },
+            Op::Append { name: 0, put: Put { k: 1, partial: false } },
+            Op::CopyTruncate { name: 1, race: 4 },
+            Op::ToDir { name: 1, keep: false },
+            Op::CopyTruncate { name: 0, race: 0 },
+            Op::Delete { name: 0, keep: true, recreate: None },
+            Op::OldWrite { name: 0, put: Put { k: 3, partial: true } },
+        ],
+    };
+    for round in 0..8 {
+        if let Some(f) = fails(&s, NOTIFY, 4) {
+            panic!("round {round}: {}\n--- stdout ---\n{}\n--- stderr ---\n{}", f.why, f.stdout, f.stderr);
+        }
+    }
+}
