@@ -247,7 +247,9 @@ impl<'a> Engine<'a> {
                 watched: None,
                 polled: poll_only,
                 poll_only,
-                perms: meta.as_ref().map(perms_of),
+                // Unknown: the first look at the name asks whether it may be read (the mode may
+                // have changed since the initial output opened it).
+                perms: None,
                 unreadable: false,
             });
         }
