@@ -596,6 +596,11 @@ impl<'a> Engine<'a> {
         let readable = sys::readable(path);
         let name = quote(f.name());
         match (&readable, f.unreadable) {
+            // The name went away since it was looked at (a rotation): the next look says so.
+            (Err(e), _) if e.kind() != io::ErrorKind::PermissionDenied => {
+                f.perms = None;
+                Ok(())
+            }
             (Err(e), false) => {
                 f.unreadable = true;
                 let text = format!("{name} has become inaccessible: {}", sys::error_text(e));
