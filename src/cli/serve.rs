@@ -29,7 +29,9 @@ pub(super) fn args() -> [Arg; 3] {
                  picks a free one. rtail says where on standard error (rtail: serving \
                  http://127.0.0.1:7117/) and still prints to standard output as usual (redirect it \
                  to /dev/null for the page alone). Implies -F (-f for standard input) unless -f is \
-                 given. When every input has ended, the page stays until Ctrl-C, its Stop button or \
+                 given; a pipe on standard input is shown as it comes (as -n +1) unless -n/-c say, \
+                 and `rtail --serve -- COMMAND` shows a command's output. When every input has \
+                 ended (or the command exited), the page stays until Ctrl-C, its Stop button or \
                  --serve-once ends the run. On an address other than loopback every request needs \
                  a token (one is made up and printed in the URL unless --serve-token gives it). \
                  Endpoints: / (the page), /events (Server-Sent Events: the --json objects), /lines \
