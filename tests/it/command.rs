@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::util::{DEADLINE, Spawned, TestDir, live_in_group, run_with_stdin};
+use crate::util::{Spawned, TestDir, live_in_group, run_with_stdin};
 
 fn json(stdout: &str) -> Vec<serde_json::Value> {
     stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}"))).collect()
@@ -268,19 +268,20 @@ fn a_stalled_reader_of_our_output_stalls_the_command_not_our_memory() {
         .spawn()
         .expect("rtail");
     let pid = child.id() as i32;
-    let deadline = Instant::now() + DEADLINE;
-    let seq_blocked = || crate::util::live_descendants(pid).iter().any(|p| p.comm == "seq" && p.state == 'S');
-    let mut blocked_since = None;
-    loop {
-        assert!(Instant::now() < deadline, "seq never blocked: its output was taken without bound");
-        match (seq_blocked(), blocked_since) {
-            (false, _) => blocked_since = None,
-            (true, None) => blocked_since = Some(Instant::now()),
-            (true, Some(t)) if t.elapsed() >= Duration::from_millis(300) => break,
-            (true, Some(_)) => {}
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    // The stall, seen without timing it: seq is blocked writing to its terminal, and so is one
+    // of rtail's threads writing to our stdout. Had rtail taken seq's output without bound, seq
+    // would have written all of it and exited instead.
+    let blocked_in_write = |pid: i32| {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten();
+        tasks.into_iter().any(|t| {
+            let syscall = std::fs::read_to_string(t.path().join("syscall")).unwrap_or_default();
+            syscall.split_whitespace().next() == Some(&libc::SYS_write.to_string())
+        })
+    };
+    crate::util::wait_for_condition("seq and rtail blocked on their writes", || {
+        let seq = crate::util::live_descendants(pid).into_iter().find(|p| p.comm == "seq");
+        seq.is_some_and(|p| p.state == 'S' && blocked_in_write(p.pid)) && blocked_in_write(pid)
+    });
     let peak = peak_rss_kib(pid);
     assert!(peak < 24 * 1024, "peak RSS {peak} KiB while its reader stalled");
     let mut out = Vec::new();
