@@ -14,7 +14,7 @@
 //! run is told with an `exited` event.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,7 @@ use super::{Control, FollowEnd, Inbox, QUIET_FLUSH};
 use crate::child::Streams;
 use crate::pipeline::{Msg, Sink, Stopped};
 use crate::record::{Batch, Event, Generation, SourceId};
-use crate::source::read::Partial;
+use crate::source::read::{Partial, read_append};
 
 /// After the command exited, its streams are still read until they end, or until nothing came
 /// for this long (a process it started in the background may keep them open), and at most
@@ -239,13 +239,12 @@ fn refill(sink: &Sink, s: &mut Stream) -> Result<(), Stopped> {
 fn read_on_a_thread(file: File, id: SourceId, inbox: Arc<Inbox>) -> Receiver<io::Result<(Instant, Vec<u8>)>> {
     let (tx, rx) = bounded(QUEUED);
     let reader = move || {
-        let mut file = file;
         loop {
-            let mut buf = vec![0; READ];
-            let got = match file.read(&mut buf) {
+            // Into spare room, not zeroed first (`read_append` retries EINTR).
+            let mut buf = Vec::with_capacity(READ);
+            match read_append(&file, &mut buf, READ, None, false) {
                 Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Ok(_) => {}
                 // A pseudo-terminal whose other end every process closed.
                 Err(e) if e.raw_os_error() == Some(libc::EIO) => break,
                 Err(e) => {
@@ -253,7 +252,6 @@ fn read_on_a_thread(file: File, id: SourceId, inbox: Arc<Inbox>) -> Receiver<io:
                     break;
                 }
             };
-            buf.truncate(got);
             if tx.send(Ok((Instant::now(), buf))).is_err() {
                 return;
             }
