@@ -14,7 +14,8 @@
 //! **Layouts** ([`Format`]), each with an optional fraction (`.` or `,`, any number of digits,
 //! kept to nanoseconds):
 //! - ISO 8601 / RFC 3339: `2026-12-01T10:00:00Z`, `2026-12-01 10:00:00.123+01:00`; `T` or a
-//!   space; zone `Z`, `±hh:mm`, `±hhmm`, `±hh` or none. Python logging's default
+//!   space; zone `Z`, `±hh:mm`, `±hhmm`, `±hh` or none, or after a space `±hhmm`, `±hh:mm`,
+//!   `UTC` or `GMT` (Ruby's `Time#to_s`, PostgreSQL's log prefix). Python logging's default
 //!   (`2026-12-01 10:00:00,123`) is this layout.
 //! - the same after a `[` at the line's start: `[2026-12-01 10:00:00,123]` (the `]` is not
 //!   looked for: some layouts put the level inside, `[2026-12-01 10:00:00,123 INFO]`);
@@ -434,11 +435,30 @@ fn iso(b: &[u8], minutes_ok: bool) -> Option<(Raw, usize)> {
         return None;
     };
     let civil = civil(year, month, day, hour, minute, second, nanos)?;
-    let (offset, end) = zone(b, end)?;
+    let (offset, end) = match zone(b, end)? {
+        (None, end) if is(b, end, b' ') => spaced_zone(b, end + 1).unwrap_or((None, end)),
+        found => found,
+    };
     if is_digit(b, end) {
         return None;
     }
     Some((offset.map_or(Raw::Local(civil), |o| Raw::Zoned(civil, o)), end))
+}
+
+/// A zone after a space, as Ruby's `Time#to_s` and PostgreSQL's log prefix write them:
+/// `±hhmm` or `±hh:mm` (not a bare `±hh`, which could be a number), `UTC` or `GMT`. Other
+/// abbreviations (CET, EST) are not read: the stamp is then local time.
+fn spaced_zone(b: &[u8], i: usize) -> Option<(Option<i32>, usize)> {
+    let word = b.get(i..i + 3)?;
+    if word == b"UTC" || word == b"GMT" {
+        return (!b.get(i + 3).is_some_and(u8::is_ascii_alphanumeric)).then_some((Some(0), i + 3));
+    }
+    match zone(b, i)? {
+        (Some(offset), end) if matches!(b[i], b'+' | b'-') && end - i >= 5 && !is_digit(b, end) => {
+            Some((Some(offset), end))
+        }
+        _ => None,
+    }
 }
 
 /// `YYYY/MM/DD HH:MM:SS[.F…]`, local.
@@ -1139,6 +1159,16 @@ mod tests {
             ("2026-12-01T10:00:00+05 x", "2026-12-01T05:00:00Z"),
             ("2026-12-01T10:00:00-00:00", "2026-12-01T10:00:00Z"),
             ("2026-12-01 10:00:00 INFO started", "2026-12-01T10:00:00Z"),
+            // A zone after a space (Ruby's Time#to_s, PostgreSQL's %m).
+            ("2026-12-01 10:00:00 +0100 x", "2026-12-01T09:00:00Z"),
+            ("2026-12-01 10:00:00 -01:30", "2026-12-01T11:30:00Z"),
+            ("2026-12-01 10:00:00.123 UTC [1234] LOG: x", "2026-12-01T10:00:00.123Z"),
+            ("2026-12-01 10:00:00 GMT", "2026-12-01T10:00:00Z"),
+            // Not zones: local time, the rest is the message.
+            ("2026-12-01 10:00:00 -12 degrees", "2026-12-01T10:00:00Z"),
+            ("2026-12-01 10:00:00 +123456", "2026-12-01T10:00:00Z"),
+            ("2026-12-01 10:00:00 UTCx", "2026-12-01T10:00:00Z"),
+            ("2026-12-01 10:00:00 CET", "2026-12-01T10:00:00Z"),
             ("2026-12-01T10:00:00", "2026-12-01T10:00:00Z"),
             ("2026-06-30T23:59:60Z", "2026-06-30T23:59:59Z"),
             ("2024-02-29T00:00:00Z", "2024-02-29T00:00:00Z"),
