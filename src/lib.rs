@@ -40,6 +40,8 @@ mod record;
 mod run;
 mod signal;
 mod source;
+#[allow(dead_code)]
+mod stamp;
 mod sys;
 mod text;
 #[cfg(feature = "web")]
