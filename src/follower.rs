@@ -326,8 +326,9 @@ impl Follower {
             .name("rtail-follower".into())
             .spawn(move || {
                 let _ = (|| -> Result<(), Stopped> {
-                    let starts = crate::run::print_all(&config, &names, &sink)?;
-                    let engine = follow::Engine::new(&config, starts, &sink, inbox)?;
+                    let (starts, _) = crate::run::print_all(&config, &names, &sink)?;
+                    let engine =
+                        follow::Engine::new(&config, starts, follow::Globbed::default(), &sink, inbox)?;
                     let _ = started_tx.send(());
                     engine.run().map(|_| ())
                 })();
@@ -364,6 +365,14 @@ impl Follower {
             Msg::Data(batch) => self.split(&batch),
             Msg::Event(event) if event.kind.is_notice() => self.notices.push(event.message),
             Msg::Diag(text) => self.notices.push(text),
+            Msg::Name { source, name } => {
+                use std::os::unix::ffi::OsStringExt;
+                let path = PathBuf::from(std::ffi::OsString::from_vec(name));
+                match self.paths.get_mut(source) {
+                    Some(p) => *p = path,
+                    None => self.paths.push(path),
+                }
+            }
             _ => {}
         }
     }

@@ -35,6 +35,11 @@ pub(crate) const CHANNEL_CAP: usize = 8;
 pub(crate) enum Msg {
     /// Print this source's header now even if no data follows (start of its output).
     Header(SourceId),
+    /// From now on source `source` is called `name`: a source found while following (a new
+    /// file matching a pattern) is named before its first other message, and a followed file
+    /// renamed to another matching name is named again (headers and prefixes show the name it
+    /// has now; JSON objects carry it as `path`).
+    Name { source: SourceId, name: Vec<u8> },
     /// Records of one source, in file order.
     Data(Batch),
     /// Copy bytes `start..end` of an open regular file (zero-copy where the kernel can); only
@@ -372,7 +377,7 @@ impl Sink {
         let small = match &msg {
             Msg::Data(batch) => batch.bytes.len() <= SHORTCUT_MAX,
             Msg::Range { .. } => false,
-            Msg::Header(_) | Msg::Event(_) | Msg::Diag(_) | Msg::Mark(_) => true,
+            Msg::Header(_) | Msg::Name { .. } | Msg::Event(_) | Msg::Diag(_) | Msg::Mark(_) => true,
         };
         if !small || handoff.queued.load(Ordering::Acquire) > 0 {
             return Err(msg);

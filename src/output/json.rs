@@ -215,6 +215,17 @@ impl Encoder {
         Encoder { paths, prefixes }
     }
 
+    /// Source `source` is called `name` from now on ([`crate::pipeline::Msg::Name`]).
+    pub(crate) fn set_path(&mut self, source: SourceId, name: &[u8]) {
+        let path = String::from_utf8_lossy(name).into_owned();
+        if source >= self.paths.len() {
+            self.paths.resize(source + 1, String::new());
+            self.prefixes.resize(source + 1, Vec::new());
+        }
+        self.prefixes[source] = prefix(&path);
+        self.paths[source] = path;
+    }
+
     /// Append the object of one record of `source`.
     pub(crate) fn record(&self, out: &mut Vec<u8>, source: SourceId, record: &Record<'_>) {
         let (escape, ascii) = scan(record.bytes);
@@ -283,6 +294,10 @@ impl Json {
 impl Output for Json {
     fn header(&mut self, _source: SourceId) -> Result<(), Fail> {
         Ok(())
+    }
+
+    fn name(&mut self, source: SourceId, name: &[u8]) {
+        self.encoder.set_path(source, name);
     }
 
     fn batch(&mut self, batch: &Batch) -> Result<(), Fail> {

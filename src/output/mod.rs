@@ -35,6 +35,9 @@ pub(crate) enum Fail {
 pub(crate) trait Output: Send {
     /// A source's output starts (where the terminal prints its header).
     fn header(&mut self, source: SourceId) -> Result<(), Fail>;
+    /// Source `source` is called `name` from now on: a new source (the next number), or a
+    /// renamed one ([`Msg::Name`]).
+    fn name(&mut self, source: SourceId, name: &[u8]);
     /// Records of one source.
     fn batch(&mut self, batch: &Batch) -> Result<(), Fail>;
     /// Bytes `start..end` of a source's file, in a plain run (only the terminal is then used).
@@ -47,6 +50,33 @@ pub(crate) trait Output: Send {
     fn flush(&mut self) -> Result<(), Fail>;
     /// The last call: leave the output clean and flush.
     fn close(&mut self) -> Result<(), Fail>;
+}
+
+/// Each source's display name, by [`SourceId`]: the names known at the start (shared, as
+/// thousands of files add up), and those of sources found or renamed since ([`Msg::Name`]).
+pub(crate) struct Names {
+    given: std::sync::Arc<[Vec<u8>]>,
+    since: std::collections::HashMap<SourceId, Vec<u8>>,
+}
+
+impl Names {
+    pub(crate) fn new(given: std::sync::Arc<[Vec<u8>]>) -> Names {
+        Names { given, since: std::collections::HashMap::new() }
+    }
+
+    /// The name source `id` has now (empty for an unknown source).
+    pub(crate) fn get(&self, id: SourceId) -> &[u8] {
+        if !self.since.is_empty()
+            && let Some(name) = self.since.get(&id)
+        {
+            return name;
+        }
+        self.given.get(id).map_or(&[], |n| &n[..])
+    }
+
+    pub(crate) fn set(&mut self, id: SourceId, name: &[u8]) {
+        self.since.insert(id, name.to_vec());
+    }
 }
 
 /// The outputs of a run, as the pipeline's consumer.
@@ -118,6 +148,12 @@ impl Deliver for Outputs {
     fn deliver(&mut self, msg: Msg) -> Result<Option<Vec<u8>>, Stopped> {
         match msg {
             Msg::Header(id) => self.each(|o| o.header(id)).map(|()| None),
+            Msg::Name { source, name } => {
+                for output in &mut self.outputs {
+                    output.name(source, &name);
+                }
+                Ok(None)
+            }
             Msg::Data(batch) => self.each(|o| o.batch(&batch)).map(|()| Some(batch.bytes)),
             Msg::Range { source, file, start, end, head } => {
                 if !starts_with(&file, &head) {

@@ -16,13 +16,13 @@ use owo_colors::Style;
 use regex::bytes::Regex;
 
 use super::stdout::Stdout;
-use super::{Fail, Output};
+use super::{Fail, Names, Output};
 use crate::record::{Batch, Event, SourceId};
 
 /// Header, prefix and colour settings for the printer.
 pub(crate) struct Layout {
     /// Display name of each source, by [`SourceId`].
-    pub(crate) names: std::sync::Arc<[Vec<u8>]>,
+    pub(crate) names: Names,
     /// Print `==> NAME <==` headers.
     pub(crate) headers: bool,
     /// Print `NAME: ` before every line.
@@ -171,10 +171,10 @@ impl Terminal {
                 match &self.palette {
                     Some(p) => {
                         render.extend_from_slice(p.name.0.as_bytes());
-                        render.extend_from_slice(&self.layout.names[id]);
+                        render.extend_from_slice(self.layout.names.get(id));
                         render.extend_from_slice(p.name.1.as_bytes());
                     }
-                    None => render.extend_from_slice(&self.layout.names[id]),
+                    None => render.extend_from_slice(self.layout.names.get(id)),
                 }
                 render.extend_from_slice(b": ");
             }
@@ -210,7 +210,7 @@ impl Output for Terminal {
         if !self.layout.headers {
             return Ok(());
         }
-        let mut line = Vec::with_capacity(self.layout.names[id].len() + 10);
+        let mut line = Vec::with_capacity(self.layout.names.get(id).len() + 10);
         if self.any_header {
             line.push(b'\n');
         }
@@ -220,13 +220,21 @@ impl Output for Terminal {
         };
         line.extend_from_slice(on);
         line.extend_from_slice(b"==> ");
-        line.extend_from_slice(&self.layout.names[id]);
+        line.extend_from_slice(self.layout.names.get(id));
         line.extend_from_slice(b" <==");
         line.extend_from_slice(off);
         line.push(b'\n');
         self.coloured |= !on.is_empty();
         self.any_header = true;
         self.out.put(&line)
+    }
+
+    fn name(&mut self, source: SourceId, name: &[u8]) {
+        self.layout.names.set(source, name);
+        // Renamed while its lines were being printed: the next ones come under its new name.
+        if self.last == Some(source) {
+            self.last = None;
+        }
     }
 
     fn batch(&mut self, batch: &Batch) -> Result<(), Fail> {

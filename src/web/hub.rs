@@ -102,14 +102,15 @@ pub(crate) struct Hub {
     ring: Mutex<Ring>,
     /// Rung (with the next sequence number) whenever entries arrive or the stream ends.
     bell: watch::Sender<u64>,
-    /// Each source's `path`, as records and events carry it.
-    paths: Vec<String>,
+    /// Each source's `path`, as records and events carry it (sources found while following
+    /// are added, renamed ones renamed).
+    paths: Mutex<Vec<String>>,
 }
 
 impl Hub {
     pub(crate) fn new(paths: Vec<String>) -> Arc<Hub> {
         let ring = Ring { entries: VecDeque::new(), first: 1, bytes: 0, ended: false };
-        Arc::new(Hub { ring: Mutex::new(ring), bell: watch::Sender::new(1), paths })
+        Arc::new(Hub { ring: Mutex::new(ring), bell: watch::Sender::new(1), paths: Mutex::new(paths) })
     }
 
     fn lock(&self) -> MutexGuard<'_, Ring> {
@@ -117,8 +118,16 @@ impl Hub {
     }
 
     /// The sources' paths, in input order.
-    pub(crate) fn paths(&self) -> &[String] {
-        &self.paths
+    pub(crate) fn paths(&self) -> Vec<String> {
+        self.paths.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn set_path(&self, source: SourceId, path: String) {
+        let mut paths = self.paths.lock().unwrap_or_else(PoisonError::into_inner);
+        if source >= paths.len() {
+            paths.resize(source + 1, String::new());
+        }
+        paths[source] = path;
     }
 
     /// A receiver that sees every change of the ring.
@@ -209,7 +218,7 @@ pub(crate) struct HubOutput {
 
 impl HubOutput {
     pub(crate) fn new(hub: Arc<Hub>, delim: u8) -> HubOutput {
-        let encoder = Encoder::new(hub.paths.clone());
+        let encoder = Encoder::new(hub.paths());
         HubOutput { hub, encoder, delim }
     }
 }
@@ -217,6 +226,11 @@ impl HubOutput {
 impl Output for HubOutput {
     fn header(&mut self, _source: SourceId) -> Result<(), Fail> {
         Ok(())
+    }
+
+    fn name(&mut self, source: SourceId, name: &[u8]) {
+        self.encoder.set_path(source, name);
+        self.hub.set_path(source, String::from_utf8_lossy(name).into_owned());
     }
 
     fn batch(&mut self, batch: &Batch) -> Result<(), Fail> {

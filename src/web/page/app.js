@@ -298,7 +298,13 @@
       if (id && id <= lastId) return;   // never twice
       if (id) lastId = id;
       const record = JSON.parse(e.data);
-      const index = sources.indexOf(record.path);
+      let index = sources.indexOf(record.path);
+      if (index < 0 && typeof record.path === 'string') {
+        // A file that started matching a pattern, or was renamed: a source of its own.
+        sources.push(record.path);
+        index = sources.length - 1;
+        buildSourceChooser();
+      }
       const segs = segments(record.line);
       const plain = segs.map((s) => s.text).join('');
       add({ id, kind: 'line', source: index < 0 ? 0 : index, text: record.line, segs, plain, level: levelOf(plain) });
