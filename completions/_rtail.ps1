@@ -52,6 +52,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtail' -ScriptBlock {
             [CompletionResult]::new('--zero-terminated', '--zero-terminated', [CompletionResultType]::ParameterName, 'Line delimiter is NUL, not newline')
             [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Print NAME: before every line instead of ==> NAME <== headers')
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Print NAME: before every line instead of ==> NAME <== headers')
+            [CompletionResult]::new('--history', '--history', [CompletionResultType]::ParameterName, 'Take the lines -n lacks from rotated files (app.log.1, .2.gz, ...)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object per line and per notice instead of text')
             [CompletionResult]::new('-F', '-F ', [CompletionResultType]::ParameterName, 'Same as --follow=name --retry: the right choice for logs')
             [CompletionResult]::new('--retry', '--retry', [CompletionResultType]::ParameterName, 'Keep trying to open a file that is missing or unreadable')

@@ -49,6 +49,7 @@ set edit:completion:arg-completer[rtail] = {|@words|
             cand --zero-terminated 'Line delimiter is NUL, not newline'
             cand -P 'Print NAME: before every line instead of ==> NAME <== headers'
             cand --prefix 'Print NAME: before every line instead of ==> NAME <== headers'
+            cand --history 'Take the lines -n lacks from rotated files (app.log.1, .2.gz, ...)'
             cand --json 'Print one JSON object per line and per notice instead of text'
             cand -F 'Same as --follow=name --retry: the right choice for logs'
             cand --retry 'Keep trying to open a file that is missing or unreadable'

@@ -25,6 +25,7 @@ complete -c rtail -s q -l quiet -l silent -d 'Never print headers giving file na
 complete -c rtail -s v -l verbose -d 'Always print headers giving file names'
 complete -c rtail -s z -l zero-terminated -d 'Line delimiter is NUL, not newline'
 complete -c rtail -s P -l prefix -d 'Print NAME: before every line instead of ==> NAME <== headers'
+complete -c rtail -l history -d 'Take the lines -n lacks from rotated files (app.log.1, .2.gz, ...)'
 complete -c rtail -l json -d 'Print one JSON object per line and per notice instead of text'
 complete -c rtail -s F -d 'Same as --follow=name --retry: the right choice for logs'
 complete -c rtail -l retry -d 'Keep trying to open a file that is missing or unreadable'

@@ -157,6 +157,9 @@ pub struct Config {
     pub json: bool,
     /// `--serve`: also show the records live on a web page.
     pub serve: Option<Serve>,
+    /// `--history`: when a file has fewer lines than `-n` asks for, count back through its
+    /// rotated generations (`app.log.1`, `app.log.2.gz`, …); `-n +K` starts in the oldest.
+    pub history: bool,
 }
 
 /// The web view's settings (`--serve`, `--serve-token`, `--serve-once`).
@@ -193,6 +196,7 @@ impl Default for Config {
             command: Vec::new(),
             json: false,
             serve: None,
+            history: false,
         }
     }
 }

@@ -31,6 +31,9 @@ pub enum Error {
         /// Why.
         source: io::Error,
     },
+    /// An argument is a file-name pattern that does not compile (`logs/[a.log`); the text says
+    /// why.
+    Glob(String),
     /// A worker thread panicked; a bug in rtail.
     Internal(String),
 }
@@ -52,6 +55,7 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::Serve { addr, source } => write!(f, "cannot serve on {addr}: {}", error_text(source)),
+            Error::Glob(text) => f.write_str(text),
             Error::Internal(what) => write!(f, "internal error: {what}"),
         }
     }
@@ -61,7 +65,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Write(e) | Error::Spawn { source: e, .. } | Error::Serve { source: e, .. } => Some(e),
-            Error::Pattern(_) | Error::Internal(_) => None,
+            Error::Pattern(_) | Error::Glob(_) | Error::Internal(_) => None,
         }
     }
 }

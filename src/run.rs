@@ -10,15 +10,16 @@ use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::{Config, FollowMode, Input, Stream};
+use crate::config::{Config, FollowMode, Headers, Input, Stream};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
-use crate::follow;
+use crate::follow::{self, Globbed};
 use crate::output::json::Json;
 use crate::output::terminal::{self, Layout, Terminal};
-use crate::output::{Output, Outputs};
+use crate::output::{Names, Output, Outputs};
 use crate::pipeline::{self, Deliver, Msg, PrintEnd, Shaping, Shutdown, Sink, StopReason, Stopped};
 use crate::record::{Batch, Event, EventKind, Generation, SourceId};
+use crate::source::glob;
 use crate::source::initial::{self, ReadFail};
 use crate::text::{quote, quotef};
 use crate::{child, signal, sys};
@@ -83,6 +84,11 @@ impl Outcome {
 /// diagnostics to standard error, and while it runs handle SIGINT, SIGTERM and SIGHUP by
 /// flushing and stopping ([`Outcome::Signaled`]), or by passing them to the child command.
 pub fn run(config: &Config) -> Result<Outcome> {
+    let expanded = expand(config)?;
+    let (config, globbed) = match &expanded {
+        Some((config, globbed)) => (config, Some(globbed)),
+        None => (config, None),
+    };
     let filter = if config.patterns.is_empty() {
         None
     } else {
@@ -104,7 +110,7 @@ pub fn run(config: &Config) -> Result<Outcome> {
         let printer = outputs();
         let sink = pipeline::direct(shutdown.clone(), shaping, printer);
         let mut produced = Produced::default();
-        let _ = initial(config, &names, &sink, &mut produced);
+        let _ = initial(config, globbed, &names, &sink, &mut produced);
         produced.until_matched = sink.until_hit();
         let printed = sink.finish().unwrap_or(Ok(PrintEnd::Done))?;
         return Ok(outcome(config, &shutdown, printed, produced));
@@ -124,7 +130,7 @@ pub fn run(config: &Config) -> Result<Outcome> {
         let watcher = signal::Watcher::start(scope, watch, shutdown.clone(), Arc::clone(&inbox))
             .map_err(|e| Error::Internal(format!("cannot start the signal watcher: {e}")))?;
         let printer = scope.spawn(move || queue.run());
-        let produced = produce(scope, config, &names, &sink, inbox);
+        let produced = produce(scope, config, globbed, &names, &sink, inbox);
         drop(sink);
         let printed = printer.join().map_err(|_| Error::Internal("the printer thread panicked".into()));
         // A command that ended by the signal passed on to it ends the run too.
@@ -171,7 +177,7 @@ fn outputs(
         Box::new(Json::new(json_paths(config), config.delimiter))
     } else {
         Box::new(Terminal::new(Layout {
-            names: Arc::clone(names),
+            names: Names::new(Arc::clone(names)),
             headers: config.print_headers(),
             prefix: config.prefix,
             delim: config.delimiter,
@@ -343,6 +349,7 @@ impl Produced {
 fn produce<'scope>(
     scope: &'scope std::thread::Scope<'scope, '_>,
     config: &Config,
+    globbed: Option<&Globbed>,
     names: &[Vec<u8>],
     sink: &Sink,
     inbox: Arc<follow::Inbox>,
@@ -353,11 +360,13 @@ fn produce<'scope>(
         if config.reads_command() {
             return follow_command(scope, config, sink, inbox, &mut child, &mut produced);
         }
-        let starts = initial(config, names, sink, &mut produced)?;
+        let (starts, next_source) = initial(config, globbed, names, sink, &mut produced)?;
         if config.follow.is_none() {
             return Ok(());
         }
-        let engine = follow::Engine::new(config, starts, sink, Arc::clone(&inbox))?;
+        let mut globbed = globbed.cloned().unwrap_or_default();
+        globbed.first_new_source = next_source;
+        let engine = follow::Engine::new(config, starts, globbed, sink, Arc::clone(&inbox))?;
         // The files are watched: now the child may start, and nothing it writes is missed.
         if !config.command.is_empty() {
             match child::Child::spawn(scope, &config.command, inbox, None) {
@@ -436,12 +445,27 @@ fn follow_command<'scope>(
 /// Warnings, then the initial output of every input: what following goes on from.
 fn initial(
     config: &Config,
+    globbed: Option<&Globbed>,
     names: &[Vec<u8>],
     sink: &Sink,
     produced: &mut Produced,
-) -> Result<Vec<follow::Start>, Stopped> {
+) -> Result<(Vec<follow::Start>, SourceId), Stopped> {
     for warning in warnings(config) {
         sink.diag(warning.into())?;
+    }
+    if let Some(globbed) = globbed {
+        for text in &globbed.problems {
+            sink.diag(text.clone())?;
+        }
+        for pattern in &globbed.unmatched {
+            let name = quote(pattern.as_os_str().as_encoded_bytes());
+            if config.follow.is_some() {
+                sink.diag(format!("no files match {name} yet"))?;
+            } else {
+                sink.diag(format!("no files match {name}"))?;
+                produced.had_errors = true;
+            }
+        }
     }
     if config.follow.is_some() {
         // One descriptor per followed file, plus a few for ourselves.
@@ -455,22 +479,24 @@ fn initial(
             ))?;
         }
     }
-    let starts = print_all(config, names, sink)?;
-    produced.had_errors |= starts.iter().any(|s| s.failure.is_some());
-    Ok(starts)
+    let (starts, next_source) = print_all(config, names, sink)?;
+    produced.had_errors |= starts.iter().any(|s| s.failure.is_some() || s.troubled);
+    Ok((starts, next_source))
 }
 
-/// The initial output of every input, in order.
+/// The initial output of every input, in order; and the number the next source gets (sources
+/// after the inputs: rotated generations read with `--history`).
 pub(crate) fn print_all(
     config: &Config,
     names: &[Vec<u8>],
     sink: &Sink,
-) -> Result<Vec<follow::Start>, Stopped> {
+) -> Result<(Vec<follow::Start>, SourceId), Stopped> {
     let mut starts = Vec::with_capacity(config.inputs.len());
+    let mut next_source = config.inputs.len();
     for (id, input) in config.inputs.iter().enumerate() {
-        starts.push(print_one(config, id, input, &names[id], sink)?);
+        starts.push(print_one(config, id, input, &names[id], &mut next_source, sink)?);
     }
-    Ok(starts)
+    Ok((starts, next_source))
 }
 
 /// GNU's warnings about options that do nothing in this combination.
@@ -502,9 +528,10 @@ fn print_one(
     id: SourceId,
     input: &Input,
     name: &[u8],
+    next_source: &mut SourceId,
     sink: &Sink,
 ) -> Result<follow::Start, Stopped> {
-    let mut start = follow::Start { id, open: None, failure: None };
+    let mut start = follow::Start { id, open: None, failure: None, troubled: false };
     if config.count.is_nothing() && config.follow.is_none() {
         return Ok(start);
     }
@@ -517,9 +544,30 @@ fn print_one(
             return Ok(start);
         }
     };
+    let mut count = config.count;
+    if config.history
+        && let Input::Path(path) = input
+    {
+        match initial::print_rotated(path, &file, count, next_source, sink) {
+            Ok((report, live)) => {
+                for problem in &report.problems {
+                    sink.diag(problem.to_string())?;
+                }
+                start.troubled = report.failed();
+                count = live;
+            }
+            Err(ReadFail::Stopped) => return Err(Stopped),
+            Err(ReadFail::Io(e)) => {
+                let text =
+                    format!("cannot list the rotated files of {}: {}", quote(name), sys::error_text(&e));
+                sink.diag(text)?;
+                start.troubled = true;
+            }
+        }
+    }
     sink.send(Msg::Header(id))?;
     let generation = Generation::next();
-    match initial::print_initial(&file, config.count, id, generation, sink) {
+    match initial::print_initial(&file, count, id, generation, sink) {
         Ok(mut reached) => {
             if config.follow.is_none() {
                 let (at, bytes) = reached.partial.take();
@@ -558,4 +606,70 @@ fn open_input(input: &Input) -> io::Result<File> {
         // Never opened: the command's streams are followed by `follow_command`.
         Input::Command(_) => Err(io::Error::from(io::ErrorKind::Unsupported)),
     }
+}
+
+/// Arguments that are file-name patterns (`source::glob` has the rule) become the files they
+/// match now, in name order, each file once (a file matched twice, or also named before, is
+/// not added again); the patterns go to the engine, which follows what matches later. A
+/// pattern brings headers, as several files may match. `None` when no argument is a pattern.
+fn expand(config: &Config) -> Result<Option<(Config, Globbed)>> {
+    use std::os::unix::fs::MetadataExt;
+    if config.reads_command() {
+        return Ok(None);
+    }
+    let mut classified = Vec::with_capacity(config.inputs.len());
+    for input in &config.inputs {
+        classified.push(match input {
+            Input::Path(path) => glob::pattern(path.as_os_str()).map_err(|e| Error::Glob(e.to_string()))?,
+            _ => None,
+        });
+    }
+    if classified.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    let mut globbed = Globbed::default();
+    let mut inputs = Vec::with_capacity(config.inputs.len());
+    let mut seen = std::collections::HashSet::new();
+    for (input, pattern) in config.inputs.iter().zip(classified) {
+        let Some(pattern) = pattern else {
+            if let Input::Path(path) = input
+                && let Ok(meta) = std::fs::metadata(path)
+            {
+                seen.insert((meta.dev(), meta.ino()));
+            }
+            inputs.push(input.clone());
+            continue;
+        };
+        let scan = pattern.scan();
+        for (dir, e) in &scan.problems {
+            let name = quote(dir.as_os_str().as_encoded_bytes());
+            globbed.problems.push(format!("cannot read directory {name}: {}", sys::error_text(e)));
+        }
+        let before = inputs.len();
+        for file in scan.matches {
+            if follow::is_compressed(&file) {
+                continue;
+            }
+            // Each file once: the same file under two matching names (a hard link) is one.
+            if let Ok(meta) = std::fs::metadata(&file)
+                && !seen.insert((meta.dev(), meta.ino()))
+            {
+                continue;
+            }
+            globbed.from_pattern.insert(inputs.len());
+            inputs.push(Input::Path(file));
+        }
+        if inputs.len() == before
+            && let Input::Path(path) = input
+        {
+            globbed.unmatched.push(path.clone());
+        }
+        globbed.patterns.push(Arc::new(pattern));
+    }
+    let mut config = config.clone();
+    config.inputs = inputs;
+    if config.headers == Headers::Auto {
+        config.headers = Headers::Always;
+    }
+    Ok(Some((config, globbed)))
 }

@@ -13,6 +13,15 @@ rotation, printing each appended line exactly once and in order.
 With more than one FILE, precede each with a header giving the file name. With no FILE, or \
 when FILE is -, read standard input.
 
+A FILE that holds a glob metacharacter (* ? [ {) is a pattern, unless a file by that very name \
+exists: quoted so that the shell leaves it alone (rtail -F 'logs/*.log'), it stands for every \
+file that matches, in name order, with headers. While following, files that start matching \
+later (created, or renamed to a matching name) are followed too, from their first byte; * and ? \
+never match /, ** matches any number of directories (logs/**/*.log), {a,b} either word, [...] \
+one character of a class. Each file is followed once: renamed from one matching name to another, \
+it is read on under its new name; a rotated copy that also matches (app.log.1 for 'app.log*') \
+is read as the file it was, and compressed ones (.gz, .xz, ...) not at all.
+
 NUM may have a multiplier suffix: b 512, kB 1000, K 1024, MB 1000*1000, M 1024*1024, GB, G, T, \
 P, E, Z, Y, R, Q (and KiB, MiB, ... for the binary ones).
 
@@ -24,7 +33,7 @@ need.";
 
 pub(super) const AFTER_HELP: &str = "\
 NUM may have a multiplier suffix: K 1024, M 1024*1024, G, ..., kB 1000, MB, ..., b 512.
-With no FILE, or when FILE is -, read standard input.
+With no FILE, or when FILE is -, read standard input. A quoted FILE with * ? [ { is a pattern.
 'rtail --help' shows examples, the exit statuses and the signals.";
 
 /// What `rtail` exits with, for `--help` and the man page: (status, meaning).

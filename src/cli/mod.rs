@@ -40,6 +40,7 @@ struct Cli {
     color: ColorWhen,
     prefix: bool,
     json: bool,
+    history: bool,
     follow: Option<FollowHow>,
     follow_name_retry: bool,
     retry: bool,
@@ -155,6 +156,23 @@ fn command() -> Command {
                 .long_help(
                     "Print `NAME: ` before every line instead of ==> NAME <== headers, so that merged \
                      output greps well.\n\nExample: rtail -F -P *.log | grep ERROR",
+                ),
+            flag("history")
+                .long("history")
+                .help("Take the lines -n lacks from rotated files (app.log.1, .2.gz, ...)")
+                .long_help(
+                    "When a FILE has fewer lines than -n asks for (just after a rotation, say), take \
+                     the lines it lacks from its rotated generations in the same directory: \
+                     FILE.1, FILE.2.gz, ... (logrotate, Python's RotatingFileHandler), FILE-20261130 and \
+                     FILE-20261130.gz (logrotate's dateext), FILE.2026-11-30_10-00 \
+                     (TimedRotatingFileHandler). They are ordered by modification time and printed \
+                     oldest first, then FILE, so the output reads in order; only the newest ones that \
+                     are needed are read. With -n +1, every generation is printed, oldest first, then \
+                     FILE. gzip is read; .bz2, .xz and .zst files are reported and skipped. Each \
+                     generation is a source of its own: with headers (-v, or several FILEs) it gets its \
+                     own ==> app.log.1 <== header, and with --json its own path. A damaged .gz is \
+                     reported (exit status 1) and the rest is still printed.\n\n\
+                     Example: rtail --history -n 1000 -F app.log",
                 ),
             flag("json")
                 .long("json")
@@ -292,7 +310,7 @@ fn command() -> Command {
                 .num_args(1..)
                 .value_parser(value_parser!(OsString))
                 .value_hint(ValueHint::FilePath)
-                .help("Files to read; `-` is standard input"),
+                .help("Files to read; `-` is standard input; a quoted name with * ? [ { is a pattern"),
         )
         .next_help_heading("Child command")
         .arg(
@@ -378,6 +396,7 @@ impl Cli {
             color,
             prefix: m.get_flag("prefix"),
             json: m.get_flag("json"),
+            history: m.get_flag("history"),
             follow,
             follow_name_retry: m.get_flag("follow_name_retry"),
             retry: m.get_flag("retry"),
@@ -601,6 +620,11 @@ impl Cli {
         {
             count = Count { unit: Unit::Lines, n: 1, from_start: true };
         }
+        if self.history && count.unit == Unit::Bytes {
+            return Err(Exit::Invalid(
+                "--history counts lines back through rotated files: it cannot be used with -c/--bytes".into(),
+            ));
+        }
         if serve.is_some() && count.unit == Unit::Bytes {
             return Err(Exit::Invalid(
                 "--serve shows lines, not bytes: it cannot be used with -c/--bytes".into(),
@@ -649,6 +673,7 @@ impl Cli {
             command: self.command,
             json: self.json,
             serve,
+            history: self.history,
         })
     }
 }

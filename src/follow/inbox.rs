@@ -8,6 +8,7 @@
 //! few checks, and what waits is bounded by the number of inputs, whatever the burst.
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
@@ -17,6 +18,10 @@ use super::Control;
 const DUE: u8 = 1;
 /// The name must be looked at again too, not only the data.
 const NAMES: u8 = 2;
+
+/// How many new names wait for the engine at most: past that (a burst of file creations while
+/// it is busy), the patterns' directories are read again instead, so memory stays bounded.
+pub(crate) const FOUND_CAP: usize = 4096;
 
 /// The engine could not take a request: it has ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +35,9 @@ pub(crate) struct Mail {
     pub(crate) hints: Vec<(usize, bool)>,
     /// Events were lost: check every file.
     pub(crate) rescan: bool,
+    /// Names new to us in directories patterns look in: (pattern, the name as spelled), in
+    /// the order reported; at most [`FOUND_CAP`] (past it, `rescan` is set instead).
+    pub(crate) found: Vec<(usize, PathBuf)>,
     /// Requests, in the order sent.
     pub(crate) control: VecDeque<Control>,
     /// The run's shutdown was triggered.
@@ -38,7 +46,11 @@ pub(crate) struct Mail {
 
 impl Mail {
     fn is_empty(&self) -> bool {
-        self.hints.is_empty() && !self.rescan && self.control.is_empty() && !self.shutdown
+        self.hints.is_empty()
+            && !self.rescan
+            && self.found.is_empty()
+            && self.control.is_empty()
+            && !self.shutdown
     }
 }
 
@@ -99,6 +111,21 @@ impl Inbox {
                     state.hinted.push(i);
                 }
                 state.flags[i] |= flag;
+            }
+        });
+    }
+
+    /// A name new to us in a directory pattern `pattern` looks in (see [`Mail::found`]).
+    pub(crate) fn found(&self, pattern: usize, path: PathBuf) {
+        self.post(|state| {
+            let found = &mut state.mail.found;
+            if found.last().is_some_and(|(k, p)| *k == pattern && *p == path) {
+                return;
+            }
+            if found.len() < FOUND_CAP {
+                found.push((pattern, path));
+            } else {
+                state.mail.rescan = true;
             }
         });
     }

@@ -12,6 +12,7 @@
 
 mod command;
 mod file;
+mod glob;
 mod inbox;
 mod watch;
 
@@ -31,6 +32,8 @@ use crate::sys;
 use crate::text::{quote, quotef};
 pub(crate) use command::follow as follow_command;
 use file::{Change, Identity, NameChange, Read, Reader, name_change};
+use glob::Looking;
+pub(crate) use glob::{Globbed, is_compressed};
 pub(crate) use inbox::Inbox;
 use watch::{PathIndex, WatchFail, Watches};
 
@@ -82,6 +85,8 @@ pub(crate) struct Start {
     pub(crate) open: Option<Opened>,
     /// Why it did not open, or was not tailable (a directory).
     pub(crate) failure: Option<Failure>,
+    /// Something it brought could not be read (a rotated generation, with `--history`).
+    pub(crate) troubled: bool,
 }
 
 /// An input the initial output read.
@@ -111,10 +116,13 @@ struct Drain {
 
 /// One followed input.
 #[derive(Debug)]
-struct Followed<'a> {
+struct Followed {
     id: SourceId,
     /// The name, for follow-by-name and retries; `None` for standard input.
-    path: Option<&'a Path>,
+    path: Option<Arc<Path>>,
+    /// Found by a pattern (at the start or since): renamed to another name the pattern matches,
+    /// it is followed on under that name.
+    from_pattern: bool,
     cur: Option<Reader>,
     /// Older files of this name, oldest first.
     drains: Vec<Drain>,
@@ -138,11 +146,11 @@ struct Followed<'a> {
     unreadable: bool,
 }
 
-impl Followed<'_> {
+impl Followed {
     /// The name for messages: the path as given, or `standard input` (GNU's wording).
     fn name(&self) -> &[u8] {
         use std::os::unix::ffi::OsStrExt;
-        match self.path {
+        match &self.path {
             Some(path) => path.as_os_str().as_bytes(),
             None => b"standard input",
         }
@@ -154,7 +162,7 @@ pub(crate) struct Engine<'a> {
     by_name: bool,
     retry: bool,
     poll_every: Duration,
-    files: Vec<Followed<'a>>,
+    files: Vec<Followed>,
     watches: Watches,
     /// Watched path (a directory, a followed name in it, or a watched file) -> indexes into
     /// `files` that a hint for that path concerns.
@@ -169,6 +177,14 @@ pub(crate) struct Engine<'a> {
     /// `--idle-timeout`, and when records were last printed (looked at once per wake-up).
     idle: Option<Duration>,
     last_activity: Instant,
+    /// `--poll`: nothing is watched.
+    poll: bool,
+    /// The patterns whose new matches are followed too.
+    patterns: Vec<Looking>,
+    /// Followed name -> index into `files` (for patterns: is a match new to us?).
+    names: std::collections::HashMap<PathBuf, usize>,
+    /// The number the next source found by a pattern gets.
+    next_id: SourceId,
 }
 
 impl<'a> Engine<'a> {
@@ -176,6 +192,7 @@ impl<'a> Engine<'a> {
     pub(crate) fn new(
         config: &'a Config,
         starts: Vec<Start>,
+        globbed: Globbed,
         sink: &'a Sink,
         inbox: Arc<Inbox>,
     ) -> Result<Engine<'a>, Stopped> {
@@ -202,11 +219,15 @@ impl<'a> Engine<'a> {
             partials: BTreeSet::new(),
             idle: config.idle_timeout,
             last_activity: Instant::now(),
+            poll: follow.poll,
+            patterns: globbed.patterns.iter().cloned().map(Looking::new).collect(),
+            names: std::collections::HashMap::new(),
+            next_id: globbed.first_new_source.max(config.inputs.len()),
         };
         for start in starts {
             let input = &config.inputs[start.id];
             let path = match input {
-                Input::Path(p) => Some(p.as_path()),
+                Input::Path(p) => Some(Arc::<Path>::from(p.as_path())),
                 Input::Stdin | Input::Command(_) => None,
             };
             let meta = start.open.as_ref().and_then(|o| o.file.metadata().ok());
@@ -241,6 +262,7 @@ impl<'a> Engine<'a> {
                 id: start.id,
                 path,
                 cur,
+                from_pattern: globbed.from_pattern.contains(&start.id),
                 drains: Vec::new(),
                 failure: start.failure,
                 dead,
@@ -254,6 +276,9 @@ impl<'a> Engine<'a> {
             });
         }
         for index in 0..engine.files.len() {
+            if let Some(path) = &engine.files[index].path {
+                engine.names.insert(path.to_path_buf(), index);
+            }
             engine.watch(index)?;
         }
         Ok(engine)
@@ -261,7 +286,7 @@ impl<'a> Engine<'a> {
 
     /// Whether anything is followed at all (a piped standard input alone is not).
     pub(crate) fn is_empty(&self) -> bool {
-        self.files.is_empty()
+        self.files.is_empty() && self.patterns.is_empty()
     }
 
     /// Follow until stopped or nothing is left to follow.
@@ -276,10 +301,16 @@ impl<'a> Engine<'a> {
     fn follow(&mut self) -> Result<FollowEnd, Stopped> {
         // Catch what changed between the initial output and the watches.
         self.check_all()?;
+        self.look_for_matches()?;
         loop {
             // Without --retry a name that went away is looked for again while some other file
-            // is still open (GNU's behaviour); once none is, nothing remains.
-            if self.files.iter().all(|f| (f.dead || (!self.retry && f.cur.is_none())) && f.drains.is_empty())
+            // is still open (GNU's behaviour); once none is, nothing remains. A pattern may
+            // still match new files.
+            if self.patterns.is_empty()
+                && self
+                    .files
+                    .iter()
+                    .all(|f| (f.dead || (!self.retry && f.cur.is_none())) && f.drains.is_empty())
             {
                 self.flush_all_partials()?;
                 self.sink.send(Msg::Event(Event::new(None, EventKind::Gone, "no files remaining".into())))?;
@@ -314,7 +345,7 @@ impl<'a> Engine<'a> {
                     }
                 }
             }
-            self.handle(mail.hints, mail.rescan)?;
+            self.handle(mail.hints, mail.rescan, mail.found)?;
             if self.sink.take_sent() {
                 self.last_activity = Instant::now();
             }
@@ -349,7 +380,7 @@ impl<'a> Engine<'a> {
         if let Some(idle) = self.idle {
             consider(self.last_activity + idle);
         }
-        if self.files.iter().any(|f| f.polled && !f.dead) {
+        if self.files.iter().any(|f| f.polled && !f.dead) || self.patterns.iter().any(|p| p.polled) {
             let tick = *self.next_poll.get_or_insert(now + self.poll_every);
             consider(tick);
         } else {
@@ -359,12 +390,19 @@ impl<'a> Engine<'a> {
     }
 
     /// Act on a batch of hints and on whatever deadline has passed.
-    fn handle(&mut self, hints: Vec<(usize, bool)>, rescan: bool) -> Result<(), Stopped> {
+    fn handle(
+        &mut self,
+        hints: Vec<(usize, bool)>,
+        rescan: bool,
+        found: Vec<(usize, PathBuf)>,
+    ) -> Result<(), Stopped> {
         // Input index -> whether its name must be looked at again (not only its data).
         let mut due: BTreeMap<usize, bool> = hints.into_iter().collect();
         let now = Instant::now();
+        let mut poll_patterns = false;
         if self.next_poll.is_some_and(|t| t <= now) {
             self.next_poll = Some(now + self.poll_every);
+            poll_patterns = true;
             for (i, f) in self.files.iter().enumerate() {
                 if f.polled && !f.dead {
                     due.insert(i, true);
@@ -380,6 +418,15 @@ impl<'a> Engine<'a> {
         }
         for (i, names) in due {
             self.check(i, names)?;
+        }
+        // After the known names: a rotation's new name is then seen as the rotated file.
+        for (k, path) in found {
+            self.found(k, path)?;
+        }
+        if rescan {
+            self.look_for_matches()?;
+        } else if poll_patterns {
+            self.poll_patterns()?;
         }
         self.expire(Instant::now())
     }
@@ -539,10 +586,10 @@ impl<'a> Engine<'a> {
     /// names were given in and however a rename fell between two checks, and only one reader
     /// follows the file from then on.
     fn check_name_then(&mut self, i: usize, others_first: bool) -> Result<(), Stopped> {
-        let Some(path) = self.files[i].path else {
+        let Some(path) = self.files[i].path.clone() else {
             return Ok(());
         };
-        let now = std::fs::metadata(path);
+        let now = std::fs::metadata(&path);
         let open_id = self.files[i].cur.as_ref().map(|r| r.identity);
         let now_id = now.as_ref().ok().map(Identity::of);
         let change = name_change(open_id, now_id);
@@ -560,7 +607,7 @@ impl<'a> Engine<'a> {
                 if now_id.is_none() {
                     self.rewatch_if_dir_gone(i)?;
                 } else if let Ok(meta) = &now {
-                    self.check_readable(i, path, meta)?;
+                    self.check_readable(i, &path, meta)?;
                 }
                 Ok(())
             }
@@ -575,9 +622,9 @@ impl<'a> Engine<'a> {
             }
             NameChange::Replaced => {
                 self.retire_current(i);
-                self.open_name(i, path, true)
+                self.open_name(i, &path, true)
             }
-            NameChange::Back => self.open_name(i, path, false),
+            NameChange::Back => self.open_name(i, &path, false),
         }
     }
 
@@ -730,7 +777,7 @@ impl<'a> Engine<'a> {
 
     /// Notifications no longer concern input `i`.
     fn unindex(&self, i: usize) {
-        self.by_path.write().unwrap_or_else(PoisonError::into_inner).retain(|_, list| {
+        self.by_path.write().unwrap_or_else(PoisonError::into_inner).inputs.retain(|_, list| {
             list.retain(|&k| k != i);
             !list.is_empty()
         });
@@ -740,13 +787,13 @@ impl<'a> Engine<'a> {
     /// so renames anywhere keep reporting its writes). Poll it when that is not possible.
     fn watch(&mut self, i: usize) -> Result<(), Stopped> {
         let f = &self.files[i];
-        let Some(path) = f.path else {
+        let Some(path) = f.path.clone() else {
             return Ok(());
         };
         if f.dead || f.watched.is_some() || f.poll_only {
             return Ok(());
         }
-        let dir = absolute_dir(path);
+        let dir = absolute_dir(&path);
         let key = dir.join(path.file_name().unwrap_or_default());
         let target = if !self.by_name && f.cur.is_some() { key.clone() } else { dir.clone() };
         if sys::is_remote_fs(&dir) {
@@ -757,9 +804,9 @@ impl<'a> Engine<'a> {
         // Indexed before the watch starts, so that no notification finds the path unknown.
         {
             let mut by_path = self.by_path.write().unwrap_or_else(PoisonError::into_inner);
-            by_path.entry(key.clone()).or_default().push(i);
+            by_path.inputs.entry(key.clone()).or_default().push(i);
             if target != key {
-                by_path.entry(target.clone()).or_default().push(i);
+                by_path.inputs.entry(target.clone()).or_default().push(i);
             }
         }
         let result = self.watches.add(&target);

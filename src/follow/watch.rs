@@ -13,11 +13,30 @@ use std::time::{Duration, Instant};
 use notify::{RecursiveMode, Watcher as _};
 
 use super::inbox::Inbox;
+use crate::source::glob::Pattern;
 
-/// Watched path (a directory, a followed name in it, or a watched file) -> indexes of the inputs
-/// a notification for that path concerns. Written by the engine as it watches and unwatches,
-/// read by the notification callback.
-pub(crate) type PathIndex = Arc<RwLock<HashMap<PathBuf, Vec<usize>>>>;
+/// What a notification concerns. Written by the engine as it watches and unwatches, read by the
+/// notification callback.
+#[derive(Default)]
+pub(crate) struct Index {
+    /// Watched path (a directory, a followed name in it, or a watched file) -> indexes of the
+    /// inputs a notification for that path concerns.
+    pub(crate) inputs: HashMap<PathBuf, Vec<usize>>,
+    /// Watched directory (absolute) -> the patterns that look in it for new matches.
+    pub(crate) dirs: HashMap<PathBuf, Vec<DirWatch>>,
+}
+
+/// One pattern's interest in one directory.
+pub(crate) struct DirWatch {
+    /// The pattern's index in the engine.
+    pub(crate) pattern: usize,
+    /// The directory as the pattern spells it: a new name in it is reported as this joined with
+    /// the name, the path rtail then shows.
+    pub(crate) spelled: Arc<Path>,
+    pub(crate) glob: Arc<Pattern>,
+}
+
+pub(crate) type PathIndex = Arc<RwLock<Index>>;
 
 /// Why a path could not be watched.
 #[derive(Debug)]
@@ -34,6 +53,8 @@ pub(crate) struct Watches {
     /// Watched path -> how many followed inputs rely on it. The inputs share the key.
     watched: HashMap<Arc<Path>, usize>,
     inbox: Arc<Inbox>,
+    /// The watch limit was reached and said so.
+    limit_told: bool,
 }
 
 impl Watches {
@@ -52,7 +73,7 @@ impl Watches {
         } else {
             None
         };
-        (Watches { watcher, watched: HashMap::new(), inbox }, notice)
+        (Watches { watcher, watched: HashMap::new(), inbox, limit_told: false }, notice)
     }
 
     /// Watch `dir` (non-recursively) on behalf of one more followed name; returns the path,
@@ -78,8 +99,15 @@ impl Watches {
                 notify::ErrorKind::Io(ref io) if io.kind() == std::io::ErrorKind::NotFound => {
                     Err(WatchFail::Missing)
                 }
+                // Said once: with thousands of directories, one line is enough.
+                notify::ErrorKind::MaxFilesWatch if self.limit_told => Err(WatchFail::Refused(String::new())),
                 notify::ErrorKind::MaxFilesWatch => {
-                    Err(WatchFail::Refused("inotify resources exhausted".into()))
+                    self.limit_told = true;
+                    Err(WatchFail::Refused(
+                        "inotify resources exhausted (see sysctl fs.inotify.max_user_watches; \
+                         later paths past the limit are polled too, without a word)"
+                            .into(),
+                    ))
                 }
                 _ => Err(WatchFail::Refused(e.to_string())),
             },
@@ -148,8 +176,23 @@ fn make_watcher(inbox: Arc<Inbox>, index: PathIndex) -> notify::Result<notify::R
         };
         let index = index.read().unwrap_or_else(PoisonError::into_inner);
         for path in &event.paths {
-            if let Some(inputs) = index.get(path) {
+            let known = index.inputs.get(path);
+            if let Some(inputs) = known {
                 inbox.hint(inputs, names);
+            }
+            // A name new to us in a directory a pattern looks in: the engine decides whether it
+            // is a new file to follow (or a renamed one, or a directory to look into).
+            if known.is_none()
+                && !index.dirs.is_empty()
+                && let (Some(dir), Some(name)) = (path.parent(), path.file_name())
+                && let Some(watches) = index.dirs.get(dir)
+            {
+                for w in watches {
+                    let spelled = w.glob.child(&w.spelled, name);
+                    if w.glob.matches(&spelled) || w.glob.wants_dir(&spelled) {
+                        inbox.found(w.pattern, spelled);
+                    }
+                }
             }
         }
     };

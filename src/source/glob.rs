@@ -145,6 +145,7 @@ type States = Vec<(usize, usize)>;
 #[derive(Debug, Clone)]
 pub(crate) struct Pattern {
     /// The argument as given, for messages.
+    #[cfg_attr(not(test), allow(dead_code))]
     arg: String,
     /// The literal leading components (no metacharacter), normalized by `Path::components`;
     /// empty for `*.log`. Every match is spelled as this joined with names found.
@@ -154,6 +155,7 @@ pub(crate) struct Pattern {
     /// The rest after brace expansion: one list of parts per alternative, none empty.
     alts: Vec<Vec<Part>>,
     /// Some alternative has `**`.
+    #[cfg_attr(not(test), allow(dead_code))]
     recursive: bool,
     /// Relative paths are looked up under this (the process's directory when empty); only
     /// tests set it. Spellings never include it.
@@ -223,6 +225,7 @@ impl Pattern {
     }
 
     /// The argument as given.
+    #[cfg(test)]
     pub(crate) fn arg(&self) -> &str {
         &self.arg
     }
@@ -230,11 +233,13 @@ impl Pattern {
     /// The directory every match is under: the longest leading run of components without a
     /// metacharacter (`logs` for `logs/*.log`, `.` for `*.log`, `/var/log` for
     /// `/var/log/*/app.log`).
+    #[cfg(test)]
     pub(crate) fn base(&self) -> &Path {
         &self.base
     }
 
     /// Whether the pattern has `**`: matches may be at any depth.
+    #[cfg(test)]
     pub(crate) fn is_recursive(&self) -> bool {
         self.recursive
     }
@@ -560,42 +565,6 @@ fn class_end(chars: &[char], open: usize) -> usize {
     match chars[at.min(chars.len())..].iter().position(|&c| c == ']') {
         Some(offset) => at + offset + 1,
         None => chars.len(),
-    }
-}
-
-/// Several patterns at once, for the engine: which one a path matches, the first winning, so
-/// each match has one stable index. A list, not a globset `GlobSet`: every pattern is matched
-/// component by component after its own prefix (see the module docs), and a path outside a
-/// prefix is turned away by one comparison, which is all a set would save for a few patterns.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Patterns {
-    list: Vec<Pattern>,
-}
-
-impl Patterns {
-    pub(crate) fn new(list: Vec<Pattern>) -> Patterns {
-        Patterns { list }
-    }
-
-    /// The index of the first pattern `path` matches.
-    pub(crate) fn which(&self, path: &Path) -> Option<usize> {
-        self.list.iter().position(|p| p.matches(path))
-    }
-
-    pub(crate) fn get(&self, index: usize) -> Option<&Pattern> {
-        self.list.get(index)
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Pattern> {
-        self.list.iter()
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.list.len()
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.list.is_empty()
     }
 }
 
@@ -960,18 +929,6 @@ mod tests {
         assert!(scan.matches.is_empty());
         assert_eq!(strings(&scan.watch), ["."], "the parent sees a chmod");
         assert_eq!(scan.problems.len(), 1);
-    }
-
-    #[test]
-    fn patterns_tell_which_matched_first() {
-        let t = Tree::new(&[]);
-        let set = Patterns::new(vec![t.pattern("logs/*.log"), t.pattern("logs/a*"), t.pattern("*/b*")]);
-        assert_eq!(set.which(Path::new("logs/a.log")), Some(0));
-        assert_eq!(set.which(Path::new("logs/a.txt")), Some(1));
-        assert_eq!(set.which(Path::new("logs/b.txt")), Some(2));
-        assert_eq!(set.which(Path::new("other/c")), None);
-        assert_eq!(set.len(), 3);
-        assert_eq!(set.get(1).map(Pattern::arg), Some("logs/a*"));
     }
 
     /// 10,000 files in 100 directories. Run with

@@ -122,6 +122,7 @@ pub(crate) struct Rotated {
     pub(crate) compression: Compression,
     pub(crate) stamp: Stamp,
     /// Size on disk (compressed, for a compressed generation) when listed.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) size: u64,
     pub(crate) mtime: SystemTime,
     pub(crate) dev: u64,
@@ -236,6 +237,7 @@ pub(crate) struct Chunk<'a> {
     /// Only with `last`: the generation's last line has no delimiter (the file was rotated in
     /// the middle of a write). It still counts as a line; its bytes are given as they are, and
     /// the caller decides whether to end it with a delimiter before the next generation.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) unterminated: bool,
 }
 
@@ -541,6 +543,7 @@ impl Tail {
     }
 
     /// Bytes held now, counting each block's whole allocation (the spare one too).
+    #[cfg(test)]
     pub(crate) fn kept_capacity(&self) -> usize {
         self.blocks.iter().map(Vec::capacity).sum::<usize>() + self.spare.as_ref().map_or(0, Vec::capacity)
     }

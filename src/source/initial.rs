@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use memchr::{memchr_iter, memrchr_iter};
 
+use super::history;
 use super::read::{Partial, read_append, read_full_at};
 use crate::config::{Count, Unit};
 use crate::pipeline::{BLOCK, Msg, Sink, Stopped};
@@ -214,6 +215,102 @@ impl ForwardSkip {
             }
         }
     }
+}
+
+/// How many of its last `n` lines (`n >= 1`) `file` lacks: 0 when it has them all. A last
+/// line without a delimiter counts, as everywhere.
+fn lines_lacking(file: &File, n: u64, delim: u8) -> io::Result<u64> {
+    let mut end = file.metadata()?.len();
+    if end == 0 {
+        return Ok(n);
+    }
+    let mut scan = BackScan::new(n, delim);
+    let mut block = vec![0u8; BLOCK];
+    while end > 0 {
+        let start = end.saturating_sub(BLOCK as u64);
+        let len = (end - start) as usize;
+        let got = read_full_at(file, &mut block[..len], start)?;
+        if scan.feed(&block[..got]).is_some() {
+            return Ok(0);
+        }
+        end = start;
+    }
+    // Every delimiter passed, and the first line before them.
+    Ok(scan.remaining.saturating_sub(1))
+}
+
+/// `--history`: before `file`'s own lines, the lines it lacks of the last `count` lines,
+/// taken from the rotated generations of `path` (`app.log.1`, `app.log.2.gz`, …), oldest
+/// first; with `-n +K`, every generation from the oldest, line K on. Each generation read is
+/// a source of its own, numbered from `next_source` and named after its file (so a header or
+/// a JSON object says which one a line came from). Returns what reading them ran into, and
+/// the count the live file itself is then printed with.
+pub(crate) fn print_rotated(
+    path: &std::path::Path,
+    file: &File,
+    count: Count,
+    next_source: &mut SourceId,
+    sink: &Sink,
+) -> Result<(history::Report, Count), ReadFail> {
+    use std::os::unix::ffi::OsStrExt;
+    let delim = sink.delim();
+    if count.is_nothing() {
+        return Ok((history::Report::default(), count));
+    }
+    let rotated = history::generations(path)?;
+    if rotated.is_empty() {
+        return Ok((history::Report::default(), count));
+    }
+    let mut feed: Option<(std::path::PathBuf, Feed<'_>)> = None;
+    let mut skip = count.from_start.then(|| ForwardSkip::new(count.n, Unit::Lines, delim));
+    let mut emit = |chunk: history::Chunk<'_>| -> Result<(), Stopped> {
+        if feed.as_ref().is_none_or(|(p, _)| *p != chunk.from.path) {
+            let source = *next_source;
+            *next_source += 1;
+            let name = chunk.from.path.as_os_str().as_bytes().to_vec();
+            sink.send(Msg::Name { source, name })?;
+            sink.send(Msg::Header(source))?;
+            let next = Feed { sink, source, generation: Generation::next(), partial: Partial::default() };
+            feed = Some((chunk.from.path.clone(), next));
+        }
+        let Some((_, f)) = feed.as_mut() else { return Ok(()) };
+        let mut bytes = chunk.bytes;
+        let mut at = chunk.offset;
+        if let Some(s) = skip.as_mut() {
+            match s.feed(bytes) {
+                Some(i) => {
+                    bytes = &bytes[i..];
+                    at += i as u64;
+                    skip = None;
+                }
+                None => bytes = &[],
+            }
+        }
+        if !bytes.is_empty() {
+            f.push(at, bytes.to_vec())?;
+        }
+        if chunk.last {
+            let (at, rest) = f.partial.take();
+            sink.data(Batch::new(f.source, f.generation, at, rest))?;
+        }
+        Ok(())
+    };
+    let report = if count.from_start {
+        history::all_lines(&rotated, delim, &mut emit)?
+    } else {
+        let lacking = lines_lacking(file, count.n, delim)?;
+        if lacking == 0 {
+            return Ok((history::Report::default(), count));
+        }
+        history::last_lines(&rotated, lacking, delim, &mut emit)?
+    };
+    let live = match &skip {
+        // Line K is still to come: in the live file, after the lines the generations had.
+        Some(s) => Count { n: s.remaining + 1, ..count },
+        None if count.from_start => Count { n: 1, ..count },
+        None => count,
+    };
+    Ok((report, live))
 }
 
 /// Read at most `max` bytes into `buf` (replacing its contents), retrying on EINTR.

@@ -4,6 +4,8 @@ mod browser;
 mod command;
 mod follow;
 mod generated;
+mod glob;
+mod history;
 mod json;
 mod json_cli;
 mod library;

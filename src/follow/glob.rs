@@ -1,0 +1,290 @@
+//! Following patterns: files that start matching a pattern while rtail runs are followed too.
+//!
+//! The engine watches every directory a pattern may find matches in (`source::glob` says
+//! which). notify's callback reports names new to us in those directories that the pattern
+//! matches, or directories it may find matches under ([`super::Inbox::found`]); polled
+//! directories are read again on every poll tick. For each, the engine decides here:
+//!
+//! - a directory: watch it too, and follow what already matches in it;
+//! - a file already followed under another name (same device and inode as an open reader):
+//!   renamed from a matching name that is gone now, it keeps its reader and offset and is
+//!   named anew ([`Msg::Name`]); otherwise (a rotation, whose rotated name also matches, or a
+//!   hard link) it is not followed twice;
+//! - a compressed file (`.gz`, …): a rotated copy, whose lines were the live file's; not
+//!   followed;
+//! - anything else: a new source, read from its first byte (all of it is new).
+//!
+//! Comparing with the readers that are open is exact: an open file's inode cannot be reused.
+
+use std::collections::BTreeSet;
+use std::fs::Metadata;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError};
+
+use super::file::{Identity, Reader};
+use super::watch::{DirWatch, WatchFail};
+use super::{Engine, Followed, absolute_dir, open_nonblocking, perms_of};
+use crate::pipeline::{Msg, Stopped};
+use crate::record::{EventKind, SourceId};
+use crate::source::glob::{Pattern, Scan};
+use crate::sys;
+use crate::text::quote;
+
+/// A run's patterns, and which inputs they matched at the start.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Globbed {
+    /// The arguments that are patterns, in order.
+    pub(crate) patterns: Vec<Arc<Pattern>>,
+    /// The inputs expanded from them.
+    pub(crate) from_pattern: BTreeSet<SourceId>,
+    /// Patterns that matched nothing at the start, as given.
+    pub(crate) unmatched: Vec<PathBuf>,
+    /// What reading the patterns' directories ran into, as notices.
+    pub(crate) problems: Vec<String>,
+    /// The number the first source found while following gets (after the inputs, and after
+    /// the rotated generations `--history` read).
+    pub(crate) first_new_source: SourceId,
+}
+
+/// One pattern, as the engine looks for its matches.
+#[derive(Debug)]
+pub(super) struct Looking {
+    pub(super) glob: Arc<Pattern>,
+    /// Directories watched for it (absolute).
+    watched: BTreeSet<PathBuf>,
+    /// Some directory of it cannot be watched: it is read again on every poll tick.
+    pub(super) polled: bool,
+}
+
+impl Looking {
+    pub(super) fn new(glob: Arc<Pattern>) -> Looking {
+        Looking { glob, watched: BTreeSet::new(), polled: false }
+    }
+}
+
+/// Compressed files are rotated copies: their lines were the live file's.
+pub(crate) fn is_compressed(path: &Path) -> bool {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    matches!(ext, "gz" | "bz2" | "xz" | "zst" | "lz4" | "lzma" | "zip" | "Z" | "tgz")
+}
+
+impl Engine<'_> {
+    /// Watch every directory the patterns may find matches in, then follow what matches now
+    /// and is not followed yet (created since the inputs were listed).
+    pub(super) fn look_for_matches(&mut self) -> Result<(), Stopped> {
+        for k in 0..self.patterns.len() {
+            self.rescan_pattern(k)?;
+        }
+        Ok(())
+    }
+
+    /// Read pattern `k`'s directories again: watch those new to us and follow new matches.
+    pub(super) fn rescan_pattern(&mut self, k: usize) -> Result<(), Stopped> {
+        let glob = Arc::clone(&self.patterns[k].glob);
+        let scan = glob.scan();
+        self.take_scan(k, scan)
+    }
+
+    /// Watch what `scan` says to, and follow its matches that are new to us. Unreadable
+    /// directories were told at the start; those found later are not told again and again.
+    fn take_scan(&mut self, k: usize, scan: Scan) -> Result<(), Stopped> {
+        for dir in &scan.watch {
+            self.watch_dir(k, dir)?;
+        }
+        for path in scan.matches {
+            self.found(k, path)?;
+        }
+        Ok(())
+    }
+
+    /// Poll tick: read again the patterns whose directories are not all watched.
+    pub(super) fn poll_patterns(&mut self) -> Result<(), Stopped> {
+        for k in 0..self.patterns.len() {
+            if self.patterns[k].polled {
+                self.rescan_pattern(k)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Watch directory `dir` (as the pattern spells it) for pattern `k`.
+    fn watch_dir(&mut self, k: usize, dir: &Path) -> Result<(), Stopped> {
+        let absolute = absolute_dir(&dir.join("x"));
+        if self.patterns[k].watched.contains(&absolute) {
+            return Ok(());
+        }
+        if self.poll || sys::is_remote_fs(&absolute) {
+            self.patterns[k].polled = true;
+            return Ok(());
+        }
+        // Indexed before the watch starts, so that no name created meanwhile is missed.
+        self.by_path
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .dirs
+            .entry(absolute.clone())
+            .or_default()
+            .push(DirWatch { pattern: k, spelled: Arc::from(dir), glob: Arc::clone(&self.patterns[k].glob) });
+        match self.watches.add(&absolute) {
+            Ok(_) => {
+                self.patterns[k].watched.insert(absolute);
+                Ok(())
+            }
+            Err(fail) => {
+                self.by_path.write().unwrap_or_else(PoisonError::into_inner).dirs.remove(&absolute);
+                self.patterns[k].polled = true;
+                match fail {
+                    WatchFail::Refused(why) if !why.is_empty() => {
+                        let name = quote(dir.as_os_str().as_encoded_bytes());
+                        self.sink.diag(format!("cannot watch {name}: {why}; polling it instead"))
+                    }
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// `path` (as pattern `k` spells it) is new to us, or changed: follow it if it is a new
+    /// match, name a renamed one anew, look into a new directory.
+    pub(super) fn found(&mut self, k: usize, path: PathBuf) -> Result<(), Stopped> {
+        if let Some(&i) = self.names.get(&path) {
+            return self.check(i, true);
+        }
+        let glob = Arc::clone(&self.patterns[k].glob);
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            return Ok(()); // gone again already
+        };
+        if meta.is_dir() {
+            if glob.wants_dir(&path) {
+                // Watched, then read: what it held before the watch started is found too.
+                let scan = glob.scan_dir(&path);
+                self.take_scan(k, scan)?;
+            }
+            return Ok(());
+        }
+        if !glob.matches(&path) || is_compressed(&path) {
+            return Ok(());
+        }
+        let opened = open_nonblocking(&path).and_then(|file| {
+            let meta = file.metadata()?;
+            Ok((file, meta))
+        });
+        match opened {
+            Ok((_, meta)) if meta.is_dir() => Ok(()),
+            Ok((file, meta)) => {
+                let identity = Identity::of(&meta);
+                if self.known_file(identity, &path)? {
+                    return Ok(());
+                }
+                self.add_source(path, Some((file, meta)), None)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => self.add_source(path, None, Some(e)),
+        }
+    }
+
+    /// Is the file with `identity` already read by some input? A pure rename (its name gone)
+    /// of a file found by a pattern is followed on under `path`.
+    fn known_file(&mut self, identity: Identity, path: &Path) -> Result<bool, Stopped> {
+        let holder = self.files.iter().position(|f| {
+            f.cur.as_ref().is_some_and(|r| r.identity == identity)
+                || f.drains.iter().any(|d| d.reader.identity == identity)
+        });
+        let Some(j) = holder else {
+            return Ok(false);
+        };
+        let f = &self.files[j];
+        let old = f.path.clone();
+        let name_gone = old
+            .as_ref()
+            .is_some_and(|p| matches!(std::fs::metadata(p), Err(e) if e.kind() == io::ErrorKind::NotFound));
+        let open_here = f.cur.as_ref().is_some_and(|r| r.identity == identity);
+        if !(f.from_pattern && name_gone && (open_here || f.cur.is_none())) {
+            // A rotation (the old name holds a new file: its own check moves this one to its
+            // drains), a hard link, or a name given on the command line: followed once, there.
+            if open_here && !name_gone {
+                self.check_name(j)?;
+            }
+            return Ok(true);
+        }
+        if !open_here {
+            // Already moved to its drains (the name's loss was seen first): it reads on here.
+            let f = &mut self.files[j];
+            let k = f.drains.iter().position(|d| d.reader.identity == identity);
+            if let Some(k) = k {
+                f.cur = Some(f.drains.remove(k).reader);
+                f.failure = None;
+            }
+            if f.drains.is_empty() {
+                self.draining.remove(&j);
+            }
+        }
+        self.rename(j, path)?;
+        Ok(true)
+    }
+
+    /// Input `j` is called `path` from now on: the same file, read on from where it was.
+    fn rename(&mut self, j: usize, path: &Path) -> Result<(), Stopped> {
+        self.unindex(j);
+        let f = &mut self.files[j];
+        if let Some(old) = f.path.take() {
+            self.names.remove(&*old);
+        }
+        f.path = Some(Arc::from(path));
+        f.watched = None;
+        f.perms = None;
+        self.names.insert(path.to_path_buf(), j);
+        let name = path.as_os_str().as_encoded_bytes().to_vec();
+        self.sink.send(Msg::Name { source: self.files[j].id, name })?;
+        self.watch(j)?;
+        self.check(j, false)
+    }
+
+    /// Follow `path`, a new match, as a new source from its first byte.
+    fn add_source(
+        &mut self,
+        path: PathBuf,
+        opened: Option<(std::fs::File, Metadata)>,
+        failed: Option<io::Error>,
+    ) -> Result<(), Stopped> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let name = path.as_os_str().as_encoded_bytes().to_vec();
+        self.sink.send(Msg::Name { source: id, name: name.clone() })?;
+        let shown = quote(&name);
+        let i = self.files.len();
+        let regular = opened.as_ref().is_some_and(|(_, m)| m.is_file());
+        let poll_only = self.poll || (opened.is_some() && !regular) || (self.by_name && path.is_symlink());
+        let perms = opened.as_ref().map(|(_, m)| perms_of(m));
+        let cur = opened.map(|(file, meta)| Reader::new(id, Arc::new(file), &meta, 0));
+        let failure = failed.as_ref().map(|e| super::Failure::Errno(e.raw_os_error().unwrap_or(libc::EIO)));
+        self.files.push(Followed {
+            id,
+            path: Some(Arc::from(path.as_path())),
+            from_pattern: true,
+            cur,
+            drains: Vec::new(),
+            failure,
+            dead: false,
+            watched: None,
+            polled: poll_only,
+            poll_only,
+            perms,
+            unreadable: false,
+        });
+        self.names.insert(path, i);
+        match failed {
+            None => {
+                let text = format!("{shown} has appeared;  following new file");
+                self.sink.event(id, EventKind::Appeared, text)?;
+            }
+            Some(e) => {
+                let text = format!("cannot open {shown} for reading: {}", sys::error_text(&e));
+                self.sink.event(id, EventKind::Inaccessible, text)?;
+            }
+        }
+        self.watch(i)?;
+        self.check(i, false)
+    }
+}

@@ -1,0 +1,241 @@
+//! File-name patterns: `rtail -F 'logs/*.log'` follows every file that matches now and every
+//! file that matches later, each once, by identity.
+//!
+//! Scenarios that act on files run with change notifications and with `--poll`. Every wait is
+//! for expected output, with a deadline; "nothing else appears" is checked with a sentinel line
+//! written afterwards.
+
+use std::fs;
+
+use crate::util::{Spawned, TestDir, sentinel, wait_for_condition};
+
+const NOTIFY: &[&str] = &[];
+const POLL: &[&str] = &["--poll", "-s", "0.1"];
+
+macro_rules! in_both_modes {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[test]
+            fn notify() {
+                super::$scenario(super::NOTIFY)
+            }
+            #[test]
+            fn poll() {
+                super::$scenario(super::POLL)
+            }
+        }
+    )*};
+}
+
+fn follow(dir: &TestDir, mode: &[&str], args: &[&str]) -> Spawned {
+    let all: Vec<&str> = mode.iter().chain(args).copied().collect();
+    dir.spawn(&all)
+}
+
+/// Wait until stdout is exactly `want`; fail at once if it stops being a prefix of `want`.
+fn wait_stdout_is(s: &Spawned, want: &str) {
+    s.wait_until(&format!("stdout to be {want:?}"), |out, _| out == want || !want.starts_with(out));
+    assert_eq!(s.stdout.text(), want, "unexpected stdout; stderr:\n{}", s.stderr.text());
+}
+
+fn logs(dir: &TestDir) {
+    fs::create_dir(dir.join("logs")).expect("mkdir logs");
+}
+
+in_both_modes!(
+    a_new_matching_file_is_followed_from_its_first_byte,
+    a_new_subdirectory_is_looked_into_with_double_star,
+    a_rename_between_matching_names_keeps_the_reader,
+    a_rotation_whose_rotated_name_matches_prints_each_line_once,
+    compressed_matches_are_not_followed,
+);
+
+fn a_new_matching_file_is_followed_from_its_first_byte(mode: &[&str]) {
+    let dir = TestDir::new();
+    logs(&dir);
+    dir.write("logs/a.log", "a1\na2\na3\n");
+    dir.write("logs/other.txt", "not matched\n");
+    let s = follow(&dir, mode, &["-F", "-n", "1", "logs/*.log"]);
+    // One match: headers all the same, as more may come.
+    wait_stdout_is(&s, "==> logs/a.log <==\na3\n");
+    // Written before it is found: all of it is new.
+    dir.write("logs/b.log", "b1\nb2\n");
+    wait_stdout_is(&s, "==> logs/a.log <==\na3\n\n==> logs/b.log <==\nb1\nb2\n");
+    dir.append("logs/a.log", "a4\n");
+    dir.append("logs/other.txt", "still not\n");
+    wait_stdout_is(&s, "==> logs/a.log <==\na3\n\n==> logs/b.log <==\nb1\nb2\n\n==> logs/a.log <==\na4\n");
+    let (_, err) = s.finish();
+    assert_eq!(err, "rtail: 'logs/b.log' has appeared;  following new file\n");
+}
+
+fn a_new_subdirectory_is_looked_into_with_double_star(mode: &[&str]) {
+    let dir = TestDir::new();
+    logs(&dir);
+    dir.write("logs/top.log", "top\n");
+    let s = follow(&dir, mode, &["-F", "logs/**/*.log"]);
+    wait_stdout_is(&s, "==> logs/top.log <==\ntop\n");
+    fs::create_dir_all(dir.join("logs/x/y")).expect("mkdir -p");
+    dir.write("logs/x/y/deep.log", "deep1\n");
+    wait_stdout_is(&s, "==> logs/top.log <==\ntop\n\n==> logs/x/y/deep.log <==\ndeep1\n");
+    dir.append("logs/x/y/deep.log", "deep2\n");
+    sentinel(&s, &dir, "logs/x/y/deep.log", "end");
+    assert_eq!(
+        s.stdout.text(),
+        "==> logs/top.log <==\ntop\n\n==> logs/x/y/deep.log <==\ndeep1\ndeep2\nend\n"
+    );
+}
+
+fn a_rename_between_matching_names_keeps_the_reader(mode: &[&str]) {
+    let dir = TestDir::new();
+    logs(&dir);
+    dir.write("logs/a.log", "one\n");
+    dir.write("logs/z.log", "zzz\n");
+    let s = follow(&dir, mode, &["-F", "logs/*.log"]);
+    wait_stdout_is(&s, "==> logs/a.log <==\none\n\n==> logs/z.log <==\nzzz\n");
+    let mut writer = fs::OpenOptions::new().append(true).open(dir.join("logs/a.log")).expect("open");
+    fs::rename(dir.join("logs/a.log"), dir.join("logs/b.log")).expect("rename");
+    std::io::Write::write_all(&mut writer, b"two\n").expect("write");
+    // The same file under its new name: read on from where it was, named anew.
+    s.wait_for_stdout("two\n");
+    dir.append("logs/b.log", "three\n");
+    sentinel(&s, &dir, "logs/b.log", "end");
+    let out = s.stdout.text();
+    for line in ["one\n", "two\n"] {
+        assert_eq!(out.matches(line).count(), 1, "{line:?} not exactly once:\n{out}");
+    }
+    // "two" may have been read before the rename was seen (under the old name) or after.
+    assert!(
+        out.ends_with("\n==> logs/b.log <==\nthree\nend\n")
+            || out.ends_with("\n==> logs/b.log <==\ntwo\nthree\nend\n"),
+        "the renamed file's lines under its new name:\n{out}"
+    );
+}
+
+fn a_rotation_whose_rotated_name_matches_prints_each_line_once(mode: &[&str]) {
+    let dir = TestDir::new();
+    logs(&dir);
+    dir.write("logs/app.log", "l1\n");
+    let s = follow(&dir, mode, &["-F", "-n", "+1", "logs/app.log*"]);
+    wait_stdout_is(&s, "==> logs/app.log <==\nl1\n");
+    let mut old = fs::OpenOptions::new().append(true).open(dir.join("logs/app.log")).expect("open");
+    std::io::Write::write_all(&mut old, b"l2\n").expect("write");
+    fs::rename(dir.join("logs/app.log"), dir.join("logs/app.log.1")).expect("rename");
+    // A late write to the rotated file, then the new file.
+    std::io::Write::write_all(&mut old, b"l3\n").expect("write");
+    dir.write("logs/app.log", "l4\n");
+    s.wait_for_stdout("l4\n");
+    s.wait_for_stdout("l3\n");
+    sentinel(&s, &dir, "logs/app.log", "end");
+    let out = s.stdout.text();
+    for line in ["l1\n", "l2\n", "l3\n", "l4\n"] {
+        assert_eq!(out.matches(line).count(), 1, "{line:?} not exactly once:\n{out}");
+    }
+    assert!(out.find("l2\n") < out.find("l3\n"), "the old file's lines in order:\n{out}");
+}
+
+fn compressed_matches_are_not_followed(mode: &[&str]) {
+    let dir = TestDir::new();
+    logs(&dir);
+    dir.write("logs/app.log", "live\n");
+    dir.write("logs/app.log.1.gz", b"\x1f\x8b\x08\x00garbage\n");
+    let s = follow(&dir, mode, &["-F", "logs/app.log*"]);
+    wait_stdout_is(&s, "==> logs/app.log <==\nlive\n");
+    dir.write("logs/app.log.2.gz", b"\x1f\x8b\x08\x00more garbage\n");
+    sentinel(&s, &dir, "logs/app.log", "end");
+    assert_eq!(s.stdout.text(), "==> logs/app.log <==\nlive\nend\n");
+}
+
+#[test]
+fn static_patterns_print_every_match_in_name_order() {
+    let dir = TestDir::new();
+    logs(&dir);
+    dir.write("logs/b.log", "b1\nb2\n");
+    dir.write("logs/a.log", "a1\na2\n");
+    dir.write("logs/c.txt", "c\n");
+    let out = dir.rtail().args(["-n", "1", "logs/*.log"]).output().expect("run");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "==> logs/a.log <==\na2\n\n==> logs/b.log <==\nb2\n");
+    assert_eq!(out.status.code(), Some(0));
+    // Braces and classes.
+    let out = dir.rtail().args(["-n", "1", "-q", "logs/{b,c}.*"]).output().expect("run");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "b2\nc\n");
+    let out = dir.rtail().args(["-n", "1", "-q", "logs/[ab].log"]).output().expect("run");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a2\nb2\n");
+}
+
+#[test]
+fn a_pattern_that_matches_nothing_is_an_error_unless_following() {
+    let dir = TestDir::new();
+    dir.write("x.log", "x\n");
+    let out = dir.rtail().args(["nothing/*.log", "x.log"]).output().expect("run");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "rtail: no files match 'nothing/*.log'\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "==> x.log <==\nx\n");
+    assert_eq!(out.status.code(), Some(1));
+    // Following, it is looked for: the first match is printed from its start.
+    let s = dir.spawn(&["-F", "logs/*.log"]);
+    s.wait_for_stderr("rtail: no files match 'logs/*.log' yet\n");
+    fs::create_dir(dir.join("logs")).expect("mkdir");
+    dir.write("logs/first.log", "hello\n");
+    s.wait_for_stdout("==> logs/first.log <==\nhello\n");
+}
+
+#[test]
+fn an_invalid_pattern_is_a_clear_error() {
+    let dir = TestDir::new();
+    let out = dir.rtail().args(["logs/[a.log"]).output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("rtail: invalid pattern 'logs/[a.log'"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_file_whose_name_has_metacharacters_is_a_file() {
+    let dir = TestDir::new();
+    dir.write("[weird]*.log", "literal\n");
+    dir.write("w.log", "not this\n");
+    let out = dir.rtail().args(["[weird]*.log"]).output().expect("run");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "literal\n");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn json_names_each_new_source_and_tells_it_appeared() {
+    let dir = TestDir::new();
+    logs(&dir);
+    let s = dir.spawn(&["--json", "-F", "logs/*.log"]);
+    s.wait_for_stdout("\"event\":\"following\"");
+    dir.write("logs/new.log", "first\n");
+    s.wait_for_stdout("\"line\":\"first\"");
+    let out = s.stdout.text();
+    let objects: Vec<serde_json::Value> =
+        out.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    let appeared = objects.iter().position(|o| o["event"] == "appeared").expect("an appeared event");
+    let record = objects.iter().position(|o| o["line"] == "first").expect("the record");
+    assert!(appeared < record, "{out}");
+    assert_eq!(objects[appeared]["path"], "logs/new.log");
+    assert_eq!(objects[record]["path"], "logs/new.log");
+    assert_eq!(objects[record]["offset"], 0);
+}
+
+/// Files that come and go are released after their drain: the descriptor count goes back to
+/// where it was.
+#[test]
+fn created_and_deleted_matches_leave_no_descriptor_behind() {
+    let dir = TestDir::new();
+    logs(&dir);
+    dir.write("logs/keep.log", "k\n");
+    let s = dir.spawn(&["-F", "logs/*.log"]);
+    s.wait_for_stdout("k\n");
+    let fds = || fs::read_dir(format!("/proc/{}/fd", s.pid())).map(|d| d.count()).unwrap_or(0);
+    let before = fds();
+    for round in 0..1000 {
+        let name = format!("logs/t{round}.log");
+        dir.write(&name, format!("round {round}\n"));
+        s.wait_for_stdout(&format!("round {round}\n"));
+        fs::remove_file(dir.join(&name)).expect("remove");
+    }
+    // Deleted files are drained for a grace period after their last growth, then closed.
+    wait_for_condition("the descriptors of deleted files to be closed", || fds() <= before);
+    sentinel(&s, &dir, "logs/keep.log", "still here");
+}

@@ -1,0 +1,129 @@
+//! `--history`: `-n N` counts back through a file's rotated generations (`app.log.1`,
+//! `app.log.2.gz`, …) when the file itself has fewer lines; output stays chronological.
+
+use std::fs::{File, FileTimes};
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use crate::util::{TestDir, sentinel};
+
+/// Write `name` with `text`, modified `age` seconds ago (generations are ordered by that).
+fn generation(dir: &TestDir, name: &str, text: impl AsRef<[u8]>, age: u64) {
+    let path = dir.write(name, text);
+    let when = SystemTime::now() - Duration::from_secs(age);
+    File::options()
+        .write(true)
+        .open(&path)
+        .expect("open")
+        .set_times(FileTimes::new().set_modified(when))
+        .expect("mtime");
+}
+
+/// Like [`generation`], gzipped with gzip(1) (`name` without `.gz`).
+fn gzipped(dir: &TestDir, name: &str, text: &str, age: u64) {
+    dir.write(name, text);
+    let status = Command::new("gzip").arg("-n").arg(dir.join(name)).status().expect("gzip");
+    assert!(status.success());
+    let gz = dir.join(&format!("{name}.gz"));
+    let when = SystemTime::now() - Duration::from_secs(age);
+    File::options()
+        .write(true)
+        .open(&gz)
+        .expect("open")
+        .set_times(FileTimes::new().set_modified(when))
+        .expect("mtime");
+}
+
+/// app.log (2 lines) with app.log.1 (3) and app.log.2.gz (3) behind it.
+fn rotated(dir: &TestDir) {
+    gzipped(dir, "app.log.2", "g1\ng2\ng3\n", 300);
+    generation(dir, "app.log.1", "r1\nr2\nr3\n", 200);
+    generation(dir, "app.log", "l1\nl2\n", 0);
+}
+
+fn run(dir: &TestDir, args: &[&str]) -> (String, String, Option<i32>) {
+    let out = dir.rtail().args(args).output().expect("run rtail");
+    (
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+        out.status.code(),
+    )
+}
+
+#[test]
+fn lines_the_file_lacks_come_from_its_generations_oldest_first() {
+    let dir = TestDir::new();
+    rotated(&dir);
+    assert_eq!(
+        run(&dir, &["--history", "-n", "4", "app.log"]),
+        ("r2\nr3\nl1\nl2\n".into(), String::new(), Some(0))
+    );
+    assert_eq!(
+        run(&dir, &["--history", "-n", "7", "app.log"]),
+        ("g2\ng3\nr1\nr2\nr3\nl1\nl2\n".into(), String::new(), Some(0))
+    );
+    // Enough in the file itself: no generation is read.
+    assert_eq!(run(&dir, &["--history", "-n", "2", "app.log"]), ("l1\nl2\n".into(), String::new(), Some(0)));
+    // Without --history, as GNU tail.
+    assert_eq!(run(&dir, &["-n", "4", "app.log"]), ("l1\nl2\n".into(), String::new(), Some(0)));
+}
+
+#[test]
+fn from_the_start_means_from_the_oldest_generation() {
+    let dir = TestDir::new();
+    rotated(&dir);
+    let all = "g1\ng2\ng3\nr1\nr2\nr3\nl1\nl2\n";
+    assert_eq!(run(&dir, &["--history", "-n", "+1", "app.log"]), (all.into(), String::new(), Some(0)));
+    assert_eq!(run(&dir, &["--history", "-n", "+5", "app.log"]), (all[12..].into(), String::new(), Some(0)));
+    assert_eq!(run(&dir, &["--history", "-n", "+8", "app.log"]), ("l2\n".into(), String::new(), Some(0)));
+}
+
+#[test]
+fn each_generation_has_its_own_header_and_json_path() {
+    let dir = TestDir::new();
+    rotated(&dir);
+    let (out, _, status) = run(&dir, &["--history", "-v", "-n", "6", "app.log"]);
+    assert_eq!(out, "==> app.log.2.gz <==\ng3\n\n==> app.log.1 <==\nr1\nr2\nr3\n\n==> app.log <==\nl1\nl2\n");
+    assert_eq!(status, Some(0));
+    let (out, _, _) = run(&dir, &["--history", "--json", "-n", "3", "app.log"]);
+    let objects: Vec<serde_json::Value> =
+        out.lines().map(|l| serde_json::from_str(l).expect("JSON")).collect();
+    assert_eq!(objects[0]["path"], "app.log.1");
+    assert_eq!(objects[0]["line"], "r3");
+    assert_eq!(objects[0]["offset"], 6);
+    assert_eq!(objects[1]["path"], "app.log");
+    assert_eq!(objects[1]["offset"], 0);
+}
+
+#[test]
+fn a_damaged_generation_is_reported_and_the_rest_printed() {
+    let dir = TestDir::new();
+    generation(&dir, "app.log.2.gz", b"\x1f\x8b\x08\x00 this is not gzip data at all", 300);
+    generation(&dir, "app.log.1", "r1\n", 200);
+    generation(&dir, "app.log", "l1\n", 0);
+    let (out, err, status) = run(&dir, &["--history", "-n", "+1", "app.log"]);
+    assert_eq!(out, "r1\nl1\n");
+    assert!(err.starts_with("rtail: cannot read 'app.log.2.gz': invalid gzip data"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(status, Some(1));
+}
+
+#[test]
+fn history_counts_lines_not_bytes() {
+    let dir = TestDir::new();
+    rotated(&dir);
+    let (out, err, status) = run(&dir, &["--history", "-c", "5", "app.log"]);
+    assert!(out.is_empty());
+    assert!(err.contains("--history") && err.contains("-c"), "{err}");
+    assert_eq!(status, Some(1));
+}
+
+#[test]
+fn following_goes_on_after_the_history() {
+    let dir = TestDir::new();
+    rotated(&dir);
+    let s = dir.spawn(&["--history", "-F", "-n", "4", "app.log"]);
+    s.wait_for_stdout("r2\nr3\nl1\nl2\n");
+    sentinel(&s, &dir, "app.log", "l3");
+    assert_eq!(s.stdout.text(), "r2\nr3\nl1\nl2\nl3\n");
+}
