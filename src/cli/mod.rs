@@ -171,7 +171,9 @@ fn command() -> Command {
                      FILE. gzip is read; .bz2, .xz and .zst files are reported and skipped. Each \
                      generation is a source of its own: with headers (-v, or several FILEs) it gets its \
                      own ==> app.log.1 <== header, and with --json its own path. A damaged .gz is \
-                     reported (exit status 1) and the rest is still printed.\n\n\
+                     reported (exit status 1) and the rest is still printed. While following by name, a \
+                     generation that was created and rotated away before rtail could look is read \
+                     from its rotated name, whole, before the newer file.\n\n\
                      Example: rtail --history -n 1000 -F app.log",
                 ),
             flag("json")

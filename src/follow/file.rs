@@ -14,7 +14,7 @@ use crate::record::{Batch, Generation, SourceId};
 use crate::source::read::{Partial, read_append, read_full_at};
 
 /// Bytes of a file's start remembered to notice a rewrite that regrew past our offset.
-const FINGERPRINT_LEN: usize = 64;
+pub(crate) const FINGERPRINT_LEN: usize = 64;
 
 /// The smallest read of a regular file.
 const MIN_READ: usize = 4096;
@@ -121,6 +121,11 @@ pub(crate) struct Reader {
 }
 
 impl Reader {
+    /// The file's first bytes as read so far (at most [`FINGERPRINT_LEN`]).
+    pub(crate) fn fingerprint(&self) -> &[u8] {
+        &self.fingerprint
+    }
+
     /// Start reading `file` for `source` at `offset` (0 for a new file), in a new generation.
     pub(crate) fn new(source: SourceId, file: Arc<File>, meta: &Metadata, offset: u64) -> Reader {
         let reader = Reader {

@@ -272,6 +272,7 @@ impl Engine<'_> {
             poll_only,
             perms,
             unreadable: false,
+            seen: Vec::new(),
         });
         self.names.insert(path, i);
         match failed {

@@ -14,6 +14,7 @@ mod command;
 mod file;
 mod glob;
 mod inbox;
+mod missed;
 mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -108,6 +109,18 @@ pub(crate) enum Failure {
     Untailable,
 }
 
+/// A file this name led to: read by us, or there as a rotated generation when following
+/// started (`--history`: see `missed.rs`).
+#[derive(Debug)]
+struct Seen {
+    identity: Identity,
+    /// Its first bytes (decompressed), at most [`file::FINGERPRINT_LEN`].
+    head: Vec<u8>,
+}
+
+/// How many [`Seen`] files an input remembers (the oldest are forgotten).
+const SEEN_CAP: usize = 256;
+
 /// A file being drained after its name moved on.
 #[derive(Debug)]
 struct Drain {
@@ -144,6 +157,8 @@ struct Followed {
     /// Its open file's name may no longer be read (made unreadable, `chmod 0`): it is not read
     /// until it may be again, then goes on from where it was.
     unreadable: bool,
+    /// With `--history`: the files this name led to (see [`Seen`]).
+    seen: Vec<Seen>,
 }
 
 impl Followed {
@@ -183,8 +198,10 @@ pub(crate) struct Engine<'a> {
     patterns: Vec<Looking>,
     /// Followed name -> index into `files` (for patterns: is a match new to us?).
     names: std::collections::HashMap<PathBuf, usize>,
-    /// The number the next source found by a pattern gets.
+    /// The number the next source found by a pattern (or a missed generation) gets.
     next_id: SourceId,
+    /// `--history`: generations rotated away unseen are read from their rotated names.
+    history: bool,
 }
 
 impl<'a> Engine<'a> {
@@ -223,6 +240,7 @@ impl<'a> Engine<'a> {
             patterns: globbed.patterns.iter().cloned().map(Looking::new).collect(),
             names: std::collections::HashMap::new(),
             next_id: globbed.first_new_source.max(config.inputs.len()),
+            history: config.history && by_name,
         };
         for start in starts {
             let input = &config.inputs[start.id];
@@ -273,11 +291,15 @@ impl<'a> Engine<'a> {
                 // have changed since the initial output opened it).
                 perms: None,
                 unreadable: false,
+                seen: Vec::new(),
             });
         }
         for index in 0..engine.files.len() {
             if let Some(path) = &engine.files[index].path {
                 engine.names.insert(path.to_path_buf(), index);
+            }
+            if engine.history {
+                engine.remember_generations(index);
             }
             engine.watch(index)?;
         }
@@ -673,6 +695,12 @@ impl<'a> Engine<'a> {
             return;
         }
         let f = &mut self.files[i];
+        if self.history {
+            if f.seen.len() >= SEEN_CAP {
+                f.seen.remove(0);
+            }
+            f.seen.push(Seen { identity: id, head: reader.fingerprint().to_vec() });
+        }
         // Grace counts from now: the rotation is the moment writers start to move on.
         reader.last_growth = Instant::now();
         f.drains.push(Drain { reader });
@@ -687,6 +715,10 @@ impl<'a> Engine<'a> {
             let meta = file.metadata()?;
             Ok((file, meta))
         });
+        if self.history && opened.as_ref().is_ok_and(|(_, meta)| !meta.is_dir()) {
+            // Generations before this file that were rotated away unseen come first.
+            self.read_missed(i)?;
+        }
         let f = &mut self.files[i];
         let name = quote(f.name());
         match opened {

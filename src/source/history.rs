@@ -321,6 +321,21 @@ fn open(rot: &Rotated) -> io::Result<Option<File>> {
     Ok(((meta.dev(), meta.ino()) == (rot.dev, rot.ino)).then_some(file))
 }
 
+/// The first `len` bytes of a generation's content (decompressed): what tells a compressed copy
+/// of a file rtail read from a generation it never saw. `None` when it has gone or cannot be
+/// read (then it is not told apart, and reading it later reports why).
+pub(crate) fn head(rot: &Rotated, len: usize) -> Option<Vec<u8>> {
+    let file = open(rot).ok()??;
+    let mut head = vec![0; len];
+    let got = match rot.compression {
+        Compression::Plain => fill(&mut &file, &mut head).0,
+        Compression::Gzip => fill(&mut gzip_reader(file), &mut head).0,
+        _ => return None,
+    };
+    head.truncate(got);
+    Some(head)
+}
+
 /// Lines in a whole generation: its delimiters, plus its last line when that has none.
 fn count_lines(delims: u64, unterminated: bool) -> u64 {
     delims + u64::from(unterminated)

@@ -239,6 +239,70 @@ fn lines_lacking(file: &File, n: u64, delim: u8) -> io::Result<u64> {
     Ok(scan.remaining.saturating_sub(1))
 }
 
+/// Rotated generations' chunks ([`history::Chunk`]) into the sink, each generation a source
+/// of its own, numbered from `next_source` and named after its file (so that a header or a
+/// JSON object says which one a line came from).
+struct Generations<'a, 'n> {
+    sink: &'a Sink,
+    next_source: &'n mut SourceId,
+    /// The generation being fed, by its path.
+    feed: Option<(std::path::PathBuf, Feed<'a>)>,
+    /// With `-n +K`: the lines still to skip before output starts.
+    skip: Option<ForwardSkip>,
+}
+
+impl<'a, 'n> Generations<'a, 'n> {
+    fn new(next_source: &'n mut SourceId, sink: &'a Sink) -> Generations<'a, 'n> {
+        Generations { sink, next_source, feed: None, skip: None }
+    }
+
+    fn emit(&mut self, chunk: history::Chunk<'_>) -> Result<(), Stopped> {
+        use std::os::unix::ffi::OsStrExt;
+        let sink = self.sink;
+        if self.feed.as_ref().is_none_or(|(p, _)| *p != chunk.from.path) {
+            let source = *self.next_source;
+            *self.next_source += 1;
+            let name = chunk.from.path.as_os_str().as_bytes().to_vec();
+            sink.send(Msg::Name { source, name })?;
+            sink.send(Msg::Header(source))?;
+            let next = Feed { sink, source, generation: Generation::next(), partial: Partial::default() };
+            self.feed = Some((chunk.from.path.clone(), next));
+        }
+        let Some((_, f)) = self.feed.as_mut() else { return Ok(()) };
+        let mut bytes = chunk.bytes;
+        let mut at = chunk.offset;
+        if let Some(s) = self.skip.as_mut() {
+            match s.feed(bytes) {
+                Some(i) => {
+                    bytes = &bytes[i..];
+                    at += i as u64;
+                    self.skip = None;
+                }
+                None => bytes = &[],
+            }
+        }
+        if !bytes.is_empty() {
+            f.push(at, bytes.to_vec())?;
+        }
+        if chunk.last {
+            let (at, rest) = f.partial.take();
+            sink.data(Batch::new(f.source, f.generation, at, rest))?;
+        }
+        Ok(())
+    }
+}
+
+/// The whole of each of `rotated` (oldest first), as [`print_rotated`] prints generations:
+/// for following, a generation that was rotated away before it could be read.
+pub(crate) fn print_generations(
+    rotated: &[history::Rotated],
+    next_source: &mut SourceId,
+    sink: &Sink,
+) -> Result<history::Report, Stopped> {
+    let mut feed = Generations::new(next_source, sink);
+    history::all_lines(rotated, sink.delim(), |chunk| feed.emit(chunk))
+}
+
 /// `--history`: before `file`'s own lines, the lines it lacks of the last `count` lines,
 /// taken from the rotated generations of `path` (`app.log.1`, `app.log.2.gz`, …), oldest
 /// first; with `-n +K`, every generation from the oldest, line K on. Each generation read is
@@ -252,7 +316,6 @@ pub(crate) fn print_rotated(
     next_source: &mut SourceId,
     sink: &Sink,
 ) -> Result<(history::Report, Count), ReadFail> {
-    use std::os::unix::ffi::OsStrExt;
     let delim = sink.delim();
     if count.is_nothing() {
         return Ok((history::Report::default(), count));
@@ -261,40 +324,9 @@ pub(crate) fn print_rotated(
     if rotated.is_empty() {
         return Ok((history::Report::default(), count));
     }
-    let mut feed: Option<(std::path::PathBuf, Feed<'_>)> = None;
-    let mut skip = count.from_start.then(|| ForwardSkip::new(count.n, Unit::Lines, delim));
-    let mut emit = |chunk: history::Chunk<'_>| -> Result<(), Stopped> {
-        if feed.as_ref().is_none_or(|(p, _)| *p != chunk.from.path) {
-            let source = *next_source;
-            *next_source += 1;
-            let name = chunk.from.path.as_os_str().as_bytes().to_vec();
-            sink.send(Msg::Name { source, name })?;
-            sink.send(Msg::Header(source))?;
-            let next = Feed { sink, source, generation: Generation::next(), partial: Partial::default() };
-            feed = Some((chunk.from.path.clone(), next));
-        }
-        let Some((_, f)) = feed.as_mut() else { return Ok(()) };
-        let mut bytes = chunk.bytes;
-        let mut at = chunk.offset;
-        if let Some(s) = skip.as_mut() {
-            match s.feed(bytes) {
-                Some(i) => {
-                    bytes = &bytes[i..];
-                    at += i as u64;
-                    skip = None;
-                }
-                None => bytes = &[],
-            }
-        }
-        if !bytes.is_empty() {
-            f.push(at, bytes.to_vec())?;
-        }
-        if chunk.last {
-            let (at, rest) = f.partial.take();
-            sink.data(Batch::new(f.source, f.generation, at, rest))?;
-        }
-        Ok(())
-    };
+    let mut feed = Generations::new(next_source, sink);
+    feed.skip = count.from_start.then(|| ForwardSkip::new(count.n, Unit::Lines, delim));
+    let mut emit = |chunk: history::Chunk<'_>| feed.emit(chunk);
     let report = if count.from_start {
         history::all_lines(&rotated, delim, &mut emit)?
     } else {
@@ -304,7 +336,7 @@ pub(crate) fn print_rotated(
         }
         history::last_lines(&rotated, lacking, delim, &mut emit)?
     };
-    let live = match &skip {
+    let live = match &feed.skip {
         // Line K is still to come: in the live file, after the lines the generations had.
         Some(s) => Count { n: s.remaining + 1, ..count },
         None if count.from_start => Count { n: 1, ..count },

@@ -27,7 +27,7 @@ use std::os::unix::fs::symlink;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::util::{Spawned, TestDir, wait_for_condition};
+use crate::util::{Spawned, TestDir, resume, stop, wait_for_condition};
 
 /// Change notifications, default poll interval.
 const NOTIFY: &[&str] = &[];
@@ -125,32 +125,6 @@ fn assert_alive(s: &mut Spawned) {
         s.stdout.text(),
         s.stderr.text()
     );
-}
-
-/// Whether every thread of `pid` is stopped (state `T` in /proc/PID/task/TID/stat). The main
-/// thread alone is not enough: the others enter the group stop a little later, and a poll tick
-/// or a notification could still be handled in between.
-fn all_threads_stopped(pid: i32) -> bool {
-    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
-        return false;
-    };
-    tasks.flatten().all(|task| {
-        fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
-            // The command name is in parentheses and may hold spaces: the state follows the last ')'.
-            stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('T'))
-        })
-    })
-}
-
-/// SIGSTOP rtail and wait until all its threads are stopped, so what follows happens while it
-/// cannot look.
-fn stop(s: &Spawned) {
-    s.signal(libc::SIGSTOP);
-    wait_for_condition("rtail to stop", || all_threads_stopped(s.pid()));
-}
-
-fn resume(s: &Spawned) {
-    s.signal(libc::SIGCONT);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ use std::fs::{File, FileTimes};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use crate::util::{TestDir, sentinel};
+use crate::util::{TestDir, resume, sentinel, stop};
 
 /// Write `name` with `text`, modified `age` seconds ago (generations are ordered by that).
 fn generation(dir: &TestDir, name: &str, text: impl AsRef<[u8]>, age: u64) {
@@ -126,4 +126,75 @@ fn following_goes_on_after_the_history() {
     s.wait_for_stdout("r2\nr3\nl1\nl2\n");
     sentinel(&s, &dir, "app.log", "l3");
     assert_eq!(s.stdout.text(), "r2\nr3\nl1\nl2\nl3\n");
+}
+
+/// A whole generation created, filled and rotated away while rtail could not look (held back
+/// with SIGSTOP, as a saturated machine holds it back): with `--history`, following reads it
+/// from its rotated name, plain or gzipped, in order, before the newer file.
+fn a_generation_rotated_away_unseen_is_read_from_its_rotated_name(mode: &[&str], gzip: bool) {
+    let dir = TestDir::new();
+    dir.write("app.log", "f1\n");
+    let args: Vec<&str> = mode.iter().copied().chain(["--history", "-F", "-n", "+1", "app.log"]).collect();
+    let s = dir.spawn(&args);
+    s.wait_for_stdout("f1\n");
+    sentinel(&s, &dir, "app.log", "f2");
+    stop(&s);
+    dir.append("app.log", "f3\n");
+    std::fs::rename(dir.join("app.log"), dir.join("app.log.1")).expect("rotate");
+    dir.write("app.log", "g1\ng2\n");
+    std::fs::rename(dir.join("app.log.1"), dir.join("app.log.2")).expect("rotate");
+    std::fs::rename(dir.join("app.log"), dir.join("app.log.1")).expect("rotate");
+    if gzip {
+        let status = Command::new("gzip").arg("-n").arg(dir.join("app.log.1")).status().expect("gzip");
+        assert!(status.success());
+    }
+    dir.write("app.log", "h1\n");
+    resume(&s);
+    s.wait_for_stdout("h1\n");
+    sentinel(&s, &dir, "app.log", "h2");
+    let (out, err) = s.finish();
+    assert_eq!(out, "f1\nf2\nf3\ng1\ng2\nh1\nh2\n", "stderr:\n{err}");
+    let name = if gzip { "app.log.1.gz" } else { "app.log.1" };
+    assert!(
+        err.contains(&format!(
+            "rtail: '{name}' was rotated from 'app.log' before it could be followed; printing it\n"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_generation_rotated_away_unseen_is_read_back_notify() {
+    a_generation_rotated_away_unseen_is_read_from_its_rotated_name(&[], false);
+}
+
+#[test]
+fn a_generation_rotated_away_unseen_is_read_back_poll() {
+    a_generation_rotated_away_unseen_is_read_from_its_rotated_name(&["--poll", "-s", "0.1"], false);
+}
+
+#[test]
+fn a_gzipped_generation_rotated_away_unseen_is_read_back_notify() {
+    a_generation_rotated_away_unseen_is_read_from_its_rotated_name(&[], true);
+}
+
+#[test]
+fn a_gzipped_generation_rotated_away_unseen_is_read_back_poll() {
+    a_generation_rotated_away_unseen_is_read_from_its_rotated_name(&["--poll", "-s", "0.1"], true);
+}
+
+/// Generations that were there when following started are history, not news: a rotation
+/// later does not print them again.
+#[test]
+fn generations_there_at_the_start_are_not_printed_again_at_a_rotation() {
+    let dir = TestDir::new();
+    rotated(&dir);
+    let s = dir.spawn(&["--history", "-F", "-n", "2", "app.log"]);
+    s.wait_for_stdout("l1\nl2\n");
+    std::fs::rename(dir.join("app.log"), dir.join("app.log.0")).expect("rotate");
+    dir.write("app.log", "n1\n");
+    s.wait_for_stdout("n1\n");
+    sentinel(&s, &dir, "app.log", "n2");
+    let (out, err) = s.finish();
+    assert_eq!(out, "l1\nl2\nn1\nn2\n", "stderr:\n{err}");
 }

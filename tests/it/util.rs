@@ -651,3 +651,29 @@ pub fn python_venv(name: &str, requirements: &str, interpreter_var: &str, who: &
     fs::write(&stamp, wanted).expect("write the venv stamp");
     python
 }
+
+/// Whether every thread of `pid` is stopped (state `T` in /proc/PID/task/TID/stat). The main
+/// thread alone is not enough: the others enter the group stop a little later, and a poll tick
+/// or a notification could still be handled in between.
+pub fn all_threads_stopped(pid: i32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().all(|task| {
+        std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
+            // The command name is in parentheses and may hold spaces: the state follows the last ')'.
+            stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('T'))
+        })
+    })
+}
+
+/// SIGSTOP rtail and wait until all its threads are stopped, so what follows happens while it
+/// cannot look.
+pub fn stop(s: &Spawned) {
+    s.signal(libc::SIGSTOP);
+    wait_for_condition("rtail to stop", || all_threads_stopped(s.pid()));
+}
+
+pub fn resume(s: &Spawned) {
+    s.signal(libc::SIGCONT);
+}

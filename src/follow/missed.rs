@@ -1,0 +1,88 @@
+//! `--history` while following by name: generations that passed unseen are read from where
+//! they were rotated to.
+//!
+//! Under load a whole generation of a followed file can be created, filled and rotated away
+//! between two looks at its name (a handler that rotates every few hundred lines, on a busy
+//! machine). It is still on disk, under a rotated name, plain or compressed. So when the name
+//! leads to a new file, the name's rotated generations are listed (`source::history`), and
+//! each one rtail has never read is printed whole, oldest first, before the new file.
+//!
+//! "Never read" is decided by identity, never by names: a generation is known when its device
+//! and inode are those of a file rtail has open or had open under this name, or of one that
+//! was there when following started (that is history, not news); a compressed copy is a new
+//! inode, so it is known when its first bytes (decompressed) are those of such a file. The
+//! limit of that rule: generations whose first bytes are all alike (a fixed banner of 64
+//! bytes) cannot be told apart when compressed, and such a missed one is not printed — never
+//! one printed twice.
+
+use super::file::{FINGERPRINT_LEN, Identity};
+use super::{Engine, Seen};
+use crate::pipeline::Stopped;
+use crate::record::EventKind;
+use crate::source::{history, initial};
+use crate::text::quote;
+
+/// Whether two first-bytes fingerprints are of the same content: equal as far as both go.
+fn same_start(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len().min(b.len());
+    n > 0 && a[..n] == b[..n]
+}
+
+impl Engine<'_> {
+    /// When following starts: every rotated generation there now is known (not news).
+    pub(super) fn remember_generations(&mut self, i: usize) {
+        let Some(path) = self.files[i].path.clone() else { return };
+        let Ok(rotated) = history::generations(&path) else { return };
+        for rot in &rotated {
+            let identity = Identity { dev: rot.dev, ino: rot.ino };
+            let head = history::head(rot, FINGERPRINT_LEN).unwrap_or_default();
+            self.files[i].seen.push(Seen { identity, head });
+        }
+    }
+
+    /// Whether some reader has the file with `identity` open, or one starting like `head`.
+    fn read_here(&self, i: usize, identity: Identity, head: Option<&[u8]>) -> bool {
+        let f = &self.files[i];
+        if f.seen.iter().any(|s| s.identity == identity || head.is_some_and(|h| same_start(&s.head, h))) {
+            return true;
+        }
+        self.files.iter().any(|g| {
+            g.cur.iter().chain(g.drains.iter().map(|d| &d.reader)).any(|r| {
+                r.identity == identity
+                    || (std::ptr::eq(g, f) && head.is_some_and(|h| same_start(r.fingerprint(), h)))
+            })
+        })
+    }
+
+    /// Input `i`'s name leads to a new file: first print the generations of it that were
+    /// rotated away before they could be read.
+    pub(super) fn read_missed(&mut self, i: usize) -> Result<(), Stopped> {
+        let Some(path) = self.files[i].path.clone() else { return Ok(()) };
+        let Ok(rotated) = history::generations(&path) else { return Ok(()) };
+        for rot in rotated {
+            let identity = Identity { dev: rot.dev, ino: rot.ino };
+            if self.read_here(i, identity, None) {
+                continue;
+            }
+            let Some(head) = history::head(&rot, FINGERPRINT_LEN) else { continue };
+            let known = head.is_empty() || self.read_here(i, identity, Some(&head));
+            self.files[i].seen.push(Seen { identity, head });
+            if known {
+                continue;
+            }
+            let f = &self.files[i];
+            let text = format!(
+                "{} was rotated from {} before it could be followed; printing it",
+                quote(rot.path.as_os_str().as_encoded_bytes()),
+                quote(f.name())
+            );
+            self.sink.event(f.id, EventKind::Appeared, text)?;
+            let report =
+                initial::print_generations(std::slice::from_ref(&rot), &mut self.next_id, self.sink)?;
+            for problem in &report.problems {
+                self.sink.diag(problem.to_string())?;
+            }
+        }
+        Ok(())
+    }
+}
