@@ -82,17 +82,26 @@ impl Engine<'_> {
     /// Read pattern `k`'s directories again: watch those new to us and follow new matches.
     pub(super) fn rescan_pattern(&mut self, k: usize) -> Result<(), Stopped> {
         let glob = Arc::clone(&self.patterns[k].glob);
-        let scan = glob.scan();
-        self.take_scan(k, scan)
+        self.take_scan(k, || glob.scan())
     }
 
-    /// Watch what `scan` says to, and follow its matches that are new to us. Unreadable
+    /// Watch what `scan()` says to, and follow its matches that are new to us. A name created
+    /// after a directory was read but before its watch started would be missed: so while
+    /// scanning finds directories not watched yet, they are watched and read again. Unreadable
     /// directories were told at the start; those found later are not told again and again.
-    fn take_scan(&mut self, k: usize, scan: Scan) -> Result<(), Stopped> {
-        for dir in &scan.watch {
-            self.watch_dir(k, dir)?;
+    fn take_scan(&mut self, k: usize, scan: impl Fn() -> Scan) -> Result<(), Stopped> {
+        let mut found = scan();
+        loop {
+            let mut started = false;
+            for dir in &found.watch {
+                started |= self.watch_dir(k, dir)?;
+            }
+            if !started {
+                break;
+            }
+            found = scan();
         }
-        for path in scan.matches {
+        for path in found.matches {
             self.found(k, path)?;
         }
         Ok(())
@@ -108,15 +117,16 @@ impl Engine<'_> {
         Ok(())
     }
 
-    /// Watch directory `dir` (as the pattern spells it) for pattern `k`.
-    fn watch_dir(&mut self, k: usize, dir: &Path) -> Result<(), Stopped> {
+    /// Watch directory `dir` (as the pattern spells it) for pattern `k`: true if a watch
+    /// started now.
+    fn watch_dir(&mut self, k: usize, dir: &Path) -> Result<bool, Stopped> {
         let absolute = absolute_dir(&dir.join("x"));
         if self.patterns[k].watched.contains(&absolute) {
-            return Ok(());
+            return Ok(false);
         }
         if self.poll || sys::is_remote_fs(&absolute) {
             self.patterns[k].polled = true;
-            return Ok(());
+            return Ok(false);
         }
         // Indexed before the watch starts, so that no name created meanwhile is missed.
         self.by_path
@@ -129,7 +139,7 @@ impl Engine<'_> {
         match self.watches.add(&absolute) {
             Ok(_) => {
                 self.patterns[k].watched.insert(absolute);
-                Ok(())
+                Ok(true)
             }
             Err(fail) => {
                 self.by_path.write().unwrap_or_else(PoisonError::into_inner).dirs.remove(&absolute);
@@ -137,10 +147,11 @@ impl Engine<'_> {
                 match fail {
                     WatchFail::Refused(why) if !why.is_empty() => {
                         let name = quote(dir.as_os_str().as_encoded_bytes());
-                        self.sink.diag(format!("cannot watch {name}: {why}; polling it instead"))
+                        self.sink.diag(format!("cannot watch {name}: {why}; polling it instead"))?;
                     }
-                    _ => Ok(()),
+                    _ => {}
                 }
+                Ok(false)
             }
         }
     }
@@ -158,8 +169,7 @@ impl Engine<'_> {
         if meta.is_dir() {
             if glob.wants_dir(&path) {
                 // Watched, then read: what it held before the watch started is found too.
-                let scan = glob.scan_dir(&path);
-                self.take_scan(k, scan)?;
+                self.take_scan(k, || glob.scan_dir(&path))?;
             }
             return Ok(());
         }
