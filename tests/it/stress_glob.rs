@@ -52,8 +52,9 @@ fn twenty_writers_each_with_its_own_rotating_log_under_a_pattern() {
 /// Fails every run at 95eb545 (3,774 of 35,904 lines printed twice in one run): the bug that
 /// [`rotated_copies_shifted_along_the_backups_are_printed_once`] shows in four steps.
 #[test]
-#[ignore = "bug: with 'logs/*.log*' a rotated copy shifted on (.1 -> .2) onto a name rtail follows \
-            as a source of its own is read again from byte 0; see rotated_copies_shifted_along_the_backups_are_printed_once"]
+#[ignore = "bug: a generation rotated onto worker-<k>.log.1, a name rtail follows since an earlier \
+            rotated copy was read on under it, is read again from byte 0; see \
+            rotated_copies_shifted_along_the_backups_are_printed_once"]
 fn twenty_writers_rotated_names_matching_the_pattern_are_not_printed_twice() {
     glob_writers("logs/*.log*").assert_ok();
 }
@@ -910,9 +911,18 @@ impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let r = self.tally.report();
         let t = &self.tally;
+        let excluded_unprinted: usize = t
+            .expected
+            .files
+            .iter()
+            .filter(|k| self.is_excluded(k))
+            .map(|k| self.file(k))
+            .map(|(found, total)| total - found)
+            .sum();
         write!(
             f,
-            "[stress] {} ({:.1} s{}): written {}, dropped by the handler {}, printed {}, lost {}, duplicated {}, \
+            "[stress] {} ({:.1} s{}): written {}, dropped by the handler {}, printed {}, lost (not counting \
+             files not expected) {}, duplicated {}, \
              out of order {}, unexpected {}, garbled {}, headers {}",
             self.label,
             self.elapsed.as_secs_f64(),
@@ -920,7 +930,7 @@ impl std::fmt::Display for Outcome {
             r.written,
             r.dropped_by_writer,
             r.printed,
-            r.lost,
+            r.lost - excluded_unprinted,
             r.duplicated,
             r.out_of_order,
             r.unexpected,
