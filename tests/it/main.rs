@@ -14,6 +14,7 @@ mod model;
 mod python;
 mod static_mode;
 mod stress;
+mod stress_glob;
 mod util;
 mod watching;
 mod web;

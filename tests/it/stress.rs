@@ -43,18 +43,18 @@ use crate::util::{self, FileLock, Spawned, TestDir};
 
 /// How long to wait for the follower to print everything after the writers are done. Generous: a
 /// correct follower needs well under a second; a slow CI machine must not make it flaky.
-const WAIT: Duration = Duration::from_secs(60);
+pub(crate) const WAIT: Duration = Duration::from_secs(60);
 
 /// The name followed in every scenario.
 const LOG: &str = "app.log";
 
 /// First line of the log before any writer starts; seeing it printed means the follower has the
 /// file open, so rotation may begin.
-const START: &str = "start";
+pub(crate) const START: &str = "start";
 
 /// Appended by the test after every writer finished; once it is printed, everything written
 /// before it should be too.
-const END: &str = "end";
+pub(crate) const END: &str = "end";
 
 // ---------------------------------------------------------------------------------------------
 // The tests
@@ -714,18 +714,18 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Every id a writer wrote, with the file it went into where the writer knows it.
 #[derive(Default)]
-struct Expected {
+pub(crate) struct Expected {
     /// writer → seq → index into `files` (or `usize::MAX` when unknown).
-    ids: HashMap<String, HashMap<u64, usize>>,
-    files: Vec<String>,
-    file_index: HashMap<String, usize>,
-    total: usize,
+    pub(crate) ids: HashMap<String, HashMap<u64, usize>>,
+    pub(crate) files: Vec<String>,
+    pub(crate) file_index: HashMap<String, usize>,
+    pub(crate) total: usize,
     /// Records a writer's handler reported it dropped (never written).
-    dropped: usize,
+    pub(crate) dropped: usize,
 }
 
 impl Expected {
-    fn add(&mut self, writer: &str, seq: u64, file: Option<&str>) {
+    pub(crate) fn add(&mut self, writer: &str, seq: u64, file: Option<&str>) {
         let file = match file {
             Some(key) if key != "?" => {
                 let next = self.files.len();
@@ -744,30 +744,36 @@ impl Expected {
 }
 
 /// Counts of what the follower printed against what was written.
-struct Tally {
-    expected: Expected,
+///
+/// A line is `<writer> <seq> …` or `<writer>-<seq> …`; `==> NAME <==` headers (and the empty
+/// line before each) are skipped, an empty line beyond those counts as garbled.
+pub(crate) struct Tally {
+    pub(crate) expected: Expected,
     /// writer → seq → times printed.
-    printed: HashMap<String, HashMap<u64, u32>>,
+    pub(crate) printed: HashMap<String, HashMap<u64, u32>>,
     /// writer → highest seq printed so far.
     last: HashMap<String, u64>,
     /// Distinct expected ids printed.
     found: usize,
     /// Per file: distinct lines printed.
-    file_found: Vec<usize>,
+    pub(crate) file_found: Vec<usize>,
     /// Per file: lines written.
-    file_total: Vec<usize>,
+    pub(crate) file_total: Vec<usize>,
+    /// `==> NAME <==` lines, and empty lines, skipped.
+    pub(crate) headers: usize,
+    blanks: usize,
     lines: usize,
     duplicated: usize,
     out_of_order: usize,
     unexpected: usize,
     garbled: usize,
     examples: Vec<String>,
-    end_seen: bool,
+    pub(crate) end_seen: bool,
     partial: Vec<u8>,
 }
 
 impl Tally {
-    fn new(expected: Expected) -> Tally {
+    pub(crate) fn new(expected: Expected) -> Tally {
         let mut file_total = vec![0; expected.files.len()];
         for &file in expected.ids.values().flat_map(HashMap::values) {
             if file != usize::MAX {
@@ -777,6 +783,8 @@ impl Tally {
         Tally {
             file_found: vec![0; expected.files.len()],
             file_total,
+            headers: 0,
+            blanks: 0,
             expected,
             printed: HashMap::new(),
             last: HashMap::new(),
@@ -799,7 +807,7 @@ impl Tally {
     }
 
     /// Take more output; complete lines are counted, a partial one waits for the rest.
-    fn ingest(&mut self, bytes: &[u8]) {
+    pub(crate) fn ingest(&mut self, bytes: &[u8]) {
         self.partial.extend_from_slice(bytes);
         let Some(last_nl) = self.partial.iter().rposition(|&b| b == b'\n') else {
             return;
@@ -812,7 +820,7 @@ impl Tally {
     }
 
     /// The output ended: a trailing partial line counts (as garbled), it is not dropped.
-    fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         if !self.partial.is_empty() {
             let partial = std::mem::take(&mut self.partial);
             self.line(&partial);
@@ -827,9 +835,25 @@ impl Tally {
             self.end_seen = true;
             return;
         }
+        if line.starts_with(b"==> ") && line.ends_with(b" <==") {
+            self.headers += 1;
+            return;
+        }
+        if line.is_empty() {
+            // Only before a header (`\n==> b <==`): one per header but the first.
+            self.blanks += 1;
+            if self.blanks <= self.headers {
+                return;
+            }
+        }
         let text = String::from_utf8_lossy(line);
         let mut words = text.split(' ');
-        let (Some(writer), Some(Ok(seq))) = (words.next(), words.next().map(str::parse::<u64>)) else {
+        let first = words.next();
+        let id = match first.and_then(|w| w.rsplit_once('-')) {
+            Some((writer, seq)) if seq.parse::<u64>().is_ok() => Some((writer, seq.parse::<u64>())),
+            _ => first.zip(words.next().map(str::parse::<u64>)),
+        };
+        let Some((writer, Ok(seq))) = id else {
             self.garbled += 1;
             self.example(format!("garbled line {text:?}"));
             return;
@@ -866,16 +890,16 @@ impl Tally {
         }
     }
 
-    fn all_found(&self) -> bool {
+    pub(crate) fn all_found(&self) -> bool {
         self.found == self.expected.total
     }
 
     /// Every file with a line printed has all its lines printed.
-    fn seen_files_complete(&self) -> bool {
+    pub(crate) fn seen_files_complete(&self) -> bool {
         self.file_found.iter().zip(&self.file_total).all(|(&found, &total)| found == 0 || found == total)
     }
 
-    fn report(&self) -> Report {
+    pub(crate) fn report(&self) -> Report {
         let mut missing = BTreeMap::new();
         for (writer, ids) in &self.expected.ids {
             let printed = self.printed.get(writer);
@@ -922,44 +946,44 @@ impl Tally {
 }
 
 /// The counts of one run.
-struct Report {
+pub(crate) struct Report {
     /// Ids the writers wrote (for the Python writers: records their handler accepted).
-    written: usize,
+    pub(crate) written: usize,
     /// Records the writers' handlers dropped with an error (not in `written`).
-    dropped_by_writer: usize,
+    pub(crate) dropped_by_writer: usize,
     /// Id lines the follower printed, duplicates included.
-    printed: usize,
+    pub(crate) printed: usize,
     /// Written ids never printed.
-    lost: usize,
+    pub(crate) lost: usize,
     /// Printings of an id beyond its first.
-    duplicated: usize,
+    pub(crate) duplicated: usize,
     /// Ids printed after a higher id of the same writer.
-    out_of_order: usize,
+    pub(crate) out_of_order: usize,
     /// Ids printed that no writer wrote.
-    unexpected: usize,
+    pub(crate) unexpected: usize,
     /// Lines that are not `<writer> <seq> ...`.
-    garbled: usize,
-    end_seen: bool,
+    pub(crate) garbled: usize,
+    pub(crate) end_seen: bool,
     /// For writers that know which file each line went into.
-    files: Option<FileCounts>,
+    pub(crate) files: Option<FileCounts>,
     /// writer → lost seqs, ascending.
-    missing: BTreeMap<String, Vec<u64>>,
-    examples: Vec<String>,
-    timed_out: bool,
+    pub(crate) missing: BTreeMap<String, Vec<u64>>,
+    pub(crate) examples: Vec<String>,
+    pub(crate) timed_out: bool,
     /// Measuring only: stopped because the follower printed nothing more for a while.
-    gave_up_quiet: bool,
+    pub(crate) gave_up_quiet: bool,
     /// How long the follower took to print everything after the writers finished.
-    waited: Duration,
+    pub(crate) waited: Duration,
 }
 
 #[derive(Default)]
-struct FileCounts {
-    files: usize,
-    complete: usize,
-    never_printed: usize,
-    never_printed_lines: usize,
-    partial: usize,
-    partial_lines_lost: usize,
+pub(crate) struct FileCounts {
+    pub(crate) files: usize,
+    pub(crate) complete: usize,
+    pub(crate) never_printed: usize,
+    pub(crate) never_printed_lines: usize,
+    pub(crate) partial: usize,
+    pub(crate) partial_lines_lost: usize,
 }
 
 impl fmt::Display for Report {
@@ -1158,18 +1182,18 @@ impl fmt::Display for Outcome {
 // ---------------------------------------------------------------------------------------------
 // Python, files, randomness
 
-fn target_tmp() -> PathBuf {
+pub(crate) fn target_tmp() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
 }
 
-fn stress_dir() -> PathBuf {
+pub(crate) fn stress_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/stress")
 }
 
 /// The venv's python, with tests/stress/requirements.txt installed: made on first use under the
 /// cargo target dir and reused while requirements.txt is unchanged. `RTAIL_STRESS_PYTHON` names
 /// the interpreter to make it from (default `python3`).
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON.get_or_init(make_venv).clone()
 }
@@ -1192,22 +1216,22 @@ fn append(path: &Path, data: &[u8]) {
 }
 
 /// The random seed: `RTAIL_STRESS_SEED`, or the clock. Printed in every report.
-fn seed() -> u64 {
+pub(crate) fn seed() -> u64 {
     std::env::var("RTAIL_STRESS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos() as u64
     })
 }
 
 /// xorshift64*: enough randomness for delays, without a dependency.
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
         Rng(seed | 1)
     }
 
     /// A number in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;

@@ -9,7 +9,11 @@ moment, or never" (see tests/it/stress.rs). A first line never changes — these
 never truncate — and unlike an inode number it is never reused.
 
 The writer waits for a line on stdin before its first record (a start barrier, so several processes
-begin together), and paces itself to --rate records per second (0 = flat out).
+begin together), then --start-after seconds more, and paces itself to --rate records per second
+(0 = flat out). With --sep - a record is `<writer>-<seq> <padding>` (one word for the id) instead.
+Next to the ledger, `<ledger>.files` lists each file the writer wrote into, `<file-key>
+<ns>`, with the CLOCK_MONOTONIC time of its first record there, so a test can tell the files
+that were created before the follower started from those created after.
 """
 
 import argparse
@@ -30,10 +34,12 @@ def parse_args(description: str) -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=0.0, help="records per second; 0 = flat out")
     p.add_argument("--pad", type=int, default=48, help="padding bytes per record")
     p.add_argument("--no-wait", action="store_true", help="start at once, not on a stdin line")
+    p.add_argument("--start-after", type=float, default=0.0, help="seconds to wait after the barrier")
+    p.add_argument("--sep", default=" ", choices=[" ", "-"], help="between writer and seq")
     return p.parse_args()
 
 
-def first_line_key(fd: int) -> str:
+def first_line_key(fd: int, sep: str = " ") -> str:
     """The id (`writer:seq`) of the first line of the file open on `fd`.
 
     Read through /proc/self/fd so it works on a write-only descriptor and after the file was
@@ -45,6 +51,8 @@ def first_line_key(fd: int) -> str:
     except OSError:
         return "?"
     words = head.split(b"\n", 1)[0].split(b" ")
+    if sep != " ":
+        return words[0].decode("ascii", "replace") or "?"
     if len(words) >= 2:
         return (words[0] + b":" + words[1]).decode("ascii", "replace")
     return words[0].decode("ascii", "replace") or "?"
@@ -53,8 +61,11 @@ def first_line_key(fd: int) -> str:
 class Ledger:
     """Rows of `<seq> <file-key>` kept in memory and written once at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, sep: str = " ") -> None:
+        self.sep = sep
         self.rows: list[str] = []
+        # file key -> CLOCK_MONOTONIC ns of the first record found in it
+        self.born: dict[str, int] = {}
         self.written = 0
         self.dropped = 0
         self._stream = None
@@ -67,7 +78,8 @@ class Ledger:
             return "?"
         if stream is not self._stream:
             self._stream = stream
-            self._key = first_line_key(stream.fileno())
+            self._key = first_line_key(stream.fileno(), self.sep)
+            self.born.setdefault(self._key, time.monotonic_ns())
         return self._key
 
     def ok(self, seq: int, key: str) -> None:
@@ -84,6 +96,9 @@ class Ledger:
         with open(tmp, "w") as f:
             f.writelines(self.rows)
         os.replace(tmp, path)
+        with open(tmp, "w") as f:
+            f.writelines(f"{key} {ns}\n" for key, ns in self.born.items())
+        os.replace(tmp, path + ".files")
 
 
 class RecordErrors:
@@ -106,10 +121,12 @@ def run(args: argparse.Namespace, handler: logging.Handler) -> None:
     logger.propagate = False
     logger.setLevel(logging.INFO)
     logger.addHandler(handler)
-    ledger = Ledger()
+    ledger = Ledger(args.sep)
     pad = "x" * args.pad
     if not args.no_wait:
         sys.stdin.readline()  # the start barrier
+    if args.start_after > 0:
+        time.sleep(args.start_after)  # a writer that starts later than the others, on purpose
     start = time.monotonic()
     for seq in range(args.count):
         if args.rate > 0:
@@ -117,7 +134,7 @@ def run(args: argparse.Namespace, handler: logging.Handler) -> None:
             if ahead > 0.0005:
                 time.sleep(ahead)  # pacing, to the requested rate
         handler.failed = False
-        logger.info("%s %d %s", args.writer, seq, pad)
+        logger.info("%s%s%d %s", args.writer, args.sep, seq, pad)
         if handler.failed:
             ledger.drop(seq)
         else:
