@@ -126,6 +126,11 @@ impl Reader {
         &self.fingerprint
     }
 
+    /// Its records are `source`'s from now on (another name leads to the file now).
+    pub(crate) fn hand_to(&mut self, source: SourceId) {
+        self.source = source;
+    }
+
     /// Start reading `file` for `source` at `offset` (0 for a new file), in a new generation.
     pub(crate) fn new(source: SourceId, file: Arc<File>, meta: &Metadata, offset: u64) -> Reader {
         let reader = Reader {

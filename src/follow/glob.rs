@@ -16,18 +16,20 @@
 //!
 //! Comparing with the readers that are open is exact: an open file's inode cannot be reused.
 
-use std::collections::BTreeSet;
-use std::fs::Metadata;
+use std::collections::{BTreeSet, VecDeque};
+use std::fs::{File, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError};
 
-use super::file::{Identity, Reader};
+use super::file::{FINGERPRINT_LEN, Identity, Reader};
 use super::watch::{DirWatch, WatchFail};
 use super::{Engine, Followed, absolute_dir, open_nonblocking, perms_of};
 use crate::pipeline::{Msg, Stopped};
-use crate::record::{EventKind, SourceId};
+use crate::record::{EventKind, Generation, SourceId};
 use crate::source::glob::{Pattern, Scan};
+use crate::source::initial::Reached;
+use crate::source::read::{Partial, read_full_at};
 use crate::sys;
 use crate::text::quote;
 
@@ -61,6 +63,38 @@ impl Looking {
     pub(super) fn new(glob: Arc<Pattern>) -> Looking {
         Looking { glob, watched: BTreeSet::new(), polled: false }
     }
+}
+
+/// A file a pattern's input read and closed (its drain ended) while its name moved on. Files
+/// renamed along the backups (`app.log.1` → `app.log.2`) come back under names a pattern like
+/// `app.log*` matches: they are known by identity and first bytes, and never read from their
+/// start again.
+#[derive(Debug)]
+pub(super) struct Closed {
+    identity: Identity,
+    head: Vec<u8>,
+    /// Where reading stopped (all before it was sent).
+    offset: u64,
+}
+
+/// How many [`Closed`] files are remembered (the oldest are forgotten).
+const CLOSED_CAP: usize = 1024;
+
+/// Remember `reader`'s file, closed now.
+pub(super) fn remember_closed(closed: &mut VecDeque<Closed>, reader: &Reader) {
+    if closed.len() >= CLOSED_CAP {
+        closed.pop_front();
+    }
+    let head = reader.fingerprint().to_vec();
+    closed.push_back(Closed { identity: reader.identity, head, offset: reader.offset });
+}
+
+/// `file`'s first bytes, as many as `len` (fewer when it is shorter).
+fn head_of(file: &File, len: usize) -> Vec<u8> {
+    let mut head = vec![0u8; len];
+    let n = read_full_at(file, &mut head, 0).unwrap_or(0);
+    head.truncate(n);
+    head
 }
 
 /// Compressed files are rotated copies: their lines were the live file's.
@@ -184,7 +218,7 @@ impl Engine<'_> {
             Ok((_, meta)) if meta.is_dir() => Ok(()),
             Ok((file, meta)) => {
                 let identity = Identity::of(&meta);
-                if self.known_file(identity, &path)? {
+                if self.known_file(identity, &path)? || self.closed_at(identity, &file).is_some() {
                     return Ok(());
                 }
                 self.add_source(path, Some((file, meta)), None)
@@ -232,6 +266,45 @@ impl Engine<'_> {
         }
         self.rename(j, path)?;
         Ok(true)
+    }
+
+    /// Which remembered closed file `file` (with `identity`) is, if any.
+    fn closed_at(&self, identity: Identity, file: &File) -> Option<usize> {
+        let mut candidates = self.closed.iter().enumerate().rev().filter(|(_, c)| c.identity == identity);
+        let first = candidates.next()?;
+        // The inode may have been reused since: the same first bytes tell it is that file.
+        let head = head_of(file, FINGERPRINT_LEN);
+        std::iter::once(first)
+            .chain(candidates)
+            .find(|(_, c)| head.starts_with(&c.head) && file.metadata().is_ok_and(|m| m.len() >= c.offset))
+            .map(|(k, _)| k)
+    }
+
+    /// The name of input `i`, found by a pattern, now leads to `file`: if some input read it
+    /// (a rotated copy shifted along the backups onto this name), its reader, or where it
+    /// stopped, so that this name reads on from there and nothing is printed twice.
+    pub(super) fn carry_over(&mut self, i: usize, file: &Arc<File>, meta: &Metadata) -> Option<Reader> {
+        if !self.files[i].from_pattern {
+            return None;
+        }
+        let identity = Identity::of(meta);
+        let source = self.files[i].id;
+        // Its own drains too: a renamed input drains the files its earlier names led to.
+        for j in 0..self.files.len() {
+            let g = &mut self.files[j];
+            if let Some(k) = g.drains.iter().position(|d| d.reader.identity == identity) {
+                let mut reader = g.drains.remove(k).reader;
+                if g.drains.is_empty() {
+                    self.draining.remove(&j);
+                }
+                reader.hand_to(source);
+                return Some(reader);
+            }
+        }
+        let k = self.closed_at(identity, file)?;
+        let Closed { head, offset, .. } = self.closed.remove(k)?;
+        let reached = Reached { offset, head, partial: Partial::resume(offset, Vec::new()) };
+        Some(Reader::resume(source, Arc::clone(file), meta, Generation::next(), reached))
     }
 
     /// Input `j` is called `path` from now on: the same file, read on from where it was.

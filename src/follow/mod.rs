@@ -33,7 +33,7 @@ use crate::sys;
 use crate::text::{quote, quotef};
 pub(crate) use command::follow as follow_command;
 use file::{Change, Identity, NameChange, Read, Reader, name_change};
-use glob::Looking;
+use glob::{Closed, Looking, remember_closed};
 pub(crate) use glob::{Globbed, is_compressed};
 pub(crate) use inbox::Inbox;
 use watch::{PathIndex, WatchFail, Watches};
@@ -202,6 +202,9 @@ pub(crate) struct Engine<'a> {
     next_id: SourceId,
     /// `--history`: generations rotated away unseen are read from their rotated names.
     history: bool,
+    /// Files a pattern's input stopped reading, for when they come back under a name a
+    /// pattern matches (`glob.rs`).
+    closed: std::collections::VecDeque<Closed>,
 }
 
 impl<'a> Engine<'a> {
@@ -241,6 +244,7 @@ impl<'a> Engine<'a> {
             names: std::collections::HashMap::new(),
             next_id: globbed.first_new_source.max(config.inputs.len()),
             history: config.history && by_name,
+            closed: std::collections::VecDeque::new(),
         };
         for start in starts {
             let input = &config.inputs[start.id];
@@ -599,15 +603,16 @@ impl<'a> Engine<'a> {
 
     /// Follow by name: has the name moved on to another file, gone, or come back?
     fn check_name(&mut self, i: usize) -> Result<(), Stopped> {
-        self.check_name_then(i, true)
+        self.check_name_then(i, &[])
     }
 
-    /// [`Engine::check_name`]; with `others_first`, when the name now holds the file another
-    /// input has open (renamed onto this name from that one), that input's name is looked at
-    /// first. Its loss is then told before this name takes the file over, whichever order the
-    /// names were given in and however a rename fell between two checks, and only one reader
-    /// follows the file from then on.
-    fn check_name_then(&mut self, i: usize, others_first: bool) -> Result<(), Stopped> {
+    /// [`Engine::check_name`]. When the name now holds the file another input has open
+    /// (renamed onto this name from that one), that input's name is looked at first — and so
+    /// on along a chain of renames (backups shifted along: `.1` → `.2` while `app.log` → `.1`),
+    /// `waiting` being the inputs whose checks wait on this one. A loss is then told before
+    /// another name takes the file over, whichever order the names were given in and however a
+    /// rename fell between two checks, and only one reader follows the file from then on.
+    fn check_name_then(&mut self, i: usize, waiting: &[usize]) -> Result<(), Stopped> {
         let Some(path) = self.files[i].path.clone() else {
             return Ok(());
         };
@@ -615,14 +620,15 @@ impl<'a> Engine<'a> {
         let open_id = self.files[i].cur.as_ref().map(|r| r.identity);
         let now_id = now.as_ref().ok().map(Identity::of);
         let change = name_change(open_id, now_id);
-        if others_first
-            && matches!(change, NameChange::Replaced | NameChange::Back)
-            && let Some(j) = (0..self.files.len())
-                .find(|&j| j != i && self.files[j].cur.as_ref().map(|r| r.identity) == now_id)
+        if matches!(change, NameChange::Replaced | NameChange::Back)
+            && let Some(j) = (0..self.files.len()).find(|&j| {
+                j != i && !waiting.contains(&j) && self.files[j].cur.as_ref().map(|r| r.identity) == now_id
+            })
         {
             // What was written to it under its old name is read under that name.
             self.pump_current(j)?;
-            self.check_name_then(j, false)?;
+            let waiting: Vec<usize> = waiting.iter().copied().chain([i]).collect();
+            self.check_name_then(j, &waiting)?;
         }
         match change {
             NameChange::Same => {
@@ -737,8 +743,13 @@ impl<'a> Engine<'a> {
                 let before = f.failure.take();
                 f.perms = Some(perms_of(&meta));
                 f.unreadable = false;
-                let reader = Reader::new(f.id, Arc::new(file), &meta, 0);
+                // Under a pattern, a file read before under another name reads on from there.
+                let file = Arc::new(file);
+                let reader = self
+                    .carry_over(i, &file, &meta)
+                    .unwrap_or_else(|| Reader::new(self.files[i].id, file, &meta, 0));
                 let id = reader.identity;
+                let f = &mut self.files[i];
                 f.cur = Some(reader);
                 // Notifications say nothing of a FIFO's or device's data: poll it (and stop
                 // again once the name leads to a regular file that is watched).
@@ -879,7 +890,10 @@ impl<'a> Engine<'a> {
                 let reader = &mut f.drains[k].reader;
                 if now.duration_since(reader.last_growth) >= DRAIN_GRACE {
                     self.sink.data(reader.take_pending())?;
-                    f.drains.remove(k);
+                    let drain = f.drains.remove(k);
+                    if f.from_pattern {
+                        remember_closed(&mut self.closed, &drain.reader);
+                    }
                 } else {
                     if plain
                         && !reader.pending.is_empty()
