@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GNU_TIME = "/usr/bin/time"
@@ -42,6 +43,7 @@ GREP_PATTERN = "ERROR .*(timeout|refused)"
 ENV = dict(os.environ, LC_ALL="C")
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 DD = CAT = GREP = JQ = ""  # absolute paths, set in main() (JQ: "" if jq is not installed)
+ZCAT = ""  # workload 15's alternative, set in main() ("" if gzip's zcat is not installed)
 
 
 class BenchError(Exception):
@@ -104,6 +106,22 @@ def write_log(path: str, size: int, seed: int) -> int:
         for b in range(nblocks):
             f.write(fill_block(tmpl, b))
     return os.path.getsize(path)
+
+
+def write_gz_log(path: str, size: int, seed: int, first_block: int) -> int:
+    """As write_log, gzip-compressed (level 6, gzip's default) as it is written: ~size bytes
+    of text, blocks numbered from first_block; returns the size of the text."""
+    tmpl, _ = log_block(random.Random(seed), target_bytes=MiB)
+    nblocks = max(1, round(size / len(tmpl)))
+    z = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: a gzip header and trailer
+    text = 0
+    with open(path, "wb") as f:
+        for b in range(first_block, first_block + nblocks):
+            block = fill_block(tmpl, b)
+            text += len(block)
+            f.write(z.compress(block))
+        f.write(z.flush())
+    return text
 
 
 # --------------------------------------------------------------------------------------------
@@ -348,6 +366,25 @@ def run_pipeline(stages: list[list[str]], tmp: str, feeder=None, rss: bool = Fal
         with open(rss_out) as f:
             kib = int(f.read().split()[-1])
     return dt, int(m.group(1)), kib
+
+
+def pipeline_output(stages: list[list[str]]) -> bytes:
+    """stage0 | stage1 | ...: the last stage's whole output (for comparing outputs, off the
+    clock); every stage must exit 0."""
+    procs = []
+    prev = None
+    for argv in stages:
+        p = subprocess.Popen(argv, stdin=prev, stdout=subprocess.PIPE, env=ENV)
+        if prev is not None:
+            prev.close()
+        prev = p.stdout
+        procs.append(p)
+    out = procs[-1].stdout.read()
+    procs[-1].stdout.close()
+    for p, argv in zip(procs, stages):
+        if p.wait() != 0:
+            raise BenchError(f"{argv[0]} exited with status {p.returncode}")
+    return out
 
 
 def sendfile_feeder(path: str):
@@ -1130,7 +1167,7 @@ def version(argv: list[str]) -> str:
 
 def parse_args():
     p = argparse.ArgumentParser(
-        description="Benchmark rtail against GNU tail (tail on PATH); workloads 1-12 of the "
+        description="Benchmark rtail against GNU tail (tail on PATH); workloads 1-15 of the "
                     "project's benchmark issue, see bench/README.md.",
         epilog="A --quick run takes about 1 minute; a full run about 5 minutes (plus the build). "
                "Needs python3, GNU coreutils (tail, dd, cat), GNU grep, cargo (unless --rtail) "
@@ -1170,11 +1207,11 @@ def main() -> int:
     a = parse_args()
     quick = a.quick
     reps = a.reps or (3 if quick else 5)
-    only = set(range(1, 14))
+    only = set(range(1, 16))
     if a.only:
         only = {int(x) for x in a.only.split(",") if x.strip()}
-        if not only <= set(range(1, 14)):
-            raise SystemExit("--only takes workload numbers 1 to 13")
+        if not only <= set(range(1, 16)):
+            raise SystemExit("--only takes workload numbers 1 to 15")
         if only == {8}:
             only = {2, 3, 4, 6, 7, 8}
     rss_on = 8 in only
@@ -1186,12 +1223,14 @@ def main() -> int:
         "idle_files": 200, "idle_window": 3.0 if quick else 10.0,
         "many_files": 2000, "many_appends": 20_000,
         "jq_slice": (16 if quick else 64) * MiB,
+        "hist_gen": (10 if quick else 100) * MiB,
     }
 
-    global DD, CAT, GREP, JQ
+    global DD, CAT, GREP, JQ, ZCAT
     gnu = shutil.which("tail")
     DD, CAT, GREP = shutil.which("dd"), shutil.which("cat"), shutil.which("grep")
     JQ = shutil.which("jq") or ""
+    ZCAT = shutil.which("zcat") or ""
     for name, path in (("tail", gnu), ("dd", DD), ("cat", CAT), ("grep", GREP)):
         if path is None:
             raise SystemExit(f"{name} not found on PATH")
@@ -1214,6 +1253,7 @@ def main() -> int:
     has_follow = re.search(r"(^|[\s,])-F\b", help_text) is not None
     has_grep = "--grep" in help_text
     has_json = "--json" in help_text
+    has_history = "--history" in help_text
     tools = {"rtail": rtail, "gnu": gnu}
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -1650,6 +1690,78 @@ def main() -> int:
             rows.extend([lrow, trow])
 
         workload(13, "a command's output (rtail -- COMMAND) beside script(1)", w13)
+
+        # ---- 15: --history over four gzip generations
+        def w15():
+            if not has_history:
+                skipped.append("15: skipped: rtail has no --history yet")
+                print("    skipped: rtail has no --history yet", flush=True)
+                return
+            if not ZCAT:
+                skipped.append("15: skipped: zcat (gzip) is not installed")
+                print("    skipped: zcat (gzip) is not installed", flush=True)
+                return
+            size = cfg["hist_gen"]
+            # Generated once per run, as the big logs are, and reused by every round.
+            d = os.path.join(tmp, "history")
+            os.mkdir(d)
+            t = time.monotonic()
+            now = time.time()
+            nblocks = max(1, round(size / MiB))
+            gens, zsize = [], 0
+            for k in (4, 3, 2, 1):  # oldest first: block numbers (times) go on across them
+                path = os.path.join(d, f"app.log.{k}.gz")
+                write_gz_log(path, size, 15, (4 - k) * nblocks)
+                os.utime(path, (now - k * 3600, now - k * 3600))  # older for higher numbers
+                gens.append(path)
+                zsize += os.path.getsize(path)
+            live = os.path.join(d, "app.log")
+            tmpl, _ = log_block(random.Random(16), nlines=10)
+            with open(live, "wb") as f:
+                f.write(fill_block(tmpl, 4 * nblocks))
+            print(f"    generated 4 × {size_label(size)} of text as .gz ({zsize / MiB:.0f} MiB) "
+                  f"in {time.monotonic() - t:.1f} s", flush=True)
+            variants = {
+                "rtail": [[rtail, "--history", "-n", "1000", live]],
+                "gnu": [[ZCAT, *gens], [CAT, "-", live], [gnu, "-n", "1000"]],
+                "zcat .1.gz only": [[ZCAT, gens[-1]], [CAT, "-", live], [gnu, "-n", "1000"]],
+            }
+            row = Row("15", f"--history -n 1000 app.log, 4 × {size_label(size)} .gz "
+                            "generations + 10 lines", "s", "≤ 0.3",
+                      lambda rm, gm, q, refs: q <= 0.3,
+                      gnu_label="zcat .4.gz … .1.gz | cat - app.log | tail -n 1000")
+            outs = {k: pipeline_output(st) for k, st in variants.items()}
+            want = outs["gnu"]
+            nl = want.count(b"\n")
+            if nl != 1000:
+                raise BenchError(f"the zcat pipeline printed {nl} lines, not 1000")
+            differ = [k for k, o in outs.items() if o != want]
+            inner = 1
+            for warm, _ in rounds():
+                for k, stages in variants.items():
+                    t = 0.0
+                    for _ in range(inner):
+                        dt, n, _ = run_pipeline(stages, tmp)
+                        if n != len(outs[k]):
+                            raise BenchError(f"{k}: dd read {n} bytes, {len(outs[k])} expected")
+                        t += dt / inner
+                    if warm and k == "gnu" and t < 0.25:  # --quick: batched, as in 3
+                        inner = max(1, min(20, int(0.5 / t)))
+                    if not warm:
+                        row.add(k, t)
+            if differ:
+                row.extra = "OUTPUT DIFFERS: " + ", ".join(differ)
+                failed.append("workload 15: output differs from the zcat pipeline's: "
+                              + ", ".join(differ))
+            else:
+                row.extra = "same 1,000 lines (byte-compared)"
+            row.extra += f"; {zsize / MiB:.0f} MiB of .gz"
+            if inner > 1:
+                row.extra += f"; {inner} runs per sample"
+            rows.append(row)
+            shutil.rmtree(d, ignore_errors=True)
+
+        workload(15, "--history -n 1000 over four .gz generations, beside zcat | tail", w15)
 
     except KeyboardInterrupt:
         failed.append("interrupted")
