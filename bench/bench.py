@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GNU_TIME = "/usr/bin/time"
@@ -42,6 +43,7 @@ GREP_PATTERN = "ERROR .*(timeout|refused)"
 ENV = dict(os.environ, LC_ALL="C")
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 DD = CAT = GREP = JQ = ""  # absolute paths, set in main() (JQ: "" if jq is not installed)
+ZCAT = ""  # workload 15's alternative, set in main() ("" if gzip's zcat is not installed)
 
 
 class BenchError(Exception):
@@ -106,6 +108,22 @@ def write_log(path: str, size: int, seed: int) -> int:
     return os.path.getsize(path)
 
 
+def write_gz_log(path: str, size: int, seed: int, first_block: int) -> int:
+    """As write_log, gzip-compressed (level 6, gzip's default) as it is written: ~size bytes
+    of text, blocks numbered from first_block; returns the size of the text."""
+    tmpl, _ = log_block(random.Random(seed), target_bytes=MiB)
+    nblocks = max(1, round(size / len(tmpl)))
+    z = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: a gzip header and trailer
+    text = 0
+    with open(path, "wb") as f:
+        for b in range(first_block, first_block + nblocks):
+            block = fill_block(tmpl, b)
+            text += len(block)
+            f.write(z.compress(block))
+        f.write(z.flush())
+    return text
+
+
 # --------------------------------------------------------------------------------------------
 # Writer subprocess for the follow workloads (this script, re-run with a hidden first argument)
 # Protocol: it prints "ready", waits for a line on stdin, does its work, prints "done".
@@ -158,6 +176,21 @@ def writer_main(argv: list[str]) -> None:
             k = rng.randrange(nfiles)
             os.write(fds[k], b"2024-05-14T10:00:00.000Z INFO  [many] file=f%04d.log seq=%06d "
                              b"append ok user=alice\n" % (k, s))
+    elif mode == "create":  # DIR COUNT PER_SECOND: new files, each with one timed line
+        d, count, rate = argv[1], int(argv[2]), int(argv[3])
+        print("ready", flush=True)
+        sys.stdin.readline()
+        start = time.monotonic_ns() + 1_000_000
+        for i in range(count):
+            delay = start + i * 1_000_000_000 // rate - time.monotonic_ns()
+            if delay > 0:
+                time.sleep(delay / 1e9)
+            t = time.monotonic_ns()  # before the create: the latency covers create + write
+            fd = os.open(os.path.join(d, "new%05d.log" % i),
+                         os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            os.write(fd, b"2024-05-14T10:00:00.000Z INFO  [glob] new file seq=%06d t=%d ok\n"
+                     % (i, t))
+            os.close(fd)
     else:
         raise SystemExit(f"unknown writer mode {mode}")
     print("done", flush=True)
@@ -348,6 +381,25 @@ def run_pipeline(stages: list[list[str]], tmp: str, feeder=None, rss: bool = Fal
         with open(rss_out) as f:
             kib = int(f.read().split()[-1])
     return dt, int(m.group(1)), kib
+
+
+def pipeline_output(stages: list[list[str]]) -> bytes:
+    """stage0 | stage1 | ...: the last stage's whole output (for comparing outputs, off the
+    clock); every stage must exit 0."""
+    procs = []
+    prev = None
+    for argv in stages:
+        p = subprocess.Popen(argv, stdin=prev, stdout=subprocess.PIPE, env=ENV)
+        if prev is not None:
+            prev.close()
+        prev = p.stdout
+        procs.append(p)
+    out = procs[-1].stdout.read()
+    procs[-1].stdout.close()
+    for p, argv in zip(procs, stages):
+        if p.wait() != 0:
+            raise BenchError(f"{argv[0]} exited with status {p.returncode}")
+    return out
 
 
 def sendfile_feeder(path: str):
@@ -731,6 +783,109 @@ def run_follow_many(tool: str, tmp: str, nfiles: int, nappends: int) -> dict:
     finally:
         fol.stop()
         writer.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+class GlobSink(LineSink):
+    """Workload 14: the initial output until `marker` (the last line of the last file in name
+    order: it comes out last) is kept and timed; then the lines of new files (`seq=N t=NS`)
+    are timed against their t= (taken just before the create), each expected once and under
+    the `==> .../newNNNNN.log <==` header of its own file."""
+
+    def __init__(self, marker: bytes, count: int):
+        super().__init__()
+        self.marker = marker
+        self.count = count
+        self.initial: list[bytes] = []
+        self.t_start = None
+        self.started = threading.Event()
+        self.lat_ns: list[int] = []
+        self.seen = bytearray(count)
+        self.distinct = 0
+        self.dups = 0
+        self.misattributed = 0
+        self.header = None
+
+    def line(self, line, t):
+        if self.t_start is None:
+            self.initial.append(line)
+            if line == self.marker:
+                self.t_start = t
+                self.started.set()
+            return
+        if line.startswith(b"==> ") and line.endswith(b" <=="):
+            self.header = os.path.basename(line[4:-4])
+            return
+        i = line.find(b" seq=")
+        j = line.find(b" t=")
+        if i < 0 or j < 0:
+            return
+        s = int(line[i + 5:i + 11])
+        if self.header != b"new%05d.log" % s:
+            self.misattributed += 1
+        if self.seen[s]:
+            self.dups += 1
+            return
+        self.seen[s] = 1
+        self.distinct += 1
+        self.lat_ns.append(t - int(line[j + 3:].split(b" ", 1)[0]))
+        if self.distinct == self.count:
+            self.done.set()
+
+    def eof(self) -> None:
+        super().eof()
+        self.started.set()
+
+
+def run_follow_glob(tool: str, tmp: str, nfiles: int, count: int, rate: int, window: float,
+                    pattern: bool) -> dict:
+    """Workload 14: `-F 'DIR/*.log'` (pattern, rtail) or `-F DIR/f0000.log ...` (the shell's
+    expansion, GNU) over nfiles files of 20 lines each: the time from the spawn to the end of
+    the initial output; then `count` new matching files at `rate` per second, each with one
+    line: create+write -> stdout latency; then, after 1 s to settle, the tail's wake-ups over
+    `window` seconds with nothing written.  With count 0, only the start-up."""
+    d = tempfile.mkdtemp(dir=tmp, prefix="w14-")
+    tmpl, _ = log_block(random.Random(14), nlines=20)
+    paths = [os.path.join(d, "f%04d.log" % k) for k in range(nfiles)]
+    for k, p in enumerate(paths):
+        with open(p, "wb") as f:
+            f.write(fill_block(tmpl, k))
+    marker = fill_block(tmpl, nfiles - 1)[:-1].rsplit(b"\n", 1)[-1]
+    writer = Writer("create", d, count, rate) if count else None
+    sink = GlobSink(marker, count)
+    argv = [tool, "-F", os.path.join(d, "*.log")] if pattern else [tool, "-F", *sorted(paths)]
+    t0 = time.monotonic_ns()
+    fol = Follow(argv, sink, tmp)
+    try:
+        if not sink.started.wait(60) or sink.t_start is None:
+            fol.alive()
+            raise BenchError("the initial output never reached the last file's last line")
+        startup = (sink.t_start - t0) / 1e9
+        # The directory's name differs from run to run: the headers are compared without it.
+        initial = (b"\n".join(sink.initial) + b"\n").replace(os.fsencode(d), b"DIR")
+        if writer is None:
+            return {"startup_ms": startup * 1000, "initial": initial}
+        await_probe(paths[0], fol)
+        time.sleep(0.2)
+        writer.go()
+        writer.wait()
+        sink.done.wait(2.0)  # a tail that sees new files has printed them well before this
+        fol.alive()
+        time.sleep(1.0)  # let the follow-up work settle
+        w0 = ctxt_switches(fol.pid)
+        time.sleep(window)
+        w1 = ctxt_switches(fol.pid)
+        fol.alive()
+        lat = sorted(sink.lat_ns)
+        return {"startup_ms": startup * 1000, "initial": initial,
+                "p50": pct(lat, 0.50) / 1e6 if lat else None,
+                "p99": pct(lat, 0.99) / 1e6 if lat else None,
+                "missing": count - sink.distinct, "dups": sink.dups,
+                "misattributed": sink.misattributed, "wakeups": w1 - w0}
+    finally:
+        fol.stop()
+        if writer is not None:
+            writer.close()
         shutil.rmtree(d, ignore_errors=True)
 
 
@@ -1130,7 +1285,7 @@ def version(argv: list[str]) -> str:
 
 def parse_args():
     p = argparse.ArgumentParser(
-        description="Benchmark rtail against GNU tail (tail on PATH); workloads 1-12 of the "
+        description="Benchmark rtail against GNU tail (tail on PATH); workloads 1-15 of the "
                     "project's benchmark issue, see bench/README.md.",
         epilog="A --quick run takes about 1 minute; a full run about 5 minutes (plus the build). "
                "Needs python3, GNU coreutils (tail, dd, cat), GNU grep, cargo (unless --rtail) "
@@ -1170,11 +1325,11 @@ def main() -> int:
     a = parse_args()
     quick = a.quick
     reps = a.reps or (3 if quick else 5)
-    only = set(range(1, 14))
+    only = set(range(1, 16))
     if a.only:
         only = {int(x) for x in a.only.split(",") if x.strip()}
-        if not only <= set(range(1, 14)):
-            raise SystemExit("--only takes workload numbers 1 to 13")
+        if not only <= set(range(1, 16)):
+            raise SystemExit("--only takes workload numbers 1 to 15")
         if only == {8}:
             only = {2, 3, 4, 6, 7, 8}
     rss_on = 8 in only
@@ -1186,12 +1341,16 @@ def main() -> int:
         "idle_files": 200, "idle_window": 3.0 if quick else 10.0,
         "many_files": 2000, "many_appends": 20_000,
         "jq_slice": (16 if quick else 64) * MiB,
+        "glob_files": 1000, "glob_rate": 100, "glob_secs": 3 if quick else 5,
+        "glob_idle": 2.0,
+        "hist_gen": (10 if quick else 100) * MiB,
     }
 
-    global DD, CAT, GREP, JQ
+    global DD, CAT, GREP, JQ, ZCAT
     gnu = shutil.which("tail")
     DD, CAT, GREP = shutil.which("dd"), shutil.which("cat"), shutil.which("grep")
     JQ = shutil.which("jq") or ""
+    ZCAT = shutil.which("zcat") or ""
     for name, path in (("tail", gnu), ("dd", DD), ("cat", CAT), ("grep", GREP)):
         if path is None:
             raise SystemExit(f"{name} not found on PATH")
@@ -1214,10 +1373,13 @@ def main() -> int:
     has_follow = re.search(r"(^|[\s,])-F\b", help_text) is not None
     has_grep = "--grep" in help_text
     has_json = "--json" in help_text
+    has_glob = re.search(r"\bglob\b", help_text) is not None  # "a FILE with a glob ... is a pattern"
+    has_history = "--history" in help_text
     tools = {"rtail": rtail, "gnu": gnu}
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = cfg["many_files"] + 100  # workload 7: the tail and the writer open every file
+    # workload 7: the tail and the writer open every file; 14: rtail keeps every match open
+    need = max(cfg["many_files"], cfg["glob_files"] + cfg["glob_rate"] * cfg["glob_secs"]) + 100
     if soft != resource.RLIM_INFINITY and soft < need:
         if hard == resource.RLIM_INFINITY or hard >= need:
             resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
@@ -1650,6 +1812,135 @@ def main() -> int:
             rows.extend([lrow, trow])
 
         workload(13, "a command's output (rtail -- COMMAND) beside script(1)", w13)
+
+        # ---- 14: a pattern over 1,000 files, and new files created while following
+        def w14():
+            if not has_glob:
+                skipped.append("14: skipped: rtail has no file-name patterns yet")
+                print("    skipped: rtail has no file-name patterns yet", flush=True)
+                return
+            nf, rate, secs = cfg["glob_files"], cfg["glob_rate"], cfg["glob_secs"]
+            count, win = rate * secs, cfg["glob_idle"]
+            srow = Row("14", f"-F over {nf:,} files of 20 lines: spawn → initial output out",
+                       "ms", "", None, gnu_label="tail -F on the shell's expansion")
+            na = "n/a: GNU tail follows only the files the shell expanded"
+            lrows = [Row("14", f"-F 'DIR/*.log', {rate} new files/s for {secs} s: "
+                               "create+write → stdout", "p50 ms", ""),
+                     Row("14", f"-F 'DIR/*.log', {rate} new files/s for {secs} s: "
+                               "create+write → stdout", "p99 ms", "≤ 50 ms",
+                         lambda rm, gm, q, refs: rm <= 50)]
+            brow = Row("14", f"new files' lines missing + duplicated + under wrong header "
+                             f"({count} per run)", "lines, all runs", "0",
+                       lambda rm, gm, q, refs: rm == 0, total=True,
+                       gnu_label="cannot see new files")
+            wrow = Row("14", f"idle {win:.0f} s after the new files (1 s to settle)",
+                       "wake-ups", "0", lambda rm, gm, q, refs: rm == 0)
+            initial = {}
+            for warm, _ in rounds():
+                for k, v in tools.items():
+                    res = run_follow_glob(v, tmp, nf, count, rate, 1.0 if warm else win,
+                                          pattern=k == "rtail")
+                    bad = res["missing"] + res["dups"] + res["misattributed"]
+                    if k == "rtail" and bad:
+                        print(f"    {k}: missing {res['missing']}, duplicated {res['dups']}, "
+                              f"under the wrong header {res['misattributed']}", flush=True)
+                    brow.add(k, bad)  # warm-up included: a lost line is a lost line
+                    initial.setdefault(k, res["initial"])
+                    if not warm:
+                        srow.add(k, res["startup_ms"])
+                        wrow.add(k, res["wakeups"])
+                        for row, q in zip(lrows, ("p50", "p99")):
+                            if res[q] is not None:
+                                row.add(k, res[q])
+                # rtail on the shell's expansion too: what the pattern itself costs at start
+                res = run_follow_glob(rtail, tmp, nf, 0, rate, 0, pattern=False)
+                initial.setdefault("rtail on the expansion", res["initial"])
+                if not warm:
+                    srow.add("rtail on the shell's expansion", res["startup_ms"])
+            differ = [k for k, v in initial.items() if v != initial["gnu"]]
+            if differ:
+                srow.extra = "INITIAL OUTPUT DIFFERS from GNU's: " + ", ".join(differ)
+                failed.append("workload 14: initial output differs from GNU tail's: "
+                              + ", ".join(differ))
+            else:
+                srow.extra = f"same initial output ({len(initial['gnu']) / 1024:.0f} KiB)"
+            for row in lrows:
+                row.extra = na
+            rows.extend([srow, *lrows, brow, wrow])
+
+        follow_workload(14, "many files by pattern (-F 'DIR/*.log'), new files created", w14)
+
+        # ---- 15: --history over four gzip generations
+        def w15():
+            if not has_history:
+                skipped.append("15: skipped: rtail has no --history yet")
+                print("    skipped: rtail has no --history yet", flush=True)
+                return
+            if not ZCAT:
+                skipped.append("15: skipped: zcat (gzip) is not installed")
+                print("    skipped: zcat (gzip) is not installed", flush=True)
+                return
+            size = cfg["hist_gen"]
+            # Generated once per run, as the big logs are, and reused by every round.
+            d = os.path.join(tmp, "history")
+            os.mkdir(d)
+            t = time.monotonic()
+            now = time.time()
+            nblocks = max(1, round(size / MiB))
+            gens, zsize = [], 0
+            for k in (4, 3, 2, 1):  # oldest first: block numbers (times) go on across them
+                path = os.path.join(d, f"app.log.{k}.gz")
+                write_gz_log(path, size, 15, (4 - k) * nblocks)
+                os.utime(path, (now - k * 3600, now - k * 3600))  # older for higher numbers
+                gens.append(path)
+                zsize += os.path.getsize(path)
+            live = os.path.join(d, "app.log")
+            tmpl, _ = log_block(random.Random(16), nlines=10)
+            with open(live, "wb") as f:
+                f.write(fill_block(tmpl, 4 * nblocks))
+            print(f"    generated 4 × {size_label(size)} of text as .gz ({zsize / MiB:.0f} MiB) "
+                  f"in {time.monotonic() - t:.1f} s", flush=True)
+            variants = {
+                "rtail": [[rtail, "--history", "-n", "1000", live]],
+                "gnu": [[ZCAT, *gens], [CAT, "-", live], [gnu, "-n", "1000"]],
+                "zcat .1.gz only": [[ZCAT, gens[-1]], [CAT, "-", live], [gnu, "-n", "1000"]],
+            }
+            row = Row("15", f"--history -n 1000 app.log, 4 × {size_label(size)} .gz "
+                            "generations + 10 lines", "s", "≤ 0.3",
+                      lambda rm, gm, q, refs: q <= 0.3,
+                      gnu_label="zcat .4.gz … .1.gz | cat - app.log | tail -n 1000")
+            outs = {k: pipeline_output(st) for k, st in variants.items()}
+            want = outs["gnu"]
+            nl = want.count(b"\n")
+            if nl != 1000:
+                raise BenchError(f"the zcat pipeline printed {nl} lines, not 1000")
+            differ = [k for k, o in outs.items() if o != want]
+            inner = 1
+            for warm, _ in rounds():
+                for k, stages in variants.items():
+                    t = 0.0
+                    for _ in range(inner):
+                        dt, n, _ = run_pipeline(stages, tmp)
+                        if n != len(outs[k]):
+                            raise BenchError(f"{k}: dd read {n} bytes, {len(outs[k])} expected")
+                        t += dt / inner
+                    if warm and k == "gnu" and t < 0.25:  # --quick: batched, as in 3
+                        inner = max(1, min(20, int(0.5 / t)))
+                    if not warm:
+                        row.add(k, t)
+            if differ:
+                row.extra = "OUTPUT DIFFERS: " + ", ".join(differ)
+                failed.append("workload 15: output differs from the zcat pipeline's: "
+                              + ", ".join(differ))
+            else:
+                row.extra = "same 1,000 lines (byte-compared)"
+            row.extra += f"; {zsize / MiB:.0f} MiB of .gz"
+            if inner > 1:
+                row.extra += f"; {inner} runs per sample"
+            rows.append(row)
+            shutil.rmtree(d, ignore_errors=True)
+
+        workload(15, "--history -n 1000 over four .gz generations, beside zcat | tail", w15)
 
     except KeyboardInterrupt:
         failed.append("interrupted")
