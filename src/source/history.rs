@@ -1329,11 +1329,13 @@ mod tests {
         put(d, "app.log.3", b"three\n", 10);
         put(d, "app.log.2.gz", &gz(b"two\n"), 20);
         put(d, "app.log.1", b"one\n", 30);
+        put(d, "app.log", b"was live\n", 40);
         let found = generations(&d.join("app.log")).unwrap();
         fs::remove_file(d.join("app.log.2.gz")).unwrap();
-        // A rotation since: the name now holds the file that was live.
-        fs::remove_file(d.join("app.log.1")).unwrap();
-        put(d, "app.log.1", b"was live\n", 40);
+        // A rotation since: the name now holds the file that was live. (Renamed, as a rotation
+        // does: a file created anew could get the deleted one's inode, and be that file as far
+        // as anyone can tell.)
+        fs::rename(d.join("app.log"), d.join("app.log.1")).unwrap();
         let (got, report) = last(&found, 10, b'\n');
         assert_eq!(got.bytes, b"three\n");
         assert!(report.problems.is_empty(), "{:?}", messages(&report));
