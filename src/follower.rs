@@ -316,7 +316,12 @@ impl Follower {
         let shutdown = Shutdown::new();
         // Never "plain": whole lines only, so no partial line is flushed early and no file range
         // is handed over for a zero-copy write.
-        let shaping = Shaping { filter: filter.map(std::sync::Arc::new), plain: false, delim: b.delimiter };
+        let shaping = Shaping {
+            filter: filter.map(std::sync::Arc::new),
+            plain: false,
+            delim: b.delimiter,
+            stamps: false,
+        };
         let (sink, rx) = pipeline::channel(shutdown.clone(), shaping);
         let control = Arc::new(follow::Inbox::new());
         let inbox = Arc::clone(&control);

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use crate::filter::Filter;
 pub(crate) use crate::record::SourceId;
 use crate::record::{Batch, Event, EventKind};
+use crate::stamp::{Stamp, Stamper};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, select};
 
@@ -152,6 +153,8 @@ pub(crate) struct Shaping {
     pub(crate) plain: bool,
     /// Line delimiter.
     pub(crate) delim: u8,
+    /// An output shows each record's time: the sink stamps records before they are filtered.
+    pub(crate) stamps: bool,
 }
 
 /// How the printer ended when it did not fail.
@@ -222,6 +225,10 @@ pub(crate) struct Sink {
     /// Records were sent since [`Sink::take_sent`] last looked (for `--idle-timeout`, which
     /// counts printed lines, not lines a filter rejected).
     sent: Cell<bool>,
+    /// Each source's stamper, by [`crate::record::SourceId`], when [`Shaping::stamps`].
+    stampers: RefCell<Vec<Option<Stamper>>>,
+    /// "Now" and the local zone for the stampers (syslog's year, zone-less stamps).
+    clock: OnceLock<(Stamp, jiff::tz::TimeZone)>,
 }
 
 /// Make a sink whose messages a consumer of ours takes from the returned channel (a library
@@ -289,7 +296,15 @@ impl Queue {
 
 impl Sink {
     fn new(out: Out, shutdown: Shutdown, shaping: Shaping) -> Sink {
-        Sink { out, shutdown, shaping, until_hit: Cell::new(false), sent: Cell::new(false) }
+        Sink {
+            out,
+            shutdown,
+            shaping,
+            until_hit: Cell::new(false),
+            sent: Cell::new(false),
+            stampers: RefCell::new(Vec::new()),
+            clock: OnceLock::new(),
+        }
     }
 
     /// For a direct sink: flush its consumer and report how printing ended (`None` for a
@@ -422,10 +437,11 @@ impl Sink {
     /// The next records of a source, in order (see [`Batch`] for what producers hand over).
     /// Filtered, only the records that pass go on. Returns `Stopped` after the `--until`
     /// record went out.
-    pub(crate) fn data(&self, batch: Batch) -> Result<(), Stopped> {
+    pub(crate) fn data(&self, mut batch: Batch) -> Result<(), Stopped> {
         if batch.bytes.is_empty() {
             return Ok(());
         }
+        self.stamp(&mut batch);
         let Some(filter) = self.shaping.filter.as_deref() else {
             self.sent.set(true);
             return self.send(Msg::Data(batch));
@@ -445,10 +461,11 @@ impl Sink {
 
     /// During a shutdown: send a source's last, unfinished record if there is room now
     /// (filtered, only if it passes); nothing waits on a stalled reader.
-    pub(crate) fn try_last(&self, batch: Batch) -> Result<(), Stopped> {
+    pub(crate) fn try_last(&self, mut batch: Batch) -> Result<(), Stopped> {
         if batch.bytes.is_empty() {
             return Ok(());
         }
+        self.stamp(&mut batch);
         let out = match self.shaping.filter.as_deref() {
             None => batch,
             Some(filter) => self.filtered(filter, &batch).0,
@@ -461,10 +478,36 @@ impl Sink {
     fn filtered(&self, filter: &Filter, batch: &Batch) -> (Batch, bool) {
         debug_assert!(batch.jumps.is_empty(), "producers hand over contiguous batches");
         let mut out = Batch::new(batch.source, batch.generation, batch.offset, self.buffer());
-        let hit = filter.apply(&batch.bytes, |start, end| {
-            out.push(batch.offset + start as u64, &batch.bytes[start..end]);
-        });
+        let mut next = 0;
+        let hit = filter.apply(&batch.bytes, |start, end| out.push_from(batch, start, end, &mut next));
         (out, hit)
+    }
+
+    /// Give `batch`'s records their times, when an output shows them.
+    fn stamp(&self, batch: &mut Batch) {
+        if !self.shaping.stamps {
+            return;
+        }
+        let mut stampers = self.stampers.borrow_mut();
+        if stampers.len() <= batch.source {
+            stampers.resize_with(batch.source + 1, || None);
+        }
+        let stamper = stampers[batch.source].get_or_insert_with(|| {
+            let (now, tz) = self.clock.get_or_init(|| (Stamp::now(), jiff::tz::TimeZone::system()));
+            Stamper::new(*now, tz.clone())
+        });
+        let delim = self.shaping.delim;
+        stamper.look_at(batch.records(delim).map(|r| r.bytes));
+        let mut stamps = std::mem::take(&mut batch.stamps);
+        stamps.clear();
+        let mut pos = 0;
+        for record in batch.records(delim) {
+            if let Some(stamp) = stamper.stamp(record.bytes) {
+                stamps.push((pos, stamp));
+            }
+            pos += record.bytes.len() + usize::from(record.terminated);
+        }
+        batch.stamps = stamps;
     }
 
     /// Keep a spent buffer for the next [`Sink::buffer`].

@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use memchr::memchr;
 
+use crate::stamp::Stamp;
+
 /// Index of an input in [`crate::Config::inputs`].
 pub(crate) type SourceId = usize;
 
@@ -48,6 +50,9 @@ pub(crate) struct Batch {
     /// Where the records stop being contiguous in the file (a filter left lines out): from
     /// position `.0` of `bytes` on, the bytes are those at offset `.1`. Empty when contiguous.
     pub(crate) jumps: Vec<(usize, u64)>,
+    /// The time of each record that has one, by the position of its first byte, in order
+    /// (filled by the sink when an output shows times: [`crate::stamp::Stamper`]).
+    pub(crate) stamps: Vec<(usize, Stamp)>,
 }
 
 /// One record of a [`Batch`].
@@ -59,12 +64,45 @@ pub(crate) struct Record<'a> {
     pub(crate) bytes: &'a [u8],
     /// Whether it ended with the delimiter (false: a partial record).
     pub(crate) terminated: bool,
+    /// Its time, when known.
+    pub(crate) stamp: Option<Stamp>,
 }
 
 impl Batch {
     /// Contiguous bytes of `source` read at `offset` of `generation`.
     pub(crate) fn new(source: SourceId, generation: Generation, offset: u64, bytes: Vec<u8>) -> Batch {
-        Batch { source, generation, offset, bytes, jumps: Vec::new() }
+        Batch { source, generation, offset, bytes, jumps: Vec::new(), stamps: Vec::new() }
+    }
+
+    /// The time of the record starting at position `pos`, looked for from `stamps[*next]` on
+    /// (records are asked for in order; `next` moves past what was looked at).
+    pub(crate) fn stamp_at(&self, pos: usize, next: &mut usize) -> Option<Stamp> {
+        while let Some(&(at, stamp)) = self.stamps.get(*next) {
+            if at > pos {
+                break;
+            }
+            *next += 1;
+            if at == pos {
+                return Some(stamp);
+            }
+        }
+        None
+    }
+
+    /// Append `bytes` read at `offset` (a filter keeping some records of another batch), with
+    /// the stamps of `from` for them, `bytes` being `from.bytes[start..]`.
+    pub(crate) fn push_from(&mut self, from: &Batch, start: usize, end: usize, next: &mut usize) {
+        let base = self.bytes.len();
+        while let Some(&(at, stamp)) = from.stamps.get(*next) {
+            if at >= end {
+                break;
+            }
+            *next += 1;
+            if at >= start {
+                self.stamps.push((base + at - start, stamp));
+            }
+        }
+        self.push(from.offset + start as u64, &from.bytes[start..end]);
     }
 
     /// Append `bytes` read at `offset` (a filter keeping some records of another batch).
@@ -86,7 +124,7 @@ impl Batch {
 
     /// The records, in order, for lines ended by `delim`.
     pub(crate) fn records(&self, delim: u8) -> Records<'_> {
-        Records { batch: self, pos: 0, jump: 0, base: (0, self.offset), delim }
+        Records { batch: self, pos: 0, jump: 0, base: (0, self.offset), delim, stamp: 0 }
     }
 }
 
@@ -99,6 +137,8 @@ pub(crate) struct Records<'a> {
     /// The last jump passed: (position, offset).
     base: (usize, u64),
     delim: u8,
+    /// The next stamp not passed yet.
+    stamp: usize,
 }
 
 impl<'a> Iterator for Records<'a> {
@@ -125,6 +165,7 @@ impl<'a> Iterator for Records<'a> {
             offset: self.base.1 + (start - self.base.0) as u64,
             bytes: &bytes[start..end],
             terminated,
+            stamp: self.batch.stamp_at(start, &mut self.stamp),
         })
     }
 }
@@ -235,6 +276,19 @@ mod tests {
                 (52, &b"y"[..], true)
             ]
         );
+    }
+
+    #[test]
+    fn a_filter_keeps_the_stamps_of_the_records_it_keeps() {
+        let mut from = Batch::new(0, Generation::next(), 100, b"a\nbb\nccc\ndd".to_vec());
+        from.stamps = vec![(0, Stamp::from_nanos(1)), (5, Stamp::from_nanos(3)), (9, Stamp::from_nanos(4))];
+        let mut out = Batch::new(0, from.generation, 0, Vec::new());
+        let mut next = 0;
+        out.push_from(&from, 2, 5, &mut next); // "bb\n": no stamp
+        out.push_from(&from, 5, 11, &mut next); // "ccc\ndd"
+        let got: Vec<_> =
+            out.records(b'\n').map(|r| (r.offset, r.bytes, r.stamp.map(Stamp::as_nanos))).collect();
+        assert_eq!(got, [(102, &b"bb"[..], None), (105, b"ccc", Some(3)), (109, b"dd", Some(4))]);
     }
 
     #[test]

@@ -100,6 +100,8 @@ pub fn run(config: &Config) -> Result<Outcome> {
         plain: filter.is_none() && !config.prefix && !config.color && !config.json && config.serve.is_none(),
         filter,
         delim: config.delimiter,
+        // The JSON lines and the web view carry each record's time.
+        stamps: config.json || config.serve.is_some(),
     };
     let shutdown = Shutdown::new();
     let web = WebView::start(config, &shutdown)?;

@@ -791,6 +791,7 @@ impl OffsetRange {
 
 /// Turns one file's lines into stamps in one layout; it keeps what consecutive lines share (the
 /// UTC offset, syslog's year).
+#[derive(Debug)]
 pub(crate) struct Parser {
     format: Format,
     tz: TimeZone,
@@ -955,6 +956,53 @@ impl Detector {
     }
 }
 
+/// The stamps of one stream of lines (a source), line after line: the layout is detected from
+/// its first lines, then each line is parsed with it, and a line without a stamp takes the
+/// previous line's time (a traceback's lines are the time of the line they follow).
+///
+/// While detection wants more lines, each call decides on what it saw so far (lines handed over
+/// together are all seen first), so stamps are given from the first line on and never wait for
+/// more input; once detection has seen its 64 lines, the layout is fixed.
+#[derive(Debug)]
+pub(crate) struct Stamper {
+    detector: Option<Detector>,
+    parser: Option<Parser>,
+    now: Stamp,
+    tz: TimeZone,
+    last: Option<Stamp>,
+}
+
+impl Stamper {
+    pub(crate) fn new(now: Stamp, tz: TimeZone) -> Stamper {
+        Stamper { detector: Some(Detector::new()), parser: None, now, tz, last: None }
+    }
+
+    /// Lines about to be stamped: detection looks at them first, while it wants more.
+    pub(crate) fn look_at<'a>(&mut self, lines: impl Iterator<Item = &'a [u8]>) {
+        let Some(detector) = self.detector.as_mut() else { return };
+        for line in lines {
+            if !detector.feed(line) {
+                break;
+            }
+        }
+        let decided = detector.decide();
+        if !detector.wants_more() {
+            self.detector = None;
+        }
+        if decided != self.parser.as_ref().map(Parser::format) {
+            self.parser = decided.map(|format| Parser::new(format, self.now, self.tz.clone()));
+        }
+    }
+
+    /// The time of `line`: its own stamp, or the previous line's.
+    pub(crate) fn stamp(&mut self, line: &[u8]) -> Option<Stamp> {
+        if let Some(stamp) = self.parser.as_mut().and_then(|p| p.parse(line)) {
+            self.last = Some(stamp);
+        }
+        self.last
+    }
+}
+
 /// `--since WHEN` that could not be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct SinceError {
@@ -1088,6 +1136,21 @@ fn duration(b: &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stamper_detects_then_carries_the_time_over_unstamped_lines() {
+        let mut s = Stamper::new(Stamp::from_nanos(0), TimeZone::UTC);
+        let lines: [&[u8]; 4] = [b"2026-12-01T10:00:00Z a", b"  at x", b"2026-12-01T10:00:01Z b", b"c"];
+        s.look_at(lines.iter().copied());
+        let got: Vec<_> = lines.iter().map(|l| s.stamp(l).map(|t| t.to_string())).collect();
+        let want =
+            ["2026-12-01T10:00:00Z", "2026-12-01T10:00:00Z", "2026-12-01T10:00:01Z", "2026-12-01T10:00:01Z"];
+        assert_eq!(got, want.map(|w| Some(w.to_string())));
+        // Nothing stamped before a stamp was seen; a file without stamps stays without.
+        let mut s = Stamper::new(Stamp::from_nanos(0), TimeZone::UTC);
+        s.look_at([&b"plain"[..], b"words"].into_iter());
+        assert_eq!(s.stamp(b"plain"), None);
+    }
 
     /// An instant from RFC 3339 text.
     fn at(s: &str) -> Stamp {

@@ -184,6 +184,9 @@ fn command() -> Command {
                      {\"path\":\"app.log\",\"offset\":1234,\"line\":\"GET /health 200\"} for each line, \
                      where path is the FILE as given (- for standard input) and offset the byte offset \
                      of the line in the file (from 0 again after a rotation or truncation); \
+                     \"ts\" is the line's time in RFC 3339, UTC, when its file has timestamps (the \
+                     layout is detected from the first lines; zone-less times are local, TZ \
+                     respected; a line without one takes the previous line's time); \
                      \"partial\":true marks a last line that ended without its newline; a line that is \
                      not valid UTF-8 has U+FFFD in place of the bad bytes in line, and its exact bytes \
                      in \"line_base64\". Notices become {\"path\":...,\"event\":...,\"message\":...} objects \

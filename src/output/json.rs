@@ -3,11 +3,13 @@
 //!
 //! ```text
 //! {"path":"logs/app.log","offset":1234,"line":"GET /health 200"}
-//! {"path":"logs/app.log","offset":1250,"line":"half a line","partial":true}
+//! {"path":"logs/app.log","offset":1250,"ts":"2026-12-01T09:00:00.123Z","line":"2026-12-01 10:00:00,123 ok"}
+//! {"path":"logs/app.log","offset":1283,"line":"half a line","partial":true}
 //! {"path":"logs/app.log","event":"truncated","message":"logs/app.log: file truncated"}
 //! ```
 //!
-//! `path` is the operand as given (`-` for standard input; for a followed command's output its
+//! `ts` (when the sink stamped the record: [`crate::stamp::Stamper`]) is its time in RFC 3339,
+//! UTC. `path` is the operand as given (`-` for standard input; for a followed command's output its
 //! words, and `WORDS (stderr)` for its standard error), `offset` the byte offset of the
 //! record's first byte in its file generation. A record that is not valid UTF-8 has its text
 //! with U+FFFD in place of the bad bytes in `line`, and its exact bytes in `line_base64`.
@@ -39,6 +41,8 @@ use crate::record::{Batch, Event, Record, SourceId};
 struct RecordLine<'a> {
     path: &'a str,
     offset: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ts: Option<&'a str>,
     line: Cow<'a, str>,
     #[serde(skip_serializing_if = "is_false")]
     partial: bool,
@@ -187,9 +191,15 @@ fn split(bytes: &[u8], delim: u8) -> (usize, bool, bool, bool) {
 }
 
 /// A record of valid UTF-8 with nothing to escape, as serde_json would encode [`RecordLine`].
-fn plain_record(out: &mut Vec<u8>, prefix: &[u8], offset: u64, text: &[u8], terminated: bool) {
+fn plain_record(out: &mut Vec<u8>, prefix: &[u8], record: &Record<'_>) {
+    let Record { offset, bytes: text, terminated, stamp } = *record;
     out.extend_from_slice(prefix);
     out.extend_from_slice(itoa::Buffer::new().format(offset).as_bytes());
+    if let Some(stamp) = stamp {
+        out.extend_from_slice(b",\"ts\":\"");
+        stamp.write_rfc3339(out);
+        out.push(b'"');
+    }
     out.extend_from_slice(b",\"line\":\"");
     out.extend_from_slice(text);
     out.push(b'"');
@@ -242,9 +252,10 @@ impl Encoder {
         ascii: bool,
     ) {
         if !escape && (ascii || std::str::from_utf8(record.bytes).is_ok()) {
-            plain_record(out, &self.prefixes[source], record.offset, record.bytes, record.terminated);
+            plain_record(out, &self.prefixes[source], record);
             return;
         }
+        let ts = record.stamp.map(|stamp| stamp.to_string());
         let (line, line_base64) = match std::str::from_utf8(record.bytes) {
             Ok(text) => (Cow::Borrowed(text), None),
             Err(_) => (
@@ -255,6 +266,7 @@ impl Encoder {
         let object = RecordLine {
             path: &self.paths[source],
             offset: record.offset,
+            ts: ts.as_deref(),
             line,
             partial: !record.terminated,
             line_base64,
@@ -312,10 +324,15 @@ impl Output for Json {
         // Contiguous records: one pass finds each one's end and what it needs (see `split`).
         let bytes = &batch.bytes[..];
         let mut pos = 0;
+        let mut next_stamp = 0;
         while pos < bytes.len() {
             let (len, terminated, escape, ascii) = split(&bytes[pos..], self.delim);
-            let record =
-                Record { offset: batch.offset + pos as u64, bytes: &bytes[pos..pos + len], terminated };
+            let record = Record {
+                offset: batch.offset + pos as u64,
+                bytes: &bytes[pos..pos + len],
+                terminated,
+                stamp: batch.stamp_at(pos, &mut next_stamp),
+            };
             let buf = self.out.buffer()?;
             self.encoder.scanned_record(buf, batch.source, &record, escape, ascii);
             buf.push(b'\n');
@@ -416,12 +433,15 @@ mod tests {
             "back\\slash",
             "\u{7f}del",
         ];
+        let stamps = [None, Some(crate::stamp::Stamp::from_nanos(1_764_583_200_123_000_000))];
         for path in ["app.log", "-", "we\"ird\\dir/\u{e9}.log"] {
             for text in lines {
-                for terminated in [true, false] {
+                for (terminated, stamp) in [true, false].into_iter().flat_map(|t| stamps.map(|s| (t, s))) {
+                    let ts = stamp.map(|s| s.to_string());
                     let object = RecordLine {
                         path,
                         offset: 1234,
+                        ts: ts.as_deref(),
                         line: Cow::Borrowed(text),
                         partial: !terminated,
                         line_base64: None,
@@ -433,7 +453,8 @@ mod tests {
                         continue;
                     }
                     let mut got = Vec::new();
-                    plain_record(&mut got, &prefix(path), 1234, text.as_bytes(), terminated);
+                    let record = Record { offset: 1234, bytes: text.as_bytes(), terminated, stamp };
+                    plain_record(&mut got, &prefix(path), &record);
                     assert_eq!(
                         String::from_utf8_lossy(&got),
                         String::from_utf8_lossy(&want),

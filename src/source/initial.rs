@@ -704,7 +704,8 @@ mod tests {
         for count in counts {
             let file = temp_file(&data);
             (&file).seek(SeekFrom::Start(0)).expect("rewind");
-            let shaping = crate::pipeline::Shaping { filter: None, plain: false, delim: b'\n' };
+            let shaping =
+                crate::pipeline::Shaping { filter: None, plain: false, delim: b'\n', stamps: false };
             let (sink, _rx) = crate::pipeline::channel(crate::pipeline::Shutdown::new(), shaping);
             let feed =
                 Feed { sink: &sink, source: 0, generation: Generation::next(), partial: Partial::default() };

@@ -272,3 +272,107 @@ fn sigusr1_asks_for_a_mark_once_every_file_is_read() {
     );
     assert_eq!(err, "", "a mark is not a notice");
 }
+
+/// `"ts"`: each record's time, RFC 3339 in UTC, from the stamp at its start in the layout
+/// detected for its file; a line without one (a traceback's) takes the previous record's.
+#[test]
+fn records_carry_their_time_in_each_layout() {
+    let dir = TestDir::new();
+    let cases: [(&str, &str, &[&str]); 7] = [
+        (
+            "python.log",
+            "2026-12-01 10:00:00,123 ERROR boom\nTraceback (most recent call last):\n  File \"x.py\"\n2026-12-01 10:00:01,5 INFO ok\n",
+            &[
+                "2026-12-01T09:00:00.123Z",
+                "2026-12-01T09:00:00.123Z",
+                "2026-12-01T09:00:00.123Z",
+                "2026-12-01T09:00:01.500Z",
+            ],
+        ),
+        (
+            "rfc3339.log",
+            "2026-12-01T10:00:00Z a\n2026-12-01T10:00:00.000001+02:00 b\n",
+            &["2026-12-01T10:00:00Z", "2026-12-01T08:00:00.000001Z"],
+        ),
+        (
+            "go.log",
+            "2026/12/01 10:00:00 a\n2026/12/01 10:00:02 b\n",
+            &["2026-12-01T09:00:00Z", "2026-12-01T09:00:02Z"],
+        ),
+        (
+            "access.log",
+            "10.0.0.1 - - [01/Dec/2026:10:00:00 +0000] \"GET /\" 200\n10.0.0.2 - - [01/Dec/2026:10:00:01 +0100] \"GET /x\" 404\n",
+            &["2026-12-01T10:00:00Z", "2026-12-01T09:00:01Z"],
+        ),
+        (
+            "epoch.log",
+            "1764583200.25 a\n1764583201 b\n",
+            &["2025-12-01T10:00:00.250Z", "2025-12-01T10:00:01Z"],
+        ),
+        (
+            "lines.json",
+            "{\"ts\":\"2026-12-01T10:00:00Z\",\"msg\":\"a\"}\n{\"time\":1764583200123,\"msg\":\"b\"}\n",
+            &["2026-12-01T10:00:00Z", "2025-12-01T10:00:00.123Z"],
+        ),
+        (
+            "syslog.log",
+            "Dec  1 10:00:00 host a\nDec  1 10:00:03 host b\n",
+            &["-12-01T09:00:00Z", "-12-01T09:00:03Z"],
+        ),
+    ];
+    for (name, text, want) in cases {
+        dir.write(name, text);
+        // Zone-less stamps are local time: TZ is respected (Paris is UTC+1 in December).
+        let out =
+            dir.rtail().env("TZ", "Europe/Paris").args(["--json", "-n", "+1", name]).output().expect("run");
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let got = objects(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(got.len(), want.len(), "{name}: {got:?}");
+        for (object, ts) in got.iter().zip(want) {
+            let have = object["ts"].as_str().unwrap_or_else(|| panic!("{name}: no ts in {object}"));
+            // syslog has no year: only the rest is known here.
+            assert!(have.ends_with(ts), "{name}: {have} is not {ts}");
+        }
+    }
+}
+
+/// No stamps, no `"ts"`; a filter keeps each record's own time (the time of a continuation
+/// line comes from the record before it, even when that one is filtered out).
+#[test]
+fn time_is_absent_without_stamps_and_survives_a_filter() {
+    let dir = TestDir::new();
+    dir.write("plain.log", "just\nwords\n");
+    let out = dir.rtail().args(["--json", "plain.log"]).output().expect("run");
+    assert_eq!(
+        objects(&String::from_utf8_lossy(&out.stdout)),
+        vec![record("plain.log", 0, "just"), record("plain.log", 5, "words")]
+    );
+    dir.write(
+        "app.log",
+        "2026-12-01T10:00:00Z INFO one\n2026-12-01T10:00:05Z ERROR two\n  at Foo.bar\n2026-12-01T10:00:09Z INFO three\n",
+    );
+    let out =
+        dir.rtail().args(["--json", "-n", "+1", "--grep", "at Foo|three", "app.log"]).output().expect("run");
+    let got = objects(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0]["line"], "  at Foo.bar");
+    assert_eq!(got[0]["ts"], "2026-12-01T10:00:05Z");
+    assert_eq!(got[1]["ts"], "2026-12-01T10:00:09Z");
+    // Text output is unchanged by any of this.
+    let out = dir.rtail().args(["-n", "1", "app.log"]).output().expect("run");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "2026-12-01T10:00:09Z INFO three\n");
+}
+
+/// Following: records appended later are stamped in the layout detected from the first ones.
+#[test]
+fn followed_records_are_stamped_as_they_come() {
+    let dir = TestDir::new();
+    dir.write("app.log", "2026-12-01T10:00:00Z start\n");
+    let s = dir.spawn(&["--json", "-F", "app.log"]);
+    s.wait_for_stdout("\"event\":\"following\"");
+    dir.append("app.log", "2026-12-01T10:00:01.250Z next\nno stamp here\n");
+    s.wait_for_stdout("no stamp here");
+    let got = objects(&s.stdout.text());
+    let times: Vec<&str> = got.iter().filter_map(|o| o["ts"].as_str()).collect();
+    assert_eq!(times, ["2026-12-01T10:00:00Z", "2026-12-01T10:00:01.250Z", "2026-12-01T10:00:01.250Z"]);
+}
