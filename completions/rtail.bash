@@ -23,7 +23,7 @@ _rtail() {
 
     case "${cmd}" in
         rtail)
-            opts="-c -n -q -v -z -P -f -F -s -g -x -i -h -V --bytes --lines --silent --quiet --verbose --zero-terminated --colour --color --prefix --history --json --follow --retry --sleep-interval --max-unchanged-stats --pid --poll --grep --exclude --ignore-case --until --timeout --idle-timeout --serve --serve-token --serve-once --generate --help --version"
+            opts="-c -n -q -v -z -P -f -F -s -g -x -i -h -V --bytes --lines --silent --quiet --verbose --zero-terminated --colour --color --prefix --history --multiline --record-start --json --follow --retry --sleep-interval --max-unchanged-stats --pid --poll --grep --exclude --ignore-case --until --timeout --idle-timeout --serve --serve-token --serve-once --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -51,6 +51,10 @@ _rtail() {
                     ;;
                 --colour)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --record-start)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --follow)

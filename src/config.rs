@@ -160,6 +160,11 @@ pub struct Config {
     /// `--history`: when a file has fewer lines than `-n` asks for, count back through its
     /// rotated generations (`app.log.1`, `app.log.2.gz`, …); `-n +K` starts in the oldest.
     pub history: bool,
+    /// `--multiline`: a record is the line that starts it and the lines that continue it.
+    pub multiline: bool,
+    /// `--record-start REGEX`: where records start (implies `multiline`); `None`: at a
+    /// timestamp, or at a line not indented.
+    pub record_start: Option<String>,
 }
 
 /// The web view's settings (`--serve`, `--serve-token`, `--serve-once`).
@@ -197,6 +202,8 @@ impl Default for Config {
             json: false,
             serve: None,
             history: false,
+            multiline: false,
+            record_start: None,
         }
     }
 }

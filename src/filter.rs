@@ -52,7 +52,8 @@ pub struct PatternError {
 impl std::fmt::Display for PatternError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The command line's options are named as options; the library's `wait_for` as it is.
-        let dashes = if matches!(self.option, "grep" | "exclude" | "until") { "--" } else { "" };
+        let dashes =
+            if matches!(self.option, "grep" | "exclude" | "until" | "record-start") { "--" } else { "" };
         write!(f, "invalid {dashes}{} pattern '{}': {}", self.option, self.pattern, self.message)
     }
 }
@@ -88,6 +89,15 @@ fn compile(
         .map_err(|e| PatternError { option, pattern: joined, message: one_line(&e) })
 }
 
+/// `--record-start REGEX`, matched against one line (without its delimiter); `-i` applies.
+pub(crate) fn record_start(pattern: &str, ignore_case: bool) -> Result<Regex, PatternError> {
+    RegexBuilder::new(pattern).case_insensitive(ignore_case).build().map_err(|e| PatternError {
+        option: "record-start",
+        pattern: pattern.to_string(),
+        message: one_line(&e),
+    })
+}
+
 /// The regex crate's errors draw the pattern with a caret over several lines; keep the reason.
 pub(crate) fn one_line(err: &regex::Error) -> String {
     let text = err.to_string();
@@ -120,6 +130,28 @@ impl Filter {
             Some(grep) => self.apply_grep(grep, batch, &mut keep),
             None => self.apply_all(batch, &mut keep),
         }
+    }
+
+    /// [`Filter::apply`] for records that are groups of lines (`--multiline`), starting at
+    /// `starts`: a record passes or not as a whole, a pattern matching anywhere in it.
+    pub(crate) fn apply_records(
+        &self,
+        batch: &[u8],
+        starts: &[usize],
+        mut keep: impl FnMut(usize, usize),
+    ) -> bool {
+        for (k, &start) in starts.iter().enumerate() {
+            let end = starts.get(k + 1).copied().unwrap_or(batch.len());
+            let record = body(&batch[start..end], self.delim);
+            if self.grep.as_ref().is_some_and(|re| !re.is_match(record)) || self.excluded(record) {
+                continue;
+            }
+            keep(start, end);
+            if self.until.as_ref().is_some_and(|u| u.is_match(record)) {
+                return true;
+            }
+        }
+        false
     }
 
     fn apply_grep(&self, grep: &Regex, batch: &[u8], keep: &mut impl FnMut(usize, usize)) -> bool {

@@ -321,6 +321,7 @@ impl Follower {
             plain: false,
             delim: b.delimiter,
             stamps: false,
+            multiline: None,
         };
         let (sink, rx) = pipeline::channel(shutdown.clone(), shaping);
         let control = Arc::new(follow::Inbox::new());

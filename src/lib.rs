@@ -34,6 +34,7 @@ mod error;
 mod filter;
 mod follow;
 mod follower;
+mod group;
 mod output;
 mod pipeline;
 mod record;

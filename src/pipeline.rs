@@ -16,8 +16,10 @@ use std::cell::{Cell, RefCell};
 use std::fs::File;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
+use std::time::Instant;
 
 use crate::filter::Filter;
+use crate::group::{Grouper, Multiline};
 pub(crate) use crate::record::SourceId;
 use crate::record::{Batch, Event, EventKind};
 use crate::stamp::{Stamp, Stamper};
@@ -155,6 +157,8 @@ pub(crate) struct Shaping {
     pub(crate) delim: u8,
     /// An output shows each record's time: the sink stamps records before they are filtered.
     pub(crate) stamps: bool,
+    /// `--multiline`: lines are grouped into records before they are stamped and filtered.
+    pub(crate) multiline: Option<Arc<Multiline>>,
 }
 
 /// How the printer ended when it did not fail.
@@ -229,6 +233,10 @@ pub(crate) struct Sink {
     stampers: RefCell<Vec<Option<Stamper>>>,
     /// "Now" and the local zone for the stampers (syslog's year, zone-less stamps).
     clock: OnceLock<(Stamp, jiff::tz::TimeZone)>,
+    /// Each source's record still open, by [`crate::record::SourceId`] (`--multiline`).
+    groupers: RefCell<Vec<Grouper>>,
+    /// A record was cut at a limit and that was told (once a run).
+    cut_told: Cell<bool>,
 }
 
 /// Make a sink whose messages a consumer of ours takes from the returned channel (a library
@@ -304,6 +312,8 @@ impl Sink {
             sent: Cell::new(false),
             stampers: RefCell::new(Vec::new()),
             clock: OnceLock::new(),
+            groupers: RefCell::new(Vec::new()),
+            cut_told: Cell::new(false),
         }
     }
 
@@ -419,6 +429,16 @@ impl Sink {
         self.shaping.plain
     }
 
+    /// Whether records are stamped or grouped: their files' layouts are to be detected.
+    pub(crate) fn wants_stamps(&self) -> bool {
+        self.shaping.stamps || self.shaping.multiline.is_some()
+    }
+
+    /// `--multiline`'s settings, when records are groups of lines.
+    pub(crate) fn multiline(&self) -> Option<&Multiline> {
+        self.shaping.multiline.as_deref()
+    }
+
     /// The line delimiter of the run.
     pub(crate) fn delim(&self) -> u8 {
         self.shaping.delim
@@ -437,10 +457,21 @@ impl Sink {
     /// The next records of a source, in order (see [`Batch`] for what producers hand over).
     /// Filtered, only the records that pass go on. Returns `Stopped` after the `--until`
     /// record went out.
-    pub(crate) fn data(&self, mut batch: Batch) -> Result<(), Stopped> {
+    pub(crate) fn data(&self, batch: Batch) -> Result<(), Stopped> {
         if batch.bytes.is_empty() {
             return Ok(());
         }
+        let Some(multiline) = self.shaping.multiline.as_deref() else {
+            return self.pass(batch);
+        };
+        for done in self.group(batch, multiline)? {
+            self.pass(done)?;
+        }
+        Ok(())
+    }
+
+    /// Stamp, filter and send records that are complete.
+    fn pass(&self, mut batch: Batch) -> Result<(), Stopped> {
         self.stamp(&mut batch);
         let Some(filter) = self.shaping.filter.as_deref() else {
             self.sent.set(true);
@@ -459,18 +490,110 @@ impl Sink {
         Ok(())
     }
 
+    /// Group `batch`'s lines into records after what its source holds: the complete ones.
+    fn group(&self, batch: Batch, multiline: &Multiline) -> Result<Vec<Batch>, Stopped> {
+        let source = batch.source;
+        let mut groupers = self.groupers.borrow_mut();
+        if groupers.len() <= source {
+            groupers.resize_with(source + 1, Grouper::default);
+        }
+        let grouped = self.with_stamper(source, |stamper| {
+            stamper.look_at(batch.bytes.split(|&b| b == self.shaping.delim));
+            groupers[source].group(batch, self.shaping.delim, multiline, stamper)
+        });
+        drop(groupers);
+        if grouped.cut && !self.cut_told.replace(true) {
+            self.diag(format!(
+                "a record longer than {} lines or {} bytes was cut there; the rest follows as \
+                 records of their own",
+                multiline.max_lines, multiline.max_bytes
+            ))?;
+        }
+        Ok(grouped.batches)
+    }
+
+    /// `--multiline`: when the next held record is due to be taken as complete (its source
+    /// was quiet long enough).
+    pub(crate) fn held_due(&self) -> Option<Instant> {
+        self.shaping.multiline.as_ref()?;
+        self.groupers.borrow().iter().filter_map(Grouper::due).min()
+    }
+
+    /// Send the held records that are due by `now` (all of them with `None`: the input ended),
+    /// as complete records.
+    pub(crate) fn flush_held(&self, now: Option<Instant>) -> Result<(), Stopped> {
+        if self.shaping.multiline.is_none() {
+            return Ok(());
+        }
+        let due: Vec<Batch> = {
+            let mut groupers = self.groupers.borrow_mut();
+            let wanted = |g: &Grouper| g.due().is_some_and(|t| now.is_none_or(|now| t <= now));
+            let mut due = Vec::new();
+            for (i, g) in groupers.iter_mut().enumerate() {
+                if wanted(g) {
+                    due.extend(g.take(i));
+                }
+            }
+            due
+        };
+        for batch in due {
+            self.pass(batch)?;
+        }
+        Ok(())
+    }
+
+    /// Show `source`'s stamper the first bytes of its file, to detect the layout from the
+    /// file's first records rather than from whatever comes first (the last 10 lines, say).
+    pub(crate) fn prime_stamps(&self, source: SourceId, head: &[u8]) {
+        if !self.shaping.stamps && self.shaping.multiline.is_none() {
+            return;
+        }
+        let delim = self.shaping.delim;
+        // Whole lines only: the last may be cut.
+        let whole = memchr::memrchr(delim, head).map_or(&head[..0], |i| &head[..i]);
+        self.with_stamper(source, |stamper| stamper.look_at(whole.split(|&b| b == delim)));
+    }
+
+    /// Run `f` with `source`'s stamper.
+    fn with_stamper<T>(&self, source: SourceId, f: impl FnOnce(&mut Stamper) -> T) -> T {
+        let mut stampers = self.stampers.borrow_mut();
+        if stampers.len() <= source {
+            stampers.resize_with(source + 1, || None);
+        }
+        let records = self.shaping.multiline.is_some();
+        let stamper = stampers[source].get_or_insert_with(|| {
+            let (now, tz) = self.clock.get_or_init(|| (Stamp::now(), jiff::tz::TimeZone::system()));
+            if records { Stamper::for_records(*now, tz.clone()) } else { Stamper::new(*now, tz.clone()) }
+        });
+        f(stamper)
+    }
+
     /// During a shutdown: send a source's last, unfinished record if there is room now
     /// (filtered, only if it passes); nothing waits on a stalled reader.
-    pub(crate) fn try_last(&self, mut batch: Batch) -> Result<(), Stopped> {
+    pub(crate) fn try_last(&self, batch: Batch) -> Result<(), Stopped> {
         if batch.bytes.is_empty() {
             return Ok(());
         }
-        self.stamp(&mut batch);
-        let out = match self.shaping.filter.as_deref() {
-            None => batch,
-            Some(filter) => self.filtered(filter, &batch).0,
+        let mut batches = match self.shaping.multiline.as_deref() {
+            Some(multiline) => self.group(batch, multiline)?,
+            None => vec![batch],
         };
-        if out.bytes.is_empty() { Ok(()) } else { self.try_send(Msg::Data(out)) }
+        let held: Vec<Batch> = {
+            let mut groupers = self.groupers.borrow_mut();
+            (0..groupers.len()).filter_map(|i| groupers[i].take(i)).collect()
+        };
+        batches.extend(held);
+        for mut batch in batches {
+            self.stamp(&mut batch);
+            let out = match self.shaping.filter.as_deref() {
+                None => batch,
+                Some(filter) => self.filtered(filter, &batch).0,
+            };
+            if !out.bytes.is_empty() {
+                self.try_send(Msg::Data(out))?;
+            }
+        }
+        Ok(())
     }
 
     /// The records of `batch` that pass `filter`, and whether the last of them is the `--until`
@@ -479,7 +602,12 @@ impl Sink {
         debug_assert!(batch.jumps.is_empty(), "producers hand over contiguous batches");
         let mut out = Batch::new(batch.source, batch.generation, batch.offset, self.buffer());
         let mut next = 0;
-        let hit = filter.apply(&batch.bytes, |start, end| out.push_from(batch, start, end, &mut next));
+        let keep = |start, end| out.push_from(batch, start, end, &mut next);
+        let hit = if batch.starts.is_empty() {
+            filter.apply(&batch.bytes, keep)
+        } else {
+            filter.apply_records(&batch.bytes, &batch.starts, keep)
+        };
         (out, hit)
     }
 
@@ -488,25 +616,23 @@ impl Sink {
         if !self.shaping.stamps {
             return;
         }
-        let mut stampers = self.stampers.borrow_mut();
-        if stampers.len() <= batch.source {
-            stampers.resize_with(batch.source + 1, || None);
-        }
-        let stamper = stampers[batch.source].get_or_insert_with(|| {
-            let (now, tz) = self.clock.get_or_init(|| (Stamp::now(), jiff::tz::TimeZone::system()));
-            Stamper::new(*now, tz.clone())
-        });
         let delim = self.shaping.delim;
-        stamper.look_at(batch.records(delim).map(|r| r.bytes));
+        // Grouped lines were looked at before they were grouped.
+        let grouped = !batch.starts.is_empty();
         let mut stamps = std::mem::take(&mut batch.stamps);
         stamps.clear();
-        let mut pos = 0;
-        for record in batch.records(delim) {
-            if let Some(stamp) = stamper.stamp(record.bytes) {
-                stamps.push((pos, stamp));
+        self.with_stamper(batch.source, |stamper| {
+            if !grouped {
+                stamper.look_at(batch.records(delim).map(|r| r.bytes));
             }
-            pos += record.bytes.len() + usize::from(record.terminated);
-        }
+            let mut pos = 0;
+            for record in batch.records(delim) {
+                if let Some(stamp) = stamper.stamp(record.bytes) {
+                    stamps.push((pos, stamp));
+                }
+                pos += record.bytes.len() + usize::from(record.terminated);
+            }
+        });
         batch.stamps = stamps;
     }
 

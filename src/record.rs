@@ -1,7 +1,8 @@
 //! What flows from the sources to the outputs: batches of records, and events.
 //!
 //! A **record** is one line of one source (ended by the delimiter, or *partial*: the last bytes
-//! of a file generation that never got one), with where it came from: the source, the
+//! of a file generation that never got one; with `--multiline`, a group of lines, framed by
+//! [`Batch::starts`]), with where it came from: the source, the
 //! [`Generation`] of the file it was read from, and the byte offset of its first byte there.
 //! Records move in [`Batch`]es, many per message, back to back in one buffer: the terminal
 //! writes a batch's bytes as they are, the JSON output walks its [`Batch::records`].
@@ -53,6 +54,9 @@ pub(crate) struct Batch {
     /// The time of each record that has one, by the position of its first byte, in order
     /// (filled by the sink when an output shows times: [`crate::stamp::Stamper`]).
     pub(crate) stamps: Vec<(usize, Stamp)>,
+    /// `--multiline`: the position of each record's first byte, in order, from 0 (a record is
+    /// then a group of lines, [`crate::group`]). Empty: each line is a record.
+    pub(crate) starts: Vec<usize>,
 }
 
 /// One record of a [`Batch`].
@@ -71,7 +75,7 @@ pub(crate) struct Record<'a> {
 impl Batch {
     /// Contiguous bytes of `source` read at `offset` of `generation`.
     pub(crate) fn new(source: SourceId, generation: Generation, offset: u64, bytes: Vec<u8>) -> Batch {
-        Batch { source, generation, offset, bytes, jumps: Vec::new(), stamps: Vec::new() }
+        Batch { source, generation, offset, bytes, jumps: Vec::new(), stamps: Vec::new(), starts: Vec::new() }
     }
 
     /// The time of the record starting at position `pos`, looked for from `stamps[*next]` on
@@ -93,6 +97,12 @@ impl Batch {
     /// the stamps of `from` for them, `bytes` being `from.bytes[start..]`.
     pub(crate) fn push_from(&mut self, from: &Batch, start: usize, end: usize, next: &mut usize) {
         let base = self.bytes.len();
+        if !from.starts.is_empty() {
+            // Framed records are kept whole: their starts within the range come along.
+            let first = from.starts.partition_point(|&s| s < start);
+            let last = from.starts.partition_point(|&s| s < end);
+            self.starts.extend(from.starts[first..last].iter().map(|&s| base + s - start));
+        }
         while let Some(&(at, stamp)) = from.stamps.get(*next) {
             if at >= end {
                 break;
@@ -124,7 +134,7 @@ impl Batch {
 
     /// The records, in order, for lines ended by `delim`.
     pub(crate) fn records(&self, delim: u8) -> Records<'_> {
-        Records { batch: self, pos: 0, jump: 0, base: (0, self.offset), delim, stamp: 0 }
+        Records { batch: self, pos: 0, jump: 0, base: (0, self.offset), delim, stamp: 0, start: 0 }
     }
 }
 
@@ -139,6 +149,8 @@ pub(crate) struct Records<'a> {
     delim: u8,
     /// The next stamp not passed yet.
     stamp: usize,
+    /// The next of [`Batch::starts`] not passed yet.
+    start: usize,
 }
 
 impl<'a> Iterator for Records<'a> {
@@ -156,9 +168,21 @@ impl<'a> Iterator for Records<'a> {
             self.jump += 1;
         }
         let start = self.pos;
-        let (end, terminated) = match memchr(self.delim, &bytes[start..]) {
-            Some(i) => (start + i, true),
-            None => (bytes.len(), false),
+        let (end, terminated) = if self.batch.starts.is_empty() {
+            match memchr(self.delim, &bytes[start..]) {
+                Some(i) => (start + i, true),
+                None => (bytes.len(), false),
+            }
+        } else {
+            // A group of lines: up to the next record's start.
+            while self.batch.starts.get(self.start).is_some_and(|&s| s <= start) {
+                self.start += 1;
+            }
+            let next = self.batch.starts.get(self.start).copied().unwrap_or(bytes.len());
+            match bytes[..next].last() {
+                Some(&b) if b == self.delim => (next - 1, true),
+                _ => (next, false),
+            }
         };
         self.pos = if terminated { end + 1 } else { end };
         Some(Record {

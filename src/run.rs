@@ -14,6 +14,7 @@ use crate::config::{Config, FollowMode, Headers, Input, Stream};
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::follow::{self, Globbed};
+use crate::group::{MAX_RECORD_BYTES, MAX_RECORD_LINES, Multiline, Rule};
 use crate::output::json::Json;
 use crate::output::terminal::{self, Layout, Terminal};
 use crate::output::{Names, Output, Outputs};
@@ -97,11 +98,17 @@ pub fn run(config: &Config) -> Result<Outcome> {
     // One copy, shared with the terminal output: with thousands of files, copies add up.
     let names: Arc<[Vec<u8>]> = config.inputs.iter().map(|i| config.input_name(i)).collect();
     let shaping = Shaping {
-        plain: filter.is_none() && !config.prefix && !config.color && !config.json && config.serve.is_none(),
+        plain: filter.is_none()
+            && !config.prefix
+            && !config.color
+            && !config.json
+            && config.serve.is_none()
+            && !config.multiline,
         filter,
         delim: config.delimiter,
         // The JSON lines and the web view carry each record's time.
         stamps: config.json || config.serve.is_some(),
+        multiline: multiline(config)?,
     };
     let shutdown = Shutdown::new();
     let web = WebView::start(config, &shutdown)?;
@@ -550,7 +557,10 @@ fn print_one(
     if config.history
         && let Input::Path(path) = input
     {
-        match initial::print_rotated(path, &file, count, next_source, sink) {
+        let printed = initial::print_rotated(path, &file, count, next_source, sink);
+        // A rotated generation ends where it ends: its last record is complete.
+        sink.flush_held(None)?;
+        match printed {
             Ok((report, live)) => {
                 for problem in &report.problems {
                     sink.diag(problem.to_string())?;
@@ -574,6 +584,8 @@ fn print_one(
             if config.follow.is_none() {
                 let (at, bytes) = reached.partial.take();
                 sink.data(Batch::new(id, generation, at, bytes))?;
+                // So is the file's, when it is not followed (`--multiline`).
+                sink.flush_held(None)?;
             }
             start.open = Some(follow::Opened { file, generation, reached });
         }
@@ -614,6 +626,18 @@ fn open_input(input: &Input) -> io::Result<File> {
 /// match now, in name order, each file once (a file matched twice, or also named before, is
 /// not added again); the patterns go to the engine, which follows what matches later. A
 /// pattern brings headers, as several files may match. `None` when no argument is a pattern.
+/// `--multiline`'s settings, its `--record-start` compiled.
+fn multiline(config: &Config) -> Result<Option<Arc<Multiline>>> {
+    if !config.multiline {
+        return Ok(None);
+    }
+    let rule = match &config.record_start {
+        Some(pattern) => Rule::Regex(crate::filter::record_start(pattern, config.patterns.ignore_case)?),
+        None => Rule::Detected,
+    };
+    Ok(Some(Arc::new(Multiline { rule, max_lines: MAX_RECORD_LINES, max_bytes: MAX_RECORD_BYTES })))
+}
+
 fn expand(config: &Config) -> Result<Option<(Config, Globbed)>> {
     use std::os::unix::fs::MetadataExt;
     if config.reads_command() {

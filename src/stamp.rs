@@ -915,6 +915,8 @@ pub(crate) struct Detector {
     lines: u32,
     /// Bytes fed.
     bytes: usize,
+    /// The layouts the first non-blank line parsed in, in the order of [`Format::ALL`].
+    first: Option<[bool; Format::ALL.len()]>,
 }
 
 impl Detector {
@@ -931,9 +933,12 @@ impl Detector {
         self.bytes += line.len() + 1;
         if first_non_space(line).is_some() {
             self.lines += 1;
-            for (hits, format) in self.hits.iter_mut().zip(Format::ALL) {
-                *hits += u32::from(raw(format, line).is_some());
+            let mut parsed = [false; Format::ALL.len()];
+            for ((hits, format), parsed) in self.hits.iter_mut().zip(Format::ALL).zip(&mut parsed) {
+                *parsed = raw(format, line).is_some();
+                *hits += u32::from(*parsed);
             }
+            self.first.get_or_insert(parsed);
         }
         self.wants_more()
     }
@@ -954,6 +959,20 @@ impl Detector {
         let enough = most >= self.lines.min(2) && most * 8 >= self.lines;
         best.filter(|_| enough)
     }
+
+    /// As [`Detector::decide`], without the one-in-eight rule: for records whose continuation
+    /// lines may far outnumber their first lines (a Java stack trace). One line will do when it
+    /// is the first: a record's first line comes first.
+    pub(crate) fn decide_loose(&self) -> Option<Format> {
+        let (mut best, mut most) = (None, 0);
+        for (k, (&hits, format)) in self.hits.iter().zip(Format::ALL).enumerate() {
+            let first = self.first.is_some_and(|f| f[k]);
+            if hits > most && (hits >= 2 || first) {
+                (best, most) = (Some(format), hits);
+            }
+        }
+        best
+    }
 }
 
 /// The stamps of one stream of lines (a source), line after line: the layout is detected from
@@ -966,6 +985,9 @@ impl Detector {
 #[derive(Debug)]
 pub(crate) struct Stamper {
     detector: Option<Detector>,
+    /// For telling where records start (`--multiline`): a layout found on two lines will do,
+    /// however many continuation lines lie between.
+    loose: bool,
     parser: Option<Parser>,
     now: Stamp,
     tz: TimeZone,
@@ -974,7 +996,17 @@ pub(crate) struct Stamper {
 
 impl Stamper {
     pub(crate) fn new(now: Stamp, tz: TimeZone) -> Stamper {
-        Stamper { detector: Some(Detector::new()), parser: None, now, tz, last: None }
+        Stamper { detector: Some(Detector::new()), loose: false, parser: None, now, tz, last: None }
+    }
+
+    /// A stamper whose layout also says where records start ([`Stamper::starts_with_stamp`]).
+    pub(crate) fn for_records(now: Stamp, tz: TimeZone) -> Stamper {
+        Stamper { loose: true, ..Stamper::new(now, tz) }
+    }
+
+    /// Whether `line` begins with a stamp in the layout detected; `None` while there is none.
+    pub(crate) fn starts_with_stamp(&self, line: &[u8]) -> Option<bool> {
+        self.parser.as_ref().map(|p| p.starts_with_stamp(line))
     }
 
     /// Lines about to be stamped: detection looks at them first, while it wants more.
@@ -985,7 +1017,7 @@ impl Stamper {
                 break;
             }
         }
-        let decided = detector.decide();
+        let decided = if self.loose { detector.decide_loose() } else { detector.decide() };
         if !detector.wants_more() {
             self.detector = None;
         }

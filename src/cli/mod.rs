@@ -41,6 +41,8 @@ struct Cli {
     prefix: bool,
     json: bool,
     history: bool,
+    multiline: bool,
+    record_start: Option<String>,
     follow: Option<FollowHow>,
     follow_name_retry: bool,
     retry: bool,
@@ -175,6 +177,30 @@ fn command() -> Command {
                      generation that was created and rotated away before rtail could look is read \
                      from its rotated name, whole, before the newer file.\n\n\
                      Example: rtail --history -n 1000 -F app.log",
+                ),
+            flag("multiline")
+                .long("multiline")
+                .help("Group continuation lines with the line that starts the record")
+                .long_help(
+                    "Treat a log entry of several lines (a Python traceback, a Java stack trace with \
+                     its `at ...` and `Caused by:` lines, a Go panic) as one record: a record starts \
+                     at a line that begins with a timestamp (the layout is detected per file, as for \
+                     --json's ts); in a file without timestamps, at a line that does not begin with a \
+                     space or a tab. Other lines, blank ones too, continue the record before them. A \
+                     record moves as one: --grep, --exclude and --until match anywhere in it and \
+                     print or skip all of it, -n N counts records, and --json puts it whole in line, \
+                     with \\n inside. While following, the last record is printed once the next one \
+                     starts, or once its file has been quiet for 300ms, and always at the end of the \
+                     run. A record longer than 1000 lines or 1 MiB is cut there, with a notice.\n\n\
+                     Example: rtail -F --multiline --grep ERROR app.log",
+                ),
+            single("record_start", "REGEX")
+                .long("record-start")
+                .help("Records start at lines matching REGEX (implies --multiline)")
+                .long_help(
+                    "Records start at lines that match REGEX; other lines continue the record before \
+                     them (implies --multiline, whose rules it replaces).\n\n\
+                     Example: rtail --record-start '^(INFO|WARN|ERROR) ' -n 5 app.log",
                 ),
             flag("json")
                 .long("json")
@@ -402,6 +428,8 @@ impl Cli {
             prefix: m.get_flag("prefix"),
             json: m.get_flag("json"),
             history: m.get_flag("history"),
+            multiline: m.get_flag("multiline"),
+            record_start: text(m, "record_start"),
             follow,
             follow_name_retry: m.get_flag("follow_name_retry"),
             retry: m.get_flag("retry"),
@@ -630,6 +658,11 @@ impl Cli {
                 "--history counts lines back through rotated files: it cannot be used with -c/--bytes".into(),
             ));
         }
+        if (self.multiline || self.record_start.is_some()) && count.unit == Unit::Bytes {
+            return Err(Exit::Invalid(
+                "--multiline groups lines into records: it cannot be used with -c/--bytes".into(),
+            ));
+        }
         if serve.is_some() && count.unit == Unit::Bytes {
             return Err(Exit::Invalid(
                 "--serve shows lines, not bytes: it cannot be used with -c/--bytes".into(),
@@ -679,6 +712,8 @@ impl Cli {
             json: self.json,
             serve,
             history: self.history,
+            multiline: self.multiline || self.record_start.is_some(),
+            record_start: self.record_start,
         })
     }
 }

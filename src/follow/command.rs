@@ -140,6 +140,7 @@ impl Follower<'_> {
                     }
                 }
             }
+            self.sink.flush_held(Some(now))?;
             if self.sink.take_sent() {
                 self.last_activity = now;
             }
@@ -167,6 +168,9 @@ impl Follower<'_> {
         }
         if let Some(idle) = idle {
             consider(self.last_activity + idle);
+        }
+        if let Some(due) = self.sink.held_due() {
+            consider(due);
         }
         next
     }
@@ -213,7 +217,7 @@ impl Follower<'_> {
             let (at, bytes) = s.partial.take();
             self.sink.data(Batch::new(s.id, s.generation, at, bytes))?;
         }
-        Ok(())
+        self.sink.flush_held(None)
     }
 }
 

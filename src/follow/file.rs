@@ -360,7 +360,13 @@ mod tests {
     }
 
     fn sink() -> (Sink, crossbeam_channel::Receiver<crate::pipeline::Msg>) {
-        let shaping = crate::pipeline::Shaping { filter: None, plain: true, delim: b'\n', stamps: false };
+        let shaping = crate::pipeline::Shaping {
+            filter: None,
+            plain: true,
+            delim: b'\n',
+            stamps: false,
+            multiline: None,
+        };
         crate::pipeline::channel(crate::pipeline::Shutdown::new(), shaping)
     }
 

@@ -406,6 +406,9 @@ impl<'a> Engine<'a> {
         if let Some(idle) = self.idle {
             consider(self.last_activity + idle);
         }
+        if let Some(due) = self.sink.held_due() {
+            consider(due);
+        }
         if self.files.iter().any(|f| f.polled && !f.dead) || self.patterns.iter().any(|p| p.polled) {
             let tick = *self.next_poll.get_or_insert(now + self.poll_every);
             consider(tick);
@@ -454,7 +457,10 @@ impl<'a> Engine<'a> {
         } else if poll_patterns {
             self.poll_patterns()?;
         }
-        self.expire(Instant::now())
+        let now = Instant::now();
+        // Records held back whose file has been quiet long enough are complete (`--multiline`).
+        self.sink.flush_held(Some(now))?;
+        self.expire(now)
     }
 
     fn check_all(&mut self) -> Result<(), Stopped> {
@@ -942,7 +948,8 @@ impl<'a> Engine<'a> {
                 self.sink.data(r.take_pending())?;
             }
         }
-        Ok(())
+        // The run is ending: records still open are complete (`--multiline`).
+        self.sink.flush_held(None)
     }
 }
 

@@ -313,7 +313,7 @@ impl Output for Json {
     }
 
     fn batch(&mut self, batch: &Batch) -> Result<(), Fail> {
-        if !batch.jumps.is_empty() {
+        if !batch.jumps.is_empty() || !batch.starts.is_empty() {
             for record in batch.records(self.delim) {
                 let buf = self.out.buffer()?;
                 self.encoder.record(buf, batch.source, &record);

@@ -16,8 +16,10 @@ use memchr::{memchr_iter, memrchr_iter};
 use super::history;
 use super::read::{Partial, read_append, read_full_at};
 use crate::config::{Count, Unit};
+use crate::group::{MAX_RECORD_LINES, Multiline, record_starts};
 use crate::pipeline::{BLOCK, Msg, Sink, Stopped};
 use crate::record::{Batch, Generation, SourceId};
+use crate::stamp::{Stamp, Stamper};
 
 /// Why reading an input into the sink stopped early.
 #[derive(Debug)]
@@ -375,7 +377,17 @@ pub(crate) fn print_initial(
             let mut head = vec![0u8; hi.min(HEAD_LEN) as usize];
             let n = read_full_at(file, &mut head, 0)?;
             head.truncate(n);
-            let start = seekable_start(file, lo, hi, count, delim)?;
+            if sink.wants_stamps() {
+                let mut first = vec![0u8; hi.min(DETECT_LEN) as usize];
+                let n = read_full_at(file, &mut first, 0)?;
+                sink.prime_stamps(source, &first[..n]);
+            }
+            let start = match sink.multiline() {
+                Some(multiline) if count.unit == Unit::Lines && count.n > 0 => {
+                    records_start(file, lo, hi, count, delim, multiline)?
+                }
+                _ => seekable_start(file, lo, hi, count, delim)?,
+            };
             if start < hi {
                 feed.range(file, start, hi, &head)?;
             }
@@ -423,6 +435,82 @@ fn seekable_start(file: &File, lo: u64, hi: u64, count: Count, delim: u8) -> io:
             Ok(hi)
         }
     }
+}
+
+/// How much of a file's start is shown to the timestamp detector.
+const DETECT_LEN: u64 = 64 << 10;
+
+/// `--multiline`: where the output starts when `-n` counts records: at the start of the last N
+/// records, or of the Kth (`-n +K`). Lines are read in a window that grows (from the end, or
+/// from the start) until it holds enough record starts, up to [`MAX_RECORD_LINES`] lines a
+/// record; the window's lines also tell the file's timestamp layout.
+fn records_start(
+    file: &File,
+    lo: u64,
+    hi: u64,
+    count: Count,
+    delim: u8,
+    multiline: &Multiline,
+) -> io::Result<u64> {
+    let n = count.n;
+    let limit = n.saturating_mul(MAX_RECORD_LINES as u64);
+    let mut lines = n.saturating_mul(8).max(64);
+    loop {
+        lines = lines.min(limit.max(1));
+        let (begin, end) = if count.from_start {
+            let mut skip = ForwardSkip::new(lines.saturating_add(1), Unit::Lines, delim);
+            (lo, forward_end(file, lo, hi, &mut skip)?)
+        } else {
+            (last_lines_start(file, lo, hi, lines, delim)?, hi)
+        };
+        let mut window = vec![0u8; usize::try_from(end - begin).unwrap_or(usize::MAX)];
+        let got = read_full_at(file, &mut window, begin)?;
+        window.truncate(got);
+        let mut stamper = Stamper::for_records(Stamp::now(), jiff::tz::TimeZone::system());
+        let mut starts = record_starts(&window, delim, multiline, &mut stamper);
+        if begin == lo && starts.first() != Some(&0) && !window.is_empty() {
+            // Lines before the first record start are a record of their own (as when grouped).
+            starts.insert(0, 0);
+        }
+        let whole = if count.from_start { end >= hi } else { begin <= lo };
+        let have = starts.len() as u64;
+        if have >= n || whole || lines >= limit {
+            let at = if count.from_start {
+                // The Kth record (from 1); fewer: nothing.
+                match usize::try_from(n - 1).ok().and_then(|k| starts.get(k)) {
+                    Some(&at) => begin + at as u64,
+                    None if whole => hi,
+                    None => begin + window.len() as u64,
+                }
+            } else if have >= n {
+                begin + starts[(have - n) as usize] as u64
+            } else {
+                // Fewer records than asked for: everything in the window (a first record
+                // without its start line included).
+                begin
+            };
+            return Ok(at);
+        }
+        lines = lines.saturating_mul(4);
+    }
+}
+
+/// Where `skip` ends reading forward from `lo` (at most `hi`).
+fn forward_end(file: &File, lo: u64, hi: u64, skip: &mut ForwardSkip) -> io::Result<u64> {
+    let mut block = vec![0u8; BLOCK];
+    let mut pos = lo;
+    while pos < hi {
+        let want = (hi - pos).min(BLOCK as u64) as usize;
+        let got = read_full_at(file, &mut block[..want], pos)?;
+        if got == 0 {
+            break;
+        }
+        if let Some(at) = skip.feed(&block[..got]) {
+            return Ok(pos + at as u64);
+        }
+        pos += got as u64;
+    }
+    Ok(hi)
 }
 
 /// Start of the last `n` lines (`n >= 1`) of `lo..hi`, reading backwards in blocks.
@@ -704,8 +792,13 @@ mod tests {
         for count in counts {
             let file = temp_file(&data);
             (&file).seek(SeekFrom::Start(0)).expect("rewind");
-            let shaping =
-                crate::pipeline::Shaping { filter: None, plain: false, delim: b'\n', stamps: false };
+            let shaping = crate::pipeline::Shaping {
+                filter: None,
+                plain: false,
+                delim: b'\n',
+                stamps: false,
+                multiline: None,
+            };
             let (sink, _rx) = crate::pipeline::channel(crate::pipeline::Shutdown::new(), shaping);
             let feed =
                 Feed { sink: &sink, source: 0, generation: Generation::next(), partial: Partial::default() };

@@ -11,6 +11,7 @@ mod json_cli;
 mod library;
 mod lifecycle;
 mod model;
+mod multiline;
 mod python;
 mod static_mode;
 mod stress;
