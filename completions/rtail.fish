@@ -4,6 +4,7 @@ complete -c rtail -l color -l colour -d 'When to colour level words, matches and
 always\t'Always colour'
 never\t'Never colour'"
 complete -c rtail -l record-start -d 'Records start at lines matching REGEX (implies --multiline)' -r
+complete -c rtail -l merge-window -d 'Following with --merge: how long a record waits (default 200ms)' -r
 complete -c rtail -s f -l follow -d 'Output appended data as the file grows' -r -f -a "descriptor\t'Follow the open file descriptor'
 name\t'Follow the file name, reopening it after rotation'"
 complete -c rtail -s s -l sleep-interval -d 'Seconds between polls, where polling is needed (default 1.0)' -r
@@ -28,6 +29,7 @@ complete -c rtail -s z -l zero-terminated -d 'Line delimiter is NUL, not newline
 complete -c rtail -s P -l prefix -d 'Print NAME: before every line instead of ==> NAME <== headers'
 complete -c rtail -l history -d 'Take the lines -n lacks from rotated files (app.log.1, .2.gz, ...)'
 complete -c rtail -l multiline -d 'Group continuation lines with the line that starts the record'
+complete -c rtail -l merge -d 'Print the records of all FILEs in one stream, ordered by time'
 complete -c rtail -l json -d 'Print one JSON object per line and per notice instead of text'
 complete -c rtail -s F -d 'Same as --follow=name --retry: the right choice for logs'
 complete -c rtail -l retry -d 'Keep trying to open a file that is missing or unreadable'

@@ -123,6 +123,9 @@ impl Default for Follow {
     }
 }
 
+/// How long, by default, a followed record waits for earlier ones (`--merge-window`).
+pub const DEFAULT_MERGE_WINDOW: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Everything a run needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -165,6 +168,10 @@ pub struct Config {
     /// `--record-start REGEX`: where records start (implies `multiline`); `None`: at a
     /// timestamp, or at a line not indented.
     pub record_start: Option<String>,
+    /// `--merge`: records of every input in one stream ordered by their time.
+    pub merge: bool,
+    /// `--merge-window`: following, how long a record may wait for earlier ones from other files.
+    pub merge_window: std::time::Duration,
 }
 
 /// The web view's settings (`--serve`, `--serve-token`, `--serve-once`).
@@ -204,6 +211,8 @@ impl Default for Config {
             history: false,
             multiline: false,
             record_start: None,
+            merge: false,
+            merge_window: DEFAULT_MERGE_WINDOW,
         }
     }
 }

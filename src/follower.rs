@@ -322,6 +322,7 @@ impl Follower {
             delim: b.delimiter,
             stamps: false,
             multiline: None,
+            merge_window: None,
         };
         let (sink, rx) = pipeline::channel(shutdown.clone(), shaping);
         let control = Arc::new(follow::Inbox::new());

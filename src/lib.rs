@@ -38,6 +38,7 @@ mod group;
 mod output;
 mod pipeline;
 mod record;
+mod reorder;
 mod run;
 mod signal;
 mod source;
@@ -49,8 +50,8 @@ mod text;
 mod web;
 
 pub use config::{
-    BadNumber, Config, Count, Follow, FollowMode, Headers, Input, Serve, Stream, Unit, parse_count,
-    parse_size,
+    BadNumber, Config, Count, DEFAULT_MERGE_WINDOW, Follow, FollowMode, Headers, Input, Serve, Stream, Unit,
+    parse_count, parse_size,
 };
 pub use error::{Error, Result};
 pub use filter::{PatternError, Patterns};

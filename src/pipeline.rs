@@ -22,6 +22,7 @@ use crate::filter::Filter;
 use crate::group::{Grouper, Multiline};
 pub(crate) use crate::record::SourceId;
 use crate::record::{Batch, Event, EventKind};
+use crate::reorder::{self, Reorder};
 use crate::stamp::{Stamp, Stamper};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, select};
@@ -159,6 +160,8 @@ pub(crate) struct Shaping {
     pub(crate) stamps: bool,
     /// `--multiline`: lines are grouped into records before they are stamped and filtered.
     pub(crate) multiline: Option<Arc<Multiline>>,
+    /// `--merge` while following: how long a record waits for earlier ones (`reorder.rs`).
+    pub(crate) merge_window: Option<std::time::Duration>,
 }
 
 /// How the printer ended when it did not fail.
@@ -237,6 +240,9 @@ pub(crate) struct Sink {
     groupers: RefCell<Vec<Grouper>>,
     /// A record was cut at a limit and that was told (once a run).
     cut_told: Cell<bool>,
+    /// `--merge` while following: the window records wait in, once following started.
+    reorder: RefCell<Option<Reorder>>,
+    reordering: Cell<bool>,
 }
 
 /// Make a sink whose messages a consumer of ours takes from the returned channel (a library
@@ -314,6 +320,8 @@ impl Sink {
             clock: OnceLock::new(),
             groupers: RefCell::new(Vec::new()),
             cut_told: Cell::new(false),
+            reorder: RefCell::new(None),
+            reordering: Cell::new(false),
         }
     }
 
@@ -395,6 +403,9 @@ impl Sink {
     /// has nothing queued (everything sent before was printed, so the order holds). Gives the
     /// message back when it must be queued instead (large, something queued, or the printer
     /// thread still flushing, which holds the lock).
+    // The message given back is the one taken, moved once per batch: boxing it would cost an
+    // allocation per batch for nothing.
+    #[allow(clippy::result_large_err)]
     fn print_here(&self, msg: Msg) -> Result<Result<(), Stopped>, Msg> {
         let Out::Shared { handoff, spare, unflushed, .. } = &self.out else {
             return Err(msg);
@@ -470,24 +481,68 @@ impl Sink {
         Ok(())
     }
 
+    /// Filter and send records that are complete, grouped and stamped already (`--merge`).
+    pub(crate) fn ready(&self, batch: Batch) -> Result<(), Stopped> {
+        if batch.bytes.is_empty() {
+            return Ok(());
+        }
+        self.pass_stamped(batch)
+    }
+
     /// Stamp, filter and send records that are complete.
     fn pass(&self, mut batch: Batch) -> Result<(), Stopped> {
         self.stamp(&mut batch);
+        self.pass_stamped(batch)
+    }
+
+    fn pass_stamped(&self, batch: Batch) -> Result<(), Stopped> {
         let Some(filter) = self.shaping.filter.as_deref() else {
             self.sent.set(true);
-            return self.send(Msg::Data(batch));
+            return self.emit(batch);
         };
         let (out, hit) = self.filtered(filter, &batch);
         self.spare(batch.bytes);
         if !out.bytes.is_empty() {
             self.sent.set(true);
-            self.send(Msg::Data(out))?;
+            self.emit(out)?;
         }
         if hit {
             self.until_hit.set(true);
+            // The --until record goes out now, and whatever waited with it.
+            self.release(None)?;
             return Err(Stopped);
         }
         Ok(())
+    }
+
+    /// Send records that passed: through the merge window once following (`--merge`).
+    fn emit(&self, batch: Batch) -> Result<(), Stopped> {
+        if !self.reordering.get() {
+            return self.send(Msg::Data(batch));
+        }
+        let mut out = reorder::Out::default();
+        if let Some(r) = self.reorder.borrow_mut().as_mut() {
+            r.add(&batch, self.shaping.delim, Instant::now(), &mut out);
+        }
+        out.batches.into_iter().try_for_each(|b| self.send(Msg::Data(b)))
+    }
+
+    /// Records whose wait in the merge window is over by `now` (all with `None`) go out.
+    fn release(&self, now: Option<Instant>) -> Result<(), Stopped> {
+        let mut out = reorder::Out::default();
+        if let Some(r) = self.reorder.borrow_mut().as_mut() {
+            r.release(now, &mut out);
+        }
+        out.batches.into_iter().try_for_each(|b| self.send(Msg::Data(b)))
+    }
+
+    /// Following starts: from now on records pass through the merge window (`--merge`; the
+    /// initial output was merged as a whole).
+    pub(crate) fn start_reordering(&self) {
+        if let Some(window) = self.shaping.merge_window {
+            *self.reorder.borrow_mut() = Some(Reorder::new(window, self.shaping.multiline.is_some()));
+            self.reordering.set(true);
+        }
     }
 
     /// Group `batch`'s lines into records after what its source holds: the complete ones.
@@ -515,13 +570,19 @@ impl Sink {
     /// `--multiline`: when the next held record is due to be taken as complete (its source
     /// was quiet long enough).
     pub(crate) fn held_due(&self) -> Option<Instant> {
-        self.shaping.multiline.as_ref()?;
-        self.groupers.borrow().iter().filter_map(Grouper::due).min()
+        let grouped = self.groupers.borrow().iter().filter_map(Grouper::due).min();
+        let waiting = self.reorder.borrow().as_ref().and_then(Reorder::due);
+        grouped.into_iter().chain(waiting).min()
     }
 
     /// Send the held records that are due by `now` (all of them with `None`: the input ended),
     /// as complete records.
     pub(crate) fn flush_held(&self, now: Option<Instant>) -> Result<(), Stopped> {
+        self.flush_grouped(now)?;
+        self.release(now)
+    }
+
+    fn flush_grouped(&self, now: Option<Instant>) -> Result<(), Stopped> {
         if self.shaping.multiline.is_none() {
             return Ok(());
         }
@@ -570,11 +631,10 @@ impl Sink {
 
     /// During a shutdown: send a source's last, unfinished record if there is room now
     /// (filtered, only if it passes); nothing waits on a stalled reader.
+    /// Records held back (`--multiline`, `--merge`) go too, whether `batch` is empty or not.
     pub(crate) fn try_last(&self, batch: Batch) -> Result<(), Stopped> {
-        if batch.bytes.is_empty() {
-            return Ok(());
-        }
         let mut batches = match self.shaping.multiline.as_deref() {
+            _ if batch.bytes.is_empty() => Vec::new(),
             Some(multiline) => self.group(batch, multiline)?,
             None => vec![batch],
         };
@@ -583,6 +643,7 @@ impl Sink {
             (0..groupers.len()).filter_map(|i| groupers[i].take(i)).collect()
         };
         batches.extend(held);
+        let mut ready = Vec::new();
         for mut batch in batches {
             self.stamp(&mut batch);
             let out = match self.shaping.filter.as_deref() {
@@ -590,10 +651,19 @@ impl Sink {
                 Some(filter) => self.filtered(filter, &batch).0,
             };
             if !out.bytes.is_empty() {
-                self.try_send(Msg::Data(out))?;
+                ready.push(out);
             }
         }
-        Ok(())
+        // What waits in the merge window goes first, then these, in time order as far as can be.
+        let mut out = reorder::Out::default();
+        if let Some(r) = self.reorder.borrow_mut().as_mut() {
+            for batch in &ready {
+                r.add(batch, self.shaping.delim, Instant::now(), &mut out);
+            }
+            r.release(None, &mut out);
+            ready = Vec::new();
+        }
+        out.batches.into_iter().chain(ready).try_for_each(|b| self.try_send(Msg::Data(b)))
     }
 
     /// The records of `batch` that pass `filter`, and whether the last of them is the `--until`

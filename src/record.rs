@@ -57,6 +57,9 @@ pub(crate) struct Batch {
     /// `--multiline`: the position of each record's first byte, in order, from 0 (a record is
     /// then a group of lines, [`crate::group`]). Empty: each line is a record.
     pub(crate) starts: Vec<usize>,
+    /// `--merge` while following: the positions of records that came later than the merge
+    /// window allowed (printed out of time order), in order.
+    pub(crate) late: Vec<usize>,
 }
 
 /// One record of a [`Batch`].
@@ -70,12 +73,23 @@ pub(crate) struct Record<'a> {
     pub(crate) terminated: bool,
     /// Its time, when known.
     pub(crate) stamp: Option<Stamp>,
+    /// It came later than `--merge`'s window allowed: printed out of time order.
+    pub(crate) late: bool,
 }
 
 impl Batch {
     /// Contiguous bytes of `source` read at `offset` of `generation`.
     pub(crate) fn new(source: SourceId, generation: Generation, offset: u64, bytes: Vec<u8>) -> Batch {
-        Batch { source, generation, offset, bytes, jumps: Vec::new(), stamps: Vec::new(), starts: Vec::new() }
+        Batch {
+            source,
+            generation,
+            offset,
+            bytes,
+            jumps: Vec::new(),
+            stamps: Vec::new(),
+            starts: Vec::new(),
+            late: Vec::new(),
+        }
     }
 
     /// The time of the record starting at position `pos`, looked for from `stamps[*next]` on
@@ -91,6 +105,21 @@ impl Batch {
             }
         }
         None
+    }
+
+    /// Whether the record starting at `pos` came late ([`Batch::late`]), looked for from
+    /// `late[*next]` on.
+    pub(crate) fn late_at(&self, pos: usize, next: &mut usize) -> bool {
+        while let Some(&at) = self.late.get(*next) {
+            if at > pos {
+                break;
+            }
+            *next += 1;
+            if at == pos {
+                return true;
+            }
+        }
+        false
     }
 
     /// Append `bytes` read at `offset` (a filter keeping some records of another batch), with
@@ -134,7 +163,7 @@ impl Batch {
 
     /// The records, in order, for lines ended by `delim`.
     pub(crate) fn records(&self, delim: u8) -> Records<'_> {
-        Records { batch: self, pos: 0, jump: 0, base: (0, self.offset), delim, stamp: 0, start: 0 }
+        Records { batch: self, pos: 0, jump: 0, base: (0, self.offset), delim, stamp: 0, start: 0, late: 0 }
     }
 }
 
@@ -151,6 +180,8 @@ pub(crate) struct Records<'a> {
     stamp: usize,
     /// The next of [`Batch::starts`] not passed yet.
     start: usize,
+    /// The next of [`Batch::late`] not passed yet.
+    late: usize,
 }
 
 impl<'a> Iterator for Records<'a> {
@@ -190,6 +221,7 @@ impl<'a> Iterator for Records<'a> {
             bytes: &bytes[start..end],
             terminated,
             stamp: self.batch.stamp_at(start, &mut self.stamp),
+            late: self.batch.late_at(start, &mut self.late),
         })
     }
 }

@@ -20,8 +20,8 @@ use crate::output::terminal::{self, Layout, Terminal};
 use crate::output::{Names, Output, Outputs};
 use crate::pipeline::{self, Deliver, Msg, PrintEnd, Shaping, Shutdown, Sink, StopReason, Stopped};
 use crate::record::{Batch, Event, EventKind, Generation, SourceId};
-use crate::source::glob;
 use crate::source::initial::{self, ReadFail};
+use crate::source::{glob, merge};
 use crate::text::{quote, quotef};
 use crate::{child, signal, sys};
 
@@ -90,6 +90,17 @@ pub fn run(config: &Config) -> Result<Outcome> {
         Some((config, globbed)) => (config, Some(globbed)),
         None => (config, None),
     };
+    // Merged, lines carry their file's name instead of headers.
+    let merged;
+    let config = if config.merge && (config.inputs.len() > 1 || !config.prefix) {
+        let mut c = config.clone();
+        c.prefix |= c.inputs.len() > 1;
+        c.headers = Headers::Never;
+        merged = c;
+        &merged
+    } else {
+        config
+    };
     let filter = if config.patterns.is_empty() {
         None
     } else {
@@ -109,6 +120,8 @@ pub fn run(config: &Config) -> Result<Outcome> {
         // The JSON lines and the web view carry each record's time.
         stamps: config.json || config.serve.is_some(),
         multiline: multiline(config)?,
+        merge_window: (config.merge && config.follow.is_some() && !config.merge_window.is_zero())
+            .then_some(config.merge_window),
     };
     let shutdown = Shutdown::new();
     let web = WebView::start(config, &shutdown)?;
@@ -500,12 +513,97 @@ pub(crate) fn print_all(
     names: &[Vec<u8>],
     sink: &Sink,
 ) -> Result<(Vec<follow::Start>, SourceId), Stopped> {
+    if config.merge {
+        return print_merged(config, names, sink);
+    }
     let mut starts = Vec::with_capacity(config.inputs.len());
     let mut next_source = config.inputs.len();
     for (id, input) in config.inputs.iter().enumerate() {
         starts.push(print_one(config, id, input, &names[id], &mut next_source, sink)?);
     }
     Ok((starts, next_source))
+}
+
+/// `--merge`: open every input, then print their records merged by time (`source::merge`).
+fn print_merged(
+    config: &Config,
+    names: &[Vec<u8>],
+    sink: &Sink,
+) -> Result<(Vec<follow::Start>, SourceId), Stopped> {
+    let mut starts = Vec::with_capacity(config.inputs.len());
+    let mut inputs = Vec::new();
+    for (id, input) in config.inputs.iter().enumerate() {
+        let mut start = follow::Start { id, open: None, failure: None, troubled: false };
+        let opened = open_input(input).and_then(|file| {
+            let meta = file.metadata()?;
+            if meta.is_dir() {
+                return Err(io::Error::from_raw_os_error(libc::EISDIR));
+            }
+            Ok((file, meta))
+        });
+        match opened {
+            Ok((file, meta)) => {
+                let file = Arc::new(file);
+                // A pipe is read whole, from where it is; a file from where -n says.
+                let (lo, hi) = if meta.is_file() {
+                    (io::Seek::stream_position(&mut &*file).unwrap_or(0), meta.len())
+                } else {
+                    (0, u64::MAX)
+                };
+                let begin = if meta.is_file() {
+                    initial::output_start(&file, lo, hi, config.count, sink).unwrap_or(lo)
+                } else {
+                    0
+                };
+                let mut head = Vec::new();
+                if meta.is_file() {
+                    head.resize(hi.min(64) as usize, 0);
+                    let n = crate::source::read::read_full_at(&file, &mut head, 0).unwrap_or(0);
+                    head.truncate(n);
+                }
+                inputs.push(merge::Input {
+                    source: id,
+                    file,
+                    generation: Generation::next(),
+                    start: begin,
+                    end: hi,
+                    head,
+                    regular: meta.is_file(),
+                });
+            }
+            Err(e) => {
+                let what =
+                    if e.raw_os_error() == Some(libc::EISDIR) { "error reading" } else { "cannot open" };
+                let name = quote(&names[id]);
+                let text = match what {
+                    "cannot open" => format!("cannot open {name} for reading: {}", sys::error_text(&e)),
+                    _ => format!("error reading {name}: {}", sys::error_text(&e)),
+                };
+                sink.event(id, EventKind::Inaccessible, text)?;
+                start.failure = Some(if e.raw_os_error() == Some(libc::EISDIR) {
+                    follow::Failure::Untailable
+                } else {
+                    follow::Failure::Errno(e.raw_os_error().unwrap_or(libc::EIO))
+                });
+            }
+        }
+        starts.push(start);
+    }
+    match merge::print_merged(&inputs, config.follow.is_some(), sink) {
+        Ok(reached) => {
+            for (input, reached) in inputs.into_iter().zip(reached) {
+                starts[input.source].open =
+                    Some(follow::Opened { file: input.file, generation: input.generation, reached });
+            }
+        }
+        Err(merge::Fail::Stopped) => return Err(Stopped),
+        Err(merge::Fail::Io(id, e)) => {
+            let text = format!("error reading {}: {}", quote(&names[id]), sys::error_text(&e));
+            sink.event(id, EventKind::Inaccessible, text)?;
+            starts[id].failure = Some(follow::Failure::Errno(e.raw_os_error().unwrap_or(libc::EIO)));
+        }
+    }
+    Ok((starts, config.inputs.len()))
 }
 
 /// GNU's warnings about options that do nothing in this combination.

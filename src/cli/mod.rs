@@ -43,6 +43,8 @@ struct Cli {
     history: bool,
     multiline: bool,
     record_start: Option<String>,
+    merge: bool,
+    merge_window: Option<String>,
     follow: Option<FollowHow>,
     follow_name_retry: bool,
     retry: bool,
@@ -201,6 +203,32 @@ fn command() -> Command {
                     "Records start at lines that match REGEX; other lines continue the record before \
                      them (implies --multiline, whose rules it replaces).\n\n\
                      Example: rtail --record-start '^(INFO|WARN|ERROR) ' -n 5 app.log",
+                ),
+            flag("merge")
+                .long("merge")
+                .help("Print the records of all FILEs in one stream, ordered by time")
+                .long_help(
+                    "Print the records of every FILE in one stream ordered by their timestamps (the \
+                     layouts of --json's ts, detected per file), like sort -m but by time, whatever \
+                     the layouts: -n applies to each FILE, then the records are merged, equal times \
+                     in FILE order; within a file, records written out of order by several processes \
+                     are put in order a block (256 KiB) at a time. Each line is prefixed with its \
+                     FILE (as -P) instead of ==> headers when there are several. Records with no \
+                     time come before the rest of their file's. While following, a record waits up \
+                     to --merge-window for earlier ones still on their way from other files; one \
+                     that comes later than that is printed at once, never dropped (\"late\":true \
+                     in --json). Works with --multiline, --grep, --json, --serve.\n\n\
+                     Example: rtail --merge -n +1 web-*.log worker-*.log",
+                ),
+            single("merge_window", "DURATION")
+                .long("merge-window")
+                .help("Following with --merge: how long a record waits (default 200ms)")
+                .long_help(
+                    "Following with --merge: how long a record may wait for earlier records from \
+                     other FILEs before it is printed (default 200ms; 0 prints at once, in arrival \
+                     order). Memory is bounded by what arrives in that time, and at most 100,000 \
+                     records.\n\n\
+                     Example: rtail -F --merge --merge-window 500ms a.log b.log",
                 ),
             flag("json")
                 .long("json")
@@ -430,6 +458,8 @@ impl Cli {
             history: m.get_flag("history"),
             multiline: m.get_flag("multiline"),
             record_start: text(m, "record_start"),
+            merge: m.get_flag("merge"),
+            merge_window: text(m, "merge_window"),
             follow,
             follow_name_retry: m.get_flag("follow_name_retry"),
             retry: m.get_flag("retry"),
@@ -658,6 +688,19 @@ impl Cli {
                 "--history counts lines back through rotated files: it cannot be used with -c/--bytes".into(),
             ));
         }
+        if self.merge && count.unit == Unit::Bytes {
+            return Err(Exit::Invalid(
+                "--merge orders records by time: it cannot be used with -c/--bytes".into(),
+            ));
+        }
+        if self.merge && self.history {
+            return Err(Exit::Invalid(
+                "--merge with --history is not supported yet: merge the rotated files by naming them".into(),
+            ));
+        }
+        if self.merge_window.is_some() && !self.merge {
+            return Err(Exit::Invalid("--merge-window is for --merge".into()));
+        }
         if (self.multiline || self.record_start.is_some()) && count.unit == Unit::Bytes {
             return Err(Exit::Invalid(
                 "--multiline groups lines into records: it cannot be used with -c/--bytes".into(),
@@ -714,6 +757,11 @@ impl Cli {
             history: self.history,
             multiline: self.multiline || self.record_start.is_some(),
             record_start: self.record_start,
+            merge: self.merge,
+            merge_window: match &self.merge_window {
+                Some(_) => duration_option(&self.merge_window, "merge-window")?.unwrap_or_default(),
+                None => rtail::DEFAULT_MERGE_WINDOW,
+            },
         })
     }
 }

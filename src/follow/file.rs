@@ -366,6 +366,7 @@ mod tests {
             delim: b'\n',
             stamps: false,
             multiline: None,
+            merge_window: None,
         };
         crate::pipeline::channel(crate::pipeline::Shutdown::new(), shaping)
     }

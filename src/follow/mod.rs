@@ -325,6 +325,8 @@ impl<'a> Engine<'a> {
     }
 
     fn follow(&mut self) -> Result<FollowEnd, Stopped> {
+        // `--merge`: the initial output was merged whole; what comes now waits in the window.
+        self.sink.start_reordering();
         // Catch what changed between the initial output and the watches.
         self.check_all()?;
         self.look_for_matches()?;

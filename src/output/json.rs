@@ -46,6 +46,8 @@ struct RecordLine<'a> {
     line: Cow<'a, str>,
     #[serde(skip_serializing_if = "is_false")]
     partial: bool,
+    #[serde(skip_serializing_if = "is_false")]
+    late: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     line_base64: Option<String>,
 }
@@ -192,7 +194,7 @@ fn split(bytes: &[u8], delim: u8) -> (usize, bool, bool, bool) {
 
 /// A record of valid UTF-8 with nothing to escape, as serde_json would encode [`RecordLine`].
 fn plain_record(out: &mut Vec<u8>, prefix: &[u8], record: &Record<'_>) {
-    let Record { offset, bytes: text, terminated, stamp } = *record;
+    let Record { offset, bytes: text, terminated, stamp, late } = *record;
     out.extend_from_slice(prefix);
     out.extend_from_slice(itoa::Buffer::new().format(offset).as_bytes());
     if let Some(stamp) = stamp {
@@ -205,6 +207,9 @@ fn plain_record(out: &mut Vec<u8>, prefix: &[u8], record: &Record<'_>) {
     out.push(b'"');
     if !terminated {
         out.extend_from_slice(b",\"partial\":true");
+    }
+    if late {
+        out.extend_from_slice(b",\"late\":true");
     }
     out.push(b'}');
 }
@@ -269,6 +274,7 @@ impl Encoder {
             ts: ts.as_deref(),
             line,
             partial: !record.terminated,
+            late: record.late,
             line_base64,
         };
         encode(out, &object);
@@ -313,7 +319,7 @@ impl Output for Json {
     }
 
     fn batch(&mut self, batch: &Batch) -> Result<(), Fail> {
-        if !batch.jumps.is_empty() || !batch.starts.is_empty() {
+        if !batch.jumps.is_empty() || !batch.starts.is_empty() || !batch.late.is_empty() {
             for record in batch.records(self.delim) {
                 let buf = self.out.buffer()?;
                 self.encoder.record(buf, batch.source, &record);
@@ -332,6 +338,7 @@ impl Output for Json {
                 bytes: &bytes[pos..pos + len],
                 terminated,
                 stamp: batch.stamp_at(pos, &mut next_stamp),
+                late: false,
             };
             let buf = self.out.buffer()?;
             self.encoder.scanned_record(buf, batch.source, &record, escape, ascii);
@@ -444,6 +451,7 @@ mod tests {
                         ts: ts.as_deref(),
                         line: Cow::Borrowed(text),
                         partial: !terminated,
+                        late: false,
                         line_base64: None,
                     };
                     let want = serde_json::to_vec(&object).expect("encode");
@@ -453,7 +461,8 @@ mod tests {
                         continue;
                     }
                     let mut got = Vec::new();
-                    let record = Record { offset: 1234, bytes: text.as_bytes(), terminated, stamp };
+                    let record =
+                        Record { offset: 1234, bytes: text.as_bytes(), terminated, stamp, late: false };
                     plain_record(&mut got, &prefix(path), &record);
                     assert_eq!(
                         String::from_utf8_lossy(&got),

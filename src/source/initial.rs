@@ -382,12 +382,7 @@ pub(crate) fn print_initial(
                 let n = read_full_at(file, &mut first, 0)?;
                 sink.prime_stamps(source, &first[..n]);
             }
-            let start = match sink.multiline() {
-                Some(multiline) if count.unit == Unit::Lines && count.n > 0 => {
-                    records_start(file, lo, hi, count, delim, multiline)?
-                }
-                _ => seekable_start(file, lo, hi, count, delim)?,
-            };
+            let start = output_start(file, lo, hi, count, sink)?;
             if start < hi {
                 feed.range(file, start, hi, &head)?;
             }
@@ -408,6 +403,17 @@ pub(crate) fn print_initial(
         }
     }
     stream(file, count, delim, feed, 0)
+}
+
+/// Offset in `lo..hi` of a regular file where the output `count` asks for starts (in records
+/// with `--multiline`).
+pub(crate) fn output_start(file: &File, lo: u64, hi: u64, count: Count, sink: &Sink) -> io::Result<u64> {
+    match sink.multiline() {
+        Some(multiline) if count.unit == Unit::Lines && count.n > 0 => {
+            records_start(file, lo, hi, count, sink.delim(), multiline)
+        }
+        _ => seekable_start(file, lo, hi, count, sink.delim()),
+    }
 }
 
 /// Offset in `lo..hi` of a regular file where the wanted output starts.
@@ -798,6 +804,7 @@ mod tests {
                 delim: b'\n',
                 stamps: false,
                 multiline: None,
+                merge_window: None,
             };
             let (sink, _rx) = crate::pipeline::channel(crate::pipeline::Shutdown::new(), shaping);
             let feed =

@@ -5,4 +5,5 @@
 pub(crate) mod glob;
 pub(crate) mod history;
 pub(crate) mod initial;
+pub(crate) mod merge;
 pub(crate) mod read;

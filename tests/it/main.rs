@@ -10,6 +10,7 @@ mod json;
 mod json_cli;
 mod library;
 mod lifecycle;
+mod merge;
 mod model;
 mod multiline;
 mod python;

@@ -1,0 +1,274 @@
+//! `--merge`, the initial output: every input's records in one stream ordered by their time, a
+//! k-way merge as `sort -m` does, reading each file forward in blocks, never all of it at once.
+//!
+//! Each input is read from where `-n` says its output starts (per file, as without `--merge`)
+//! to its end. Its records are stamped as the sink would ([`Stamper`], the layout detected from
+//! the file's first bytes; a record without a stamp takes the previous one's time). Within one
+//! block a file's records are put in time order by a stable sort (a file written by many
+//! processes is locally out of order); across files the record with the earliest time goes
+//! first, equal times in operand order. Records with no time at all (before a file's first
+//! stamp) come first. What comes out goes to the sink as ready batches: grouped (`--multiline`)
+//! and stamped here, filtered there.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::sync::Arc;
+
+use memchr::{memchr, memrchr};
+
+use super::initial::Reached;
+use super::read::{LINE_CAP, Partial, read_append, read_full_at};
+use crate::group::record_starts;
+use crate::pipeline::{BLOCK, Sink};
+use crate::record::{Batch, Generation, SourceId};
+use crate::stamp::{Stamp, Stamper};
+
+/// Why the merge stopped early.
+#[derive(Debug)]
+pub(crate) enum Fail {
+    /// The sink stopped (`--until`, a closed pipe, a signal).
+    Stopped,
+    /// Reading this source failed.
+    Io(SourceId, std::io::Error),
+}
+
+impl From<crate::pipeline::Stopped> for Fail {
+    fn from(_: crate::pipeline::Stopped) -> Fail {
+        Fail::Stopped
+    }
+}
+
+/// One input of the merge: a regular file read from `start` to `end`.
+pub(crate) struct Input {
+    pub(crate) source: SourceId,
+    pub(crate) file: Arc<File>,
+    pub(crate) generation: Generation,
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    /// Its first bytes (for follow mode's rewrite check).
+    pub(crate) head: Vec<u8>,
+    /// A regular file (read at offsets); otherwise a pipe, read as it comes to its end.
+    pub(crate) regular: bool,
+}
+
+/// A record of a cursor's block.
+#[derive(Debug, Clone, Copy)]
+struct Rec {
+    stamp: Option<Stamp>,
+    start: usize,
+    /// Past its delimiter (or the block's end).
+    end: usize,
+}
+
+/// One input being read: a block of its records, in time order.
+struct Cursor<'a> {
+    input: &'a Input,
+    /// Next offset to read.
+    pos: u64,
+    /// Bytes read and not yet made records (a line or record that may go on), at `carry_at`.
+    carry: Vec<u8>,
+    carry_at: u64,
+    /// The block: `bytes[0]` is at offset `base`.
+    bytes: Vec<u8>,
+    base: u64,
+    recs: Vec<Rec>,
+    next: usize,
+    stamper: Stamper,
+    /// Following: the unterminated last line stays for the engine.
+    keep_partial: bool,
+}
+
+impl Cursor<'_> {
+    /// The time of the next record; `None` inside when it has none. `None` outside: no more.
+    fn head(&self) -> Option<Option<Stamp>> {
+        self.recs.get(self.next).map(|r| r.stamp)
+    }
+
+    /// Read the next block and make its records; false at the end.
+    fn fill(&mut self, delim: u8, sink: &Sink) -> Result<bool, Fail> {
+        let grouping = sink.multiline();
+        loop {
+            let at_end = self.pos >= self.input.end;
+            let mut buf = std::mem::take(&mut self.carry);
+            let base = self.carry_at;
+            if !at_end {
+                let want = (self.input.end - self.pos).min(BLOCK as u64) as usize;
+                let got = read_append(
+                    &self.input.file,
+                    &mut buf,
+                    want,
+                    self.input.regular.then_some(self.pos),
+                    false,
+                )
+                .map_err(|e| Fail::Io(self.input.source, e))?;
+                self.pos = if got == 0 { self.input.end } else { self.pos + got as u64 };
+            }
+            let ended = self.pos >= self.input.end;
+            if buf.is_empty() {
+                return Ok(false);
+            }
+            // Record starts in the block (lines, or groups of lines).
+            let starts = match grouping {
+                Some(multiline) => {
+                    let mut starts = record_starts(&buf, delim, multiline, &mut self.stamper);
+                    if starts.first() != Some(&0) {
+                        starts.insert(0, 0);
+                    }
+                    starts
+                }
+                None => {
+                    // (A pipe's layout is detected from its first block.)
+                    self.stamper.look_at(buf.split(|&b| b == delim));
+                    let mut starts = vec![0];
+                    let mut p = 0;
+                    while let Some(i) = memchr(delim, &buf[p..]) {
+                        p += i + 1;
+                        if p < buf.len() {
+                            starts.push(p);
+                        }
+                    }
+                    starts
+                }
+            };
+            // What may go on is carried to the next block: the last record (grouped), or an
+            // unfinished last line; at the end only an unfinished line, and only when following.
+            let cut = if !ended {
+                let cut = match grouping {
+                    Some(_) => starts.last().copied().filter(|&s| s > 0).unwrap_or(0),
+                    None => memrchr(delim, &buf).map_or(0, |i| i + 1),
+                };
+                // A record or line longer than the limits is cut there, as elsewhere.
+                let cap = grouping.map_or(LINE_CAP, |m| m.max_bytes);
+                if cut == 0 && buf.len() >= cap { buf.len() } else { cut }
+            } else if self.keep_partial && buf.last() != Some(&delim) {
+                memrchr(delim, &buf).map_or(0, |i| i + 1)
+            } else {
+                buf.len()
+            };
+            if cut == 0 && !ended {
+                // One record longer than a block: read on (bounded by the file's size).
+                self.carry = buf;
+                self.carry_at = base;
+                continue;
+            }
+            self.carry = buf[cut..].to_vec();
+            self.carry_at = base + cut as u64;
+            buf.truncate(cut);
+            let mut recs = Vec::with_capacity(starts.len());
+            for (k, &start) in starts.iter().enumerate() {
+                if start >= cut {
+                    break;
+                }
+                let end = starts.get(k + 1).copied().unwrap_or(cut).min(cut);
+                let stamp = self.stamper.stamp(&buf[start..end]);
+                recs.push(Rec { stamp, start, end });
+            }
+            // Stable: equal times keep file order.
+            recs.sort_by_key(|r| r.stamp);
+            self.bytes = buf;
+            self.base = base;
+            self.recs = recs;
+            self.next = 0;
+            if !self.recs.is_empty() {
+                return Ok(true);
+            }
+            if ended {
+                return Ok(false);
+            }
+        }
+    }
+}
+
+/// Print the records of `inputs` merged by time; where each input's reading ended.
+pub(crate) fn print_merged(inputs: &[Input], following: bool, sink: &Sink) -> Result<Vec<Reached>, Fail> {
+    let delim = sink.delim();
+    let (now, tz) = (Stamp::now(), jiff::tz::TimeZone::system());
+    let mut cursors = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let mut stamper = if sink.multiline().is_some() {
+            Stamper::for_records(now, tz.clone())
+        } else {
+            Stamper::new(now, tz.clone())
+        };
+        if input.regular {
+            let mut first = vec![0u8; input.end.min(64 << 10) as usize];
+            let n = read_full_at(&input.file, &mut first, 0).map_err(|e| Fail::Io(input.source, e))?;
+            let whole = memrchr(delim, &first[..n]).map_or(&first[..0], |i| &first[..i]);
+            stamper.look_at(whole.split(|&b| b == delim));
+        }
+        cursors.push(Cursor {
+            input,
+            pos: input.start,
+            carry: Vec::new(),
+            carry_at: input.start,
+            bytes: Vec::new(),
+            base: input.start,
+            recs: Vec::new(),
+            next: 0,
+            stamper,
+            keep_partial: following,
+        });
+    }
+    let mut heap = BinaryHeap::with_capacity(cursors.len());
+    for (k, c) in cursors.iter_mut().enumerate() {
+        if c.fill(delim, sink)?
+            && let Some(stamp) = c.head()
+        {
+            heap.push(Reverse((stamp, k)));
+        }
+    }
+    let grouped = sink.multiline().is_some();
+    let mut out: Option<Batch> = None;
+    while let Some(Reverse((_, k))) = heap.pop() {
+        // This cursor's records go out while they are no later than the next cursor's.
+        let limit = heap.peek().map(|Reverse((stamp, j))| (*stamp, *j));
+        let c = &mut cursors[k];
+        loop {
+            let Some(&rec) = c.recs.get(c.next) else {
+                if c.fill(delim, sink)? {
+                    continue;
+                }
+                break;
+            };
+            if limit.is_some_and(|(stamp, j)| (rec.stamp, k) > (stamp, j)) {
+                heap.push(Reverse((rec.stamp, k)));
+                break;
+            }
+            c.next += 1;
+            let batch = match &mut out {
+                Some(b) if b.source == c.input.source && b.bytes.len() < BLOCK => b,
+                _ => {
+                    if let Some(full) = out.take() {
+                        sink.ready(full)?;
+                    }
+                    out.insert(Batch::new(c.input.source, c.input.generation, 0, sink.buffer()))
+                }
+            };
+            let pos = batch.bytes.len();
+            if let Some(stamp) = rec.stamp {
+                batch.stamps.push((pos, stamp));
+            }
+            if grouped {
+                batch.starts.push(pos);
+            }
+            batch.push(c.base + rec.start as u64, &c.bytes[rec.start..rec.end]);
+        }
+    }
+    if let Some(last) = out.take() {
+        sink.ready(last)?;
+    }
+    Ok(cursors
+        .into_iter()
+        .map(|c| {
+            let offset = c.pos;
+            let partial = if c.carry.is_empty() {
+                Partial::resume(offset, Vec::new())
+            } else {
+                Partial::resume(c.carry_at, c.carry)
+            };
+            let offset = if c.input.regular { offset } else { 0 };
+            Reached { offset, head: c.input.head.clone(), partial }
+        })
+        .collect())
+}
