@@ -91,6 +91,9 @@ pub(crate) enum Read {
     Rewritten(Batch),
 }
 
+/// How many [`Reader::old_heads`] are kept.
+const OLD_HEADS: usize = 16;
+
 /// An open file being read forward.
 #[derive(Debug)]
 pub(crate) struct Reader {
@@ -118,12 +121,25 @@ pub(crate) struct Reader {
     pub(crate) at_end: bool,
     /// The last read filled its buffer: the file is growing fast, read full blocks.
     last_read_full: bool,
+    /// The first bytes of its generations before the last truncations (newest last, a few):
+    /// a copy made by copytruncate starts with them, and is known by them (`missed.rs`).
+    old_heads: Vec<Vec<u8>>,
 }
 
 impl Reader {
     /// The file's first bytes as read so far (at most [`FINGERPRINT_LEN`]).
     pub(crate) fn fingerprint(&self) -> &[u8] {
         &self.fingerprint
+    }
+
+    /// The file's modification time at the last look (seconds, nanoseconds).
+    pub(crate) fn last_mtime(&self) -> (i64, i64) {
+        self.last_mtime
+    }
+
+    /// The first bytes of the generations it read before it was truncated, newest last.
+    pub(crate) fn old_heads(&self) -> &[Vec<u8>] {
+        &self.old_heads
     }
 
     /// Its records are `source`'s from now on (another name leads to the file now).
@@ -147,6 +163,7 @@ impl Reader {
             last_growth: Instant::now(),
             at_end: false,
             last_read_full: false,
+            old_heads: Vec::new(),
         };
         if !reader.regular {
             // A pipe or device must never block the engine: read what is there, then wait.
@@ -257,6 +274,12 @@ impl Reader {
     fn restart(&mut self) -> Batch {
         let last = self.take_pending();
         self.offset = 0;
+        if !self.fingerprint.is_empty() {
+            if self.old_heads.len() >= OLD_HEADS {
+                self.old_heads.remove(0);
+            }
+            self.old_heads.push(std::mem::take(&mut self.fingerprint));
+        }
         self.fingerprint.clear();
         self.generation = Generation::next();
         self.pending = Partial::resume(0, Vec::new());

@@ -1,5 +1,5 @@
-//! `--history` while following by name: generations that passed unseen are read from where
-//! they were rotated to.
+//! Following by name (FILEs named; pattern matches with `--history`): generations that passed
+//! unseen are read from where they were rotated to.
 //!
 //! Under load a whole generation of a followed file can be created, filled and rotated away
 //! between two looks at its name (a handler that rotates every few hundred lines, on a busy
@@ -15,8 +15,8 @@
 //! bytes) cannot be told apart when compressed, and such a missed one is not printed — never
 //! one printed twice.
 
-use super::file::{FINGERPRINT_LEN, Identity};
-use super::{Engine, Seen};
+use super::file::{FINGERPRINT_LEN, Identity, Reader};
+use super::{Drain, Engine, Seen};
 use crate::pipeline::Stopped;
 use crate::record::EventKind;
 use crate::source::{history, initial};
@@ -29,6 +29,14 @@ fn same_start(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl Engine<'_> {
+    /// Whether input `i`'s generations rotated away unseen are read: following by name, for a
+    /// FILE named (a handful of names, each worth a directory listing per rotation), and with
+    /// `--history` for pattern matches too (rotated names may match the pattern: those are
+    /// followed anyway).
+    pub(super) fn recovers(&self, i: usize) -> bool {
+        self.by_name && (self.history || !self.files[i].from_pattern) && self.files[i].path.is_some()
+    }
+
     /// When following starts: every rotated generation there now is known (not news).
     pub(super) fn remember_generations(&mut self, i: usize) {
         let Some(path) = self.files[i].path.clone() else { return };
@@ -49,19 +57,39 @@ impl Engine<'_> {
         self.files.iter().any(|g| {
             g.cur.iter().chain(g.drains.iter().map(|d| &d.reader)).any(|r| {
                 r.identity == identity
-                    || (std::ptr::eq(g, f) && head.is_some_and(|h| same_start(r.fingerprint(), h)))
+                    || (std::ptr::eq(g, f)
+                        && head.is_some_and(|h| {
+                            // Its content now, or before a truncation (a copytruncate's copy).
+                            same_start(r.fingerprint(), h) || r.old_heads().iter().any(|o| same_start(o, h))
+                        }))
             })
         })
     }
 
     /// Input `i`'s name leads to a new file: first print the generations of it that were
     /// rotated away before they could be read.
-    pub(super) fn read_missed(&mut self, i: usize) -> Result<(), Stopped> {
+    pub(super) fn read_missed(&mut self, i: usize, opening: Option<Identity>) -> Result<(), Stopped> {
         let Some(path) = self.files[i].path.clone() else { return Ok(()) };
         let Ok(rotated) = history::generations(&path) else { return Ok(()) };
+        // A generation last written before the files this name led to were is no missed news
+        // (a copytruncate's copy, whose live file went on): printing it would put its lines
+        // after later ones.
+        let f = &self.files[i];
+        let floor = f
+            .drains
+            .iter()
+            .map(|d| d.reader.last_mtime())
+            .chain(f.cur.as_ref().map(|r| r.last_mtime()))
+            .max();
         for rot in rotated {
             let identity = Identity { dev: rot.dev, ino: rot.ino };
-            if self.read_here(i, identity, None) {
+            if opening == Some(identity) || self.read_here(i, identity, None) {
+                continue;
+            }
+            let mtime = rot.mtime.duration_since(std::time::UNIX_EPOCH).map_or((0, 0), |d| {
+                (i64::try_from(d.as_secs()).unwrap_or(i64::MAX), i64::from(d.subsec_nanos()))
+            });
+            if floor.is_some_and(|floor| mtime < floor) {
                 continue;
             }
             let Some(head) = history::head(&rot, FINGERPRINT_LEN) else { continue };
@@ -77,6 +105,32 @@ impl Engine<'_> {
                 quote(f.name())
             );
             self.sink.event(f.id, EventKind::Appeared, text)?;
+            if rot.compression == history::Compression::Plain
+                && let Ok(file) = super::open_nonblocking(&rot.path)
+                && let Ok(meta) = file.metadata()
+                && Identity::of(&meta) == identity
+            {
+                // A plain generation is drained as any rotated file: a writer that still has it
+                // may write on (its lines are printed too, for the grace period).
+                let source = self.next_id;
+                self.next_id += 1;
+                let name = rot.path.as_os_str().as_encoded_bytes().to_vec();
+                self.sink.send(crate::pipeline::Msg::Name { source, name })?;
+                self.sink.send(crate::pipeline::Msg::Header(source))?;
+                let mut reader = Reader::new(source, std::sync::Arc::new(file), &meta, 0);
+                reader.last_growth = std::time::Instant::now();
+                self.files[i].drains.push(Drain { reader });
+                self.draining.insert(i);
+                self.pump_drains(i)?;
+                // It is old news already: an unfinished last line goes out now, before the
+                // newer file's lines (in a plain run, where a partial line may be printed).
+                if self.sink.plain()
+                    && let Some(d) = self.files[i].drains.iter_mut().find(|d| d.reader.identity == identity)
+                {
+                    self.sink.data(d.reader.take_pending())?;
+                }
+                continue;
+            }
             let report =
                 initial::print_generations(std::slice::from_ref(&rot), &mut self.next_id, self.sink)?;
             for problem in &report.problems {

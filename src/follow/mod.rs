@@ -200,7 +200,8 @@ pub(crate) struct Engine<'a> {
     names: std::collections::HashMap<PathBuf, usize>,
     /// The number the next source found by a pattern (or a missed generation) gets.
     next_id: SourceId,
-    /// `--history`: generations rotated away unseen are read from their rotated names.
+    /// `--history`: generations rotated away unseen are read from their rotated names, for
+    /// pattern matches too (for FILEs named, always when following by name).
     history: bool,
     /// Files a pattern's input stopped reading, for when they come back under a name a
     /// pattern matches (`glob.rs`).
@@ -243,7 +244,7 @@ impl<'a> Engine<'a> {
             patterns: globbed.patterns.iter().cloned().map(Looking::new).collect(),
             names: std::collections::HashMap::new(),
             next_id: globbed.first_new_source.max(config.inputs.len()),
-            history: config.history && by_name,
+            history: config.history,
             closed: std::collections::VecDeque::new(),
         };
         for start in starts {
@@ -302,7 +303,7 @@ impl<'a> Engine<'a> {
             if let Some(path) = &engine.files[index].path {
                 engine.names.insert(path.to_path_buf(), index);
             }
-            if engine.history {
+            if engine.recovers(index) {
                 engine.remember_generations(index);
             }
             engine.watch(index)?;
@@ -708,12 +709,17 @@ impl<'a> Engine<'a> {
         if self.files.iter().any(|g| g.cur.as_ref().is_some_and(|r| r.identity == id)) {
             return;
         }
+        let recovers = self.recovers(i);
         let f = &mut self.files[i];
-        if self.history {
-            if f.seen.len() >= SEEN_CAP {
-                f.seen.remove(0);
+        if recovers {
+            let mut heads = reader.old_heads().to_vec();
+            heads.push(reader.fingerprint().to_vec());
+            for head in heads {
+                if f.seen.len() >= SEEN_CAP {
+                    f.seen.remove(0);
+                }
+                f.seen.push(Seen { identity: id, head });
             }
-            f.seen.push(Seen { identity: id, head: reader.fingerprint().to_vec() });
         }
         // Grace counts from now: the rotation is the moment writers start to move on.
         reader.last_growth = Instant::now();
@@ -729,9 +735,14 @@ impl<'a> Engine<'a> {
             let meta = file.metadata()?;
             Ok((file, meta))
         });
-        if self.history && opened.as_ref().is_ok_and(|(_, meta)| !meta.is_dir()) {
-            // Generations before this file that were rotated away unseen come first.
-            self.read_missed(i)?;
+        if self.recovers(i) && opened.as_ref().is_ok_and(|(_, meta)| !meta.is_dir()) {
+            // What the name's earlier files still hold comes first; read, they are known by their
+            // first bytes too (a rotated copy that was compressed is a new inode).
+            self.pump_drains(i)?;
+            // Generations before this file that were rotated away unseen come next (not this
+            // file itself: it may have been rotated away since it was opened).
+            let opening = opened.as_ref().ok().map(|(_, meta)| Identity::of(meta));
+            self.read_missed(i, opening)?;
         }
         let f = &mut self.files[i];
         let name = quote(f.name());

@@ -47,6 +47,10 @@
 //! Replaying one seed: `RTAIL_MODEL_SEED=123 RTAIL_MODEL_SCHEDULES=1 cargo test --test it
 //! model::random_rotation_schedules::notify -- --nocapture`.
 //!
+//! A file that left its name before rtail could look at it may be printed later from its
+//! rotated name, under that name's header (`==> a.log.1 <==`): rtail reads back generations it
+//! missed. Its lines count as the name's.
+//!
 //! Not modelled: notices in place (stderr is read apart from stdout, so only which notices
 //! appear is checked), a name retargeted or renamed back to a file it followed before (rtail
 //! reads it again from its start, as a new file), and a rotated file rewritten in place.
@@ -636,7 +640,15 @@ impl World {
     /// quiet (or the initial output ends inside one), and its rest after another file's output.
     fn parse(&self, out: &str) -> Seen {
         let names = &NAMES[..self.schedule.names];
-        let headers: Vec<String> = names.iter().map(|n| format!("==> {n} <==\n")).collect();
+        // A name's own header, and those of its rotated copy: a generation that left the name
+        // before rtail could look is printed from there, under its rotated name (all of it,
+        // or none: the all-or-nothing rule holds either way).
+        let mut headers: Vec<(String, usize)> = Vec::new();
+        for (n, name) in names.iter().enumerate() {
+            for suffix in ["", ".1", ".1.gz"] {
+                headers.push((format!("==> {name}{suffix} <==\n"), n));
+            }
+        }
         let mut streams: Vec<String> = vec![String::new(); names.len()];
         let mut seen = Seen::default();
         let mut current: Option<usize> = None;
@@ -645,7 +657,7 @@ impl World {
             let next = headers
                 .iter()
                 .enumerate()
-                .filter_map(|(n, h)| out[at..].find(h.as_str()).map(|i| (at + i, n)))
+                .filter_map(|(k, (h, _))| out[at..].find(h.as_str()).map(|i| (at + i, k)))
                 .min();
             let end = next.map_or(out.len(), |(i, _)| i);
             let mut section = &out[at..end];
@@ -660,9 +672,9 @@ impl World {
                     seen.garbage = Some(format!("text before the first header: {:?}", cut(section)));
                 }
             }
-            let Some((i, n)) = next else { break };
-            current = Some(n);
-            at = i + headers[n].len();
+            let Some((i, k)) = next else { break };
+            current = Some(headers[k].1);
+            at = i + headers[k].0.len();
         }
         for (n, text) in streams.iter().enumerate() {
             self.parse_stream(n, text, &mut seen);
@@ -1163,6 +1175,9 @@ fn known_notice(line: &str, names: usize) -> bool {
             // A directory at the start (a schedule that does not wait for rtail to follow).
             format!("error reading {q}: Is a directory"),
             format!("{name}: cannot follow end of this type of file"),
+            // A generation rtail missed, read back from its rotated name.
+            format!("'{name}.1' was rotated from {q} before it could be followed; printing it"),
+            format!("'{name}.1.gz' was rotated from {q} before it could be followed; printing it"),
         ]
         .contains(&text.to_string())
     })
