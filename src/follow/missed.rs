@@ -22,6 +22,9 @@ use crate::record::EventKind;
 use crate::source::{history, initial};
 use crate::text::quote;
 
+/// Directory listings by directory, for [`Engine::remember_generations`].
+pub(super) type Listings = std::collections::HashMap<std::path::PathBuf, Vec<std::ffi::OsString>>;
+
 /// Whether two first-bytes fingerprints are of the same content: equal as far as both go.
 fn same_start(a: &[u8], b: &[u8]) -> bool {
     let n = a.len().min(b.len());
@@ -38,9 +41,19 @@ impl Engine<'_> {
     }
 
     /// When following starts: every rotated generation there now is known (not news).
-    pub(super) fn remember_generations(&mut self, i: usize) {
+    /// `listings`: the directories listed so far (each is listed once, however many inputs
+    /// live in it).
+    pub(super) fn remember_generations(&mut self, i: usize, listings: &mut Listings) {
         let Some(path) = self.files[i].path.clone() else { return };
-        let Ok(rotated) = history::generations(&path) else { return };
+        let dir = history::live_dir(&path).to_path_buf();
+        let names = match listings.entry(dir) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let Ok(names) = history::list_dir(e.key()) else { return };
+                e.insert(names)
+            }
+        };
+        let rotated = history::generations_among(&path, names);
         for rot in &rotated {
             let identity = Identity { dev: rot.dev, ino: rot.ino };
             let head = history::head(rot, FINGERPRINT_LEN).unwrap_or_default();

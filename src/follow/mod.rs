@@ -299,12 +299,13 @@ impl<'a> Engine<'a> {
                 seen: Vec::new(),
             });
         }
+        let mut listings = missed::Listings::new();
         for index in 0..engine.files.len() {
             if let Some(path) = &engine.files[index].path {
                 engine.names.insert(path.to_path_buf(), index);
             }
             if engine.recovers(index) {
-                engine.remember_generations(index);
+                engine.remember_generations(index, &mut listings);
             }
             engine.watch(index)?;
         }

@@ -171,21 +171,40 @@ fn older_first(a: &Rotated, b: &Rotated) -> Ordering {
 /// Only listing the directory can fail; an entry that vanishes meanwhile, or is not a regular
 /// file, is left out. The live file need not exist.
 pub(crate) fn generations(live: &Path) -> io::Result<Vec<Rotated>> {
-    let Some(live_name) = live.file_name() else { return Ok(Vec::new()) };
-    let dir = match live.parent() {
+    let names = list_dir(live_dir(live))?;
+    Ok(generations_among(live, &names))
+}
+
+/// The directory `live` is in (empty for the current one).
+pub(crate) fn live_dir(live: &Path) -> &Path {
+    match live.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new(""),
-    };
-    let live_id = fs::metadata(live).ok().map(|m| (m.dev(), m.ino()));
+    }
+}
+
+/// The names in `dir` (empty: the current directory), for [`generations_among`]: several live
+/// files in one directory need it listed once.
+pub(crate) fn list_dir(dir: &Path) -> io::Result<Vec<std::ffi::OsString>> {
     let listing = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-    let mut found = Vec::new();
+    let mut names = Vec::new();
     for entry in fs::read_dir(listing)? {
-        let entry = match entry {
-            Ok(e) => e,
+        match entry {
+            Ok(e) => names.push(e.file_name()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
-        };
-        let name = entry.file_name();
+        }
+    }
+    Ok(names)
+}
+
+/// [`generations`], from `names`, a listing of `live`'s directory.
+pub(crate) fn generations_among(live: &Path, names: &[std::ffi::OsString]) -> Vec<Rotated> {
+    let Some(live_name) = live.file_name() else { return Vec::new() };
+    let dir = live_dir(live);
+    let live_id = fs::metadata(live).ok().map(|m| (m.dev(), m.ino()));
+    let mut found = Vec::new();
+    for name in names {
         let Some((stamp, compression)) = rotation_stamp(live_name.as_bytes(), name.as_bytes()) else {
             continue;
         };
@@ -212,7 +231,7 @@ pub(crate) fn generations(live: &Path) -> io::Result<Vec<Rotated>> {
     found.sort_by(older_first);
     let mut seen = HashSet::new();
     found.retain(|g| seen.insert((g.dev, g.ino)));
-    Ok(found)
+    found
 }
 
 /// `path` without its compression suffix.
