@@ -208,7 +208,7 @@ pub(crate) fn generations_among(live: &Path, names: &[std::ffi::OsString]) -> Ve
         let Some((stamp, compression)) = rotation_stamp(live_name.as_bytes(), name.as_bytes()) else {
             continue;
         };
-        let path = dir.join(&name);
+        let path = dir.join(name);
         // Follows a symbolic link: a link to a rotated file is that file.
         let Ok(meta) = fs::metadata(&path) else { continue };
         if !meta.is_file() || live_id == Some((meta.dev(), meta.ino())) {
