@@ -183,8 +183,8 @@ pub(crate) fn live_dir(live: &Path) -> &Path {
     }
 }
 
-/// The names in `dir` (empty: the current directory), for [`generations_among`]: several live
-/// files in one directory need it listed once.
+/// The names in `dir` (empty: the current directory), sorted by their bytes, for
+/// [`generations_among`]: several live files in one directory need it listed once.
 pub(crate) fn list_dir(dir: &Path) -> io::Result<Vec<std::ffi::OsString>> {
     let listing = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
     let mut names = Vec::new();
@@ -195,22 +195,28 @@ pub(crate) fn list_dir(dir: &Path) -> io::Result<Vec<std::ffi::OsString>> {
             Err(e) => return Err(e),
         }
     }
+    names.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
     Ok(names)
 }
 
-/// [`generations`], from `names`, a listing of `live`'s directory.
+/// [`generations`], from `names`, a sorted listing of `live`'s directory ([`list_dir`]): only
+/// the names that begin with the live file's are looked at.
 pub(crate) fn generations_among(live: &Path, names: &[std::ffi::OsString]) -> Vec<Rotated> {
     let Some(live_name) = live.file_name() else { return Vec::new() };
+    let prefix = live_name.as_bytes();
+    let first = names.partition_point(|n| n.as_bytes() < prefix);
+    let candidates = names[first..].iter().take_while(|n| n.as_bytes().starts_with(prefix));
     let dir = live_dir(live);
-    let live_id = fs::metadata(live).ok().map(|m| (m.dev(), m.ino()));
+    let mut live_id = None;
     let mut found = Vec::new();
-    for name in names {
+    for name in candidates {
         let Some((stamp, compression)) = rotation_stamp(live_name.as_bytes(), name.as_bytes()) else {
             continue;
         };
         let path = dir.join(name);
         // Follows a symbolic link: a link to a rotated file is that file.
         let Ok(meta) = fs::metadata(&path) else { continue };
+        let live_id = *live_id.get_or_insert_with(|| fs::metadata(live).ok().map(|m| (m.dev(), m.ino())));
         if !meta.is_file() || live_id == Some((meta.dev(), meta.ino())) {
             continue;
         }
