@@ -31,8 +31,10 @@
 //! be, so it is decompressed as a stream (several members allowed) and only its last needed
 //! lines are kept, in blocks ([`Tail`]): memory grows with the lines kept, never with the file.
 //! Each generation is read up to its size when opened: lines a late writer adds after that are
-//! not taken. A generation whose name now holds another file (a rotation between listing and
-//! reading) or that has vanished is skipped silently: it was rotated away. `.bz2`, `.xz` and
+//! not taken. Generations are opened when listed ([`Rotated::held`]), so a rotation between
+//! listing and reading (a name shifted along, a file compressed and deleted) changes nothing;
+//! one that could not be opened then is opened again when read, and if its name now holds
+//! another file or nothing, it is skipped silently: it was rotated away. `.bz2`, `.xz` and
 //! `.zst` generations are listed but not read: each one reached is reported once as
 //! `unsupported compression` (no decoder is built in yet), and reading goes on past it.
 
@@ -41,10 +43,11 @@ use std::collections::{HashSet, VecDeque};
 use std::ffi::OsStr;
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Seek};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use flate2::bufread::MultiGzDecoder;
@@ -127,6 +130,8 @@ pub(crate) struct Rotated {
     pub(crate) mtime: SystemTime,
     pub(crate) dev: u64,
     pub(crate) ino: u64,
+    /// The file, opened when listed (`None`: it could not be; it is opened again to say why).
+    pub(crate) held: Option<Arc<File>>,
 }
 
 /// The stamp and compression of `name` when it names a rotated generation of `live`.
@@ -214,8 +219,17 @@ pub(crate) fn generations_among(live: &Path, names: &[std::ffi::OsString]) -> Ve
             continue;
         };
         let path = dir.join(name);
-        // Follows a symbolic link: a link to a rotated file is that file.
-        let Ok(meta) = fs::metadata(&path) else { continue };
+        // Opened now: while the generations are read, a rotation may rename or compress them
+        // away from the names listed; an open file is read whatever its name becomes. One that
+        // cannot be opened is opened again when read, to report why. (Follows a symbolic link:
+        // a link to a rotated file is that file.)
+        let (held, meta) = match File::open(&path).and_then(|f| f.metadata().map(|m| (f, m))) {
+            Ok((file, meta)) => (Some(Arc::new(file)), meta),
+            Err(_) => match fs::metadata(&path) {
+                Ok(meta) => (None, meta),
+                Err(_) => continue,
+            },
+        };
         let live_id = *live_id.get_or_insert_with(|| fs::metadata(live).ok().map(|m| (m.dev(), m.ino())));
         if !meta.is_file() || live_id == Some((meta.dev(), meta.ino())) {
             continue;
@@ -229,6 +243,7 @@ pub(crate) fn generations_among(live: &Path, names: &[std::ffi::OsString]) -> Ve
             mtime,
             dev: meta.dev(),
             ino: meta.ino(),
+            held,
         });
     }
     let plain: HashSet<PathBuf> =
@@ -334,9 +349,15 @@ impl Report {
     }
 }
 
-/// Open a generation for reading: `None` when it has gone or its name now holds another file
-/// (it was rotated away between listing and reading).
+/// Open a generation for reading: the file opened when it was listed, from its start; or, when
+/// it could not be opened then, by its name: `None` when it has gone or its name now holds
+/// another file (it was rotated away between listing and reading).
 fn open(rot: &Rotated) -> io::Result<Option<File>> {
+    if let Some(held) = &rot.held {
+        let file = held.try_clone()?;
+        (&file).seek(io::SeekFrom::Start(0))?;
+        return Ok(Some(file));
+    }
     let file = match File::open(&rot.path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -1348,7 +1369,7 @@ mod tests {
     }
 
     #[test]
-    fn a_generation_gone_or_replaced_since_the_listing_is_skipped_silently() {
+    fn a_generation_renamed_or_removed_since_the_listing_is_read_all_the_same() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         put(d, "app.log.3", b"three\n", 10);
@@ -1357,15 +1378,14 @@ mod tests {
         put(d, "app.log", b"was live\n", 40);
         let found = generations(&d.join("app.log")).unwrap();
         fs::remove_file(d.join("app.log.2.gz")).unwrap();
-        // A rotation since: the name now holds the file that was live. (Renamed, as a rotation
-        // does: a file created anew could get the deleted one's inode, and be that file as far
-        // as anyone can tell.)
+        // A rotation since: the name now holds the file that was live. What was listed was
+        // opened then, and is read whatever its name has become.
         fs::rename(d.join("app.log"), d.join("app.log.1")).unwrap();
         let (got, report) = last(&found, 10, b'\n');
-        assert_eq!(got.bytes, b"three\n");
+        assert_eq!(got.bytes, b"three\ntwo\none\n");
         assert!(report.problems.is_empty(), "{:?}", messages(&report));
         let (got, report) = all(&found, b'\n');
-        assert_eq!(got.bytes, b"three\n");
+        assert_eq!(got.bytes, b"three\ntwo\none\n");
         assert!(report.problems.is_empty());
     }
 
@@ -1379,6 +1399,7 @@ mod tests {
         // Not a directory: fails to open whoever runs the test (root reads a mode 000 file).
         let mut blocked = found[0].clone();
         blocked.path = d.join("app.log.1").join("x");
+        blocked.held = None;
         found.insert(1, blocked);
         let (got, report) = last(&found, 10, b'\n');
         assert_eq!(got.bytes, b"two\none\n");
@@ -1510,6 +1531,7 @@ mod tests {
             mtime: at(0),
             dev: 0,
             ino: 0,
+            held: None,
         };
         tail.emit(&rot, start, &mut |c: Chunk<'_>| -> Result<(), ()> {
             kept.extend_from_slice(c.bytes);
