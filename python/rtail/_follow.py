@@ -11,6 +11,9 @@ Rules (the README says the same):
 - Records wait in a bounded buffer (:data:`BUFFER` by default). When a consumer falls that far
   behind, the oldest unread records are dropped and counted (:attr:`Follow.dropped`); rtail is
   never blocked.
+- Several paths and file-name patterns (``"logs/*.log"``, rtail's rule: a glob metacharacter
+  and no file by that name) in one follower; a file that starts matching a pattern later is
+  followed from its first byte, and each record's :attr:`Line.path` names its file.
 - Leaving the ``with`` block, or :meth:`Follow.close`, ends rtail and the reader threads; rtail
   also ends by itself when this process dies (its standard output closes).
 """
@@ -73,7 +76,8 @@ class Line:
     __slots__ = ("path", "offset", "text", "partial", "seq", "_raw")
 
     def __init__(self, path: str, offset: int, text: str, partial: bool, seq: int, raw: Optional[bytes]):
-        #: The followed path, as given to :func:`follow`.
+        #: The file's path: as given to :func:`follow`, or for a pattern, the matching file's path
+        #: (the pattern's leading directories joined with the names found: ``logs/a.log``).
         self.path = path
         #: Byte offset of the line's first byte in its file (0 again after a rotation or truncation).
         self.offset = offset
@@ -155,6 +159,24 @@ def _binary(given: Optional[str]) -> str:
     raise RtailError("cannot find the rtail binary: install the rtail package, put rtail on PATH, or set RTAIL_BINARY")
 
 
+def _is_pattern(path: str) -> bool:
+    """rtail's rule: an argument with a glob metacharacter is a pattern unless a file by that
+    very name exists."""
+    return any(c in path for c in "*?[{") and not os.path.lexists(path)
+
+
+def _literal_prefix(pattern: str) -> str:
+    """The leading components of `pattern` before the first one with a metacharacter, with a
+    trailing slash (empty for ``*.log``): every file it matches is spelled starting with it."""
+    lead: List[str] = []
+    for i, part in enumerate(pattern.split("/")):
+        if any(c in part for c in "*?[{"):
+            break
+        if i == 0 or part not in ("", "."):  # as rtail spells it: logs//x/./ is logs/x/
+            lead.append(part)
+    return "/".join(lead) + "/" if lead else ""
+
+
 def _compile(pattern: PatternLike) -> "Pattern[str]":
     return pattern if isinstance(pattern, re.Pattern) else re.compile(pattern)
 
@@ -197,9 +219,11 @@ class Follow:
     ) -> None:
         if not paths:
             raise ValueError("follow() needs at least one path")
+        #: What was given to :func:`follow`: paths and patterns.
         self.paths: List[str] = [os.fspath(p) for p in paths]
+        self._patterns = [p for p in self.paths if _is_pattern(p)]
         for p in self.paths:
-            if os.path.isdir(p):
+            if p not in self._patterns and os.path.isdir(p):
                 raise IsADirectoryError(f"rtail: cannot follow {p!r}: it is a directory")
         argv = [_binary(rtail), "--json", "-F", "-n", "+1" if from_start else "0"]
         for flag, values in (("--grep", grep), ("--exclude", exclude)):
@@ -218,7 +242,10 @@ class Follow:
         self._cursor = 0
         self._dropped = 0
         self._events: Deque[Dict[str, Any]] = collections.deque(maxlen=1000)
-        self._last: Dict[str, Deque[str]] = {p: collections.deque(maxlen=LAST_LINES) for p in self.paths}
+        # Each file's last lines: the paths given, and every file a pattern matched that logged.
+        self._last: Dict[str, Deque[str]] = {
+            p: collections.deque(maxlen=LAST_LINES) for p in self.paths if p not in self._patterns
+        }
         self._stderr: Deque[str] = collections.deque(maxlen=100)
         self._following = False
         self._marks = 0
@@ -322,9 +349,21 @@ class Follow:
             return list(self._events)
 
     def last_lines(self) -> Dict[str, List[str]]:
-        """Each followed file's last lines (at most :data:`LAST_LINES`)."""
+        """Each followed file's last lines (at most :data:`LAST_LINES`): every path given, every
+        file a pattern matched that logged a line, and (with no lines) each pattern none of whose
+        files logged one."""
         with self._cond:
-            return {p: list(d) for p, d in self._last.items()}
+            last = {p: list(d) for p, d in self._last.items()}
+            for p in self._silent_patterns():
+                last[p] = []
+            return last
+
+    def _silent_patterns(self) -> List[str]:
+        """The patterns no file of which has logged a line (told by the pattern's leading
+        directories, which every match of it starts with)."""
+        plain = set(self.paths)
+        logged = [path for path in self._last if path not in plain]
+        return [p for p in self._patterns if not any(path.startswith(_literal_prefix(p)) for path in logged)]
 
     def wait_for(
         self,
@@ -450,7 +489,11 @@ class Follow:
 
     def mark(self, timeout: float = 10.0) -> int:
         """Return once every line written to the files before this call was read (rtail reads
-        every file to its end on SIGUSR1 and says so), as a position for ``seen(since=…)``."""
+        every file to its end on SIGUSR1 and says so), as a position for ``seen(since=…)``.
+
+        Not yet for a file a pattern matches that was created just before the call: rtail
+        finds new files from directory notifications, which its mark does not wait for. Wait
+        for such a file's lines with :meth:`wait_for`."""
         with self._cond:
             self._sync_locked(time.monotonic() + timeout)
             return self._next_seq
@@ -551,6 +594,8 @@ class Follow:
                 parts.append(f"last lines of {path}:\n" + "\n".join(f"  {t}" for t in last))
             else:
                 parts.append(f"nothing was logged to {path}")
+        for pattern in self._silent_patterns():
+            parts.append(f"no file matching {pattern} logged a line")
         if self._dropped:
             parts.append(f"{self._dropped} lines were dropped unread (more than {self._buffer} waited)")
         return "".join("\n" + p for p in parts)
@@ -559,7 +604,10 @@ class Follow:
 def follow(*paths: Union[str, "os.PathLike[str]"], **options: Any) -> Follow:
     """Follow `paths` by name across rotation (``rtail -F``), from their end (``from_start=True``:
     from their first line). Returns once every file is watched: whatever is written from then on
-    is seen. Options: ``grep``/``exclude`` (rtail patterns, one or a list), ``ignore_case``,
+    is seen. A path that does not exist yet is waited for. A path with ``*``, ``?``, ``[…]`` or
+    ``{a,b}`` that names no file is a pattern (``"logs/*.log"``, ``"logs/**/*.log"``): every file
+    it matches is followed, and every file that comes to match it later, from its first byte
+    (rtail's rule; see its README). Options: ``grep``/``exclude`` (rtail patterns, one or a list), ``ignore_case``,
     ``poll`` (seconds: stat polling instead of notifications), ``buffer`` (records kept),
     ``rtail`` (the binary), ``start_timeout``."""
     return Follow(paths, **options)

@@ -322,3 +322,48 @@ def test_closing_ends_a_wait_in_another_thread(tmp_path):
     f.close()
     t.join(5)
     assert not t.is_alive() and len(errors) == 1
+
+
+def test_a_pattern_follows_a_file_created_after_follow_returned(tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    old = logs / "old.log"
+    old.write_text("before follow\n")
+    with follow(logs / "*.log") as f:
+        new = logs / "new.log"
+        new.write_text("listening on 7000\n")
+        m = f.wait_for(r"listening on (\d+)", timeout=10)
+        assert (m.path, m.offset, m[1]) == (str(new), 0, "7000")
+        # rtail said so before the file's first line.
+        assert {"event": "appeared", "path": str(new)}.items() <= f.events[-1].items()
+        append(old, "and the old one\n")
+        assert f.wait_for("and the old one", timeout=10).path == str(old)
+        with pytest.raises(WaitTimeout) as err:
+            f.wait_for("not logged", timeout=0.2)
+    text = str(err.value)
+    assert f"last lines of {new}:\n  listening on 7000" in text
+    assert f"last lines of {old}:\n  and the old one" in text
+    assert "has appeared" in text
+
+
+def test_several_paths_and_patterns_in_one_follow(tmp_path):
+    web, db = tmp_path / "web", tmp_path / "db"
+    web.mkdir()
+    app = tmp_path / "app.log"  # not there yet: waited for, as rtail -F does
+    cache = str(tmp_path / "cache" / "*.log")  # nor its directory
+    with follow(app, web / "*.log", str(db / "**" / "*.log"), cache) as f:
+        (web / "1.log").write_text("web ready\n")
+        app.write_text("app ready\n")
+        (db / "main").mkdir(parents=True)
+        (db / "main" / "db.log").write_text("db ready\n")
+        got = f.wait_all(["app ready", "web ready", "db ready"], timeout=10)
+        assert [m.path for m in got] == [str(app), str(web / "1.log"), str(db / "main" / "db.log")]
+        with pytest.raises(WaitTimeout) as err:
+            f.wait_for("cache ready", timeout=0.2)
+        assert f.last_lines() == {
+            str(app): ["app ready"],
+            str(web / "1.log"): ["web ready"],
+            str(db / "main" / "db.log"): ["db ready"],
+            cache: [],
+        }
+    assert f"no file matching {cache} logged a line" in str(err.value)
