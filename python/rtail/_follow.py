@@ -32,7 +32,7 @@ import sys
 import sysconfig
 import threading
 import time
-from typing import Any, Deque, Dict, Iterator, List, Optional, Pattern, Sequence, Union
+from typing import Any, Deque, Dict, Iterator, List, Optional, Pattern, Sequence, Tuple, Union
 
 #: How many records are kept, read or not (for :meth:`Follow.wait_for` and :meth:`Follow.seen`).
 BUFFER = 100_000
@@ -62,6 +62,8 @@ class ProcessExited(Exception):
     def __init__(self, message: str, pid: int, returncode: Optional[int]) -> None:
         super().__init__(message)
         self.pid = pid
+        #: Its exit status; minus the signal's number when a signal killed it (as
+        #: ``Popen.returncode``); None when unknown (a pid that is not a child of this process).
         self.returncode = returncode
 
 
@@ -181,24 +183,52 @@ def _compile(pattern: PatternLike) -> "Pattern[str]":
     return pattern if isinstance(pattern, re.Pattern) else re.compile(pattern)
 
 
-def _process_exited(process: ProcessLike) -> Optional[Any]:
-    """None while `process` runs; once it ended, its return code (None when unknown)."""
+def _process_exited(process: ProcessLike) -> Optional[Tuple[Optional[int]]]:
+    """None while `process` runs; once it ended, ``(returncode,)``: its exit status, minus the
+    signal that killed it (as ``Popen.returncode``), or None when that cannot be known (a pid
+    that is not a child of this process)."""
     if isinstance(process, subprocess.Popen):
         code = process.poll()
-        return None if code is None else ("code", code)
+        return None if code is None else (code,)
+    if hasattr(os, "waitid"):
+        try:
+            # Our child: its status, without reaping it (whoever started it still can).
+            info = os.waitid(os.P_PID, process, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            pass  # not our child
+        except OSError:
+            pass
+        else:
+            if info is None:
+                return None
+            if info.si_code == os.CLD_EXITED:
+                return (info.si_status,)
+            return (-info.si_status,)  # CLD_KILLED, CLD_DUMPED
     try:
         os.kill(process, 0)
     except ProcessLookupError:
-        return ("code", None)
+        return (None,)
     except PermissionError:
         return None
     try:  # a zombie still answers kill(0)
         with open(f"/proc/{process}/stat") as f:
             if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                return ("code", None)
+                return (None,)
     except (OSError, IndexError):
         pass
     return None
+
+
+def _how_it_ended(returncode: Optional[int]) -> str:
+    if returncode is None:
+        return "exited"
+    if returncode < 0:
+        try:
+            name = f" ({signal.Signals(-returncode).name})"
+        except ValueError:
+            name = ""
+        return f"was killed by signal {-returncode}{name}"
+    return f"exited with status {returncode}"
 
 
 class Follow:
@@ -460,9 +490,10 @@ class Follow:
                             self._sync_locked(deadline)
                             continue
                         pid = process.pid if isinstance(process, subprocess.Popen) else process
-                        status = "" if exited[1] is None else f" with status {exited[1]}"
                         raise ProcessExited(
-                            f"process {pid} exited{status}: {missing()}" + self._diagnosis(), pid, exited[1]
+                            f"process {pid} {_how_it_ended(exited[0])}: {missing()}" + self._diagnosis(),
+                            pid,
+                            exited[0],
                         )
                 left = deadline - time.monotonic()
                 if left <= 0:

@@ -104,16 +104,23 @@ def test_copytruncate(tmp_path):
         assert any(e["event"] == "truncated" for e in f.events)
 
 
-def test_fail_on_raises_at_once(tmp_path):
+def test_fail_on_raises_within_a_second_of_the_line(tmp_path):
     log = tmp_path / "a.log"
     log.write_text("")
     with follow(log) as f:
-        start = time.monotonic()
-        threading.Timer(0.2, append, (log, "Traceback (most recent call last):\n")).start()
+        written = []
+
+        def write():
+            written.append(time.monotonic())
+            append(log, "Traceback (most recent call last):\n")
+
+        threading.Timer(0.2, write).start()
         with pytest.raises(LogError) as err:
             f.wait_for("ready", timeout=30, fail_on="Traceback|FATAL")
-        assert time.monotonic() - start < 1.5
-        assert err.value.line.text.startswith("Traceback")
+        assert time.monotonic() - written[0] < 1.0
+    line = err.value.line
+    assert (line.text, line.path, line.offset) == ("Traceback (most recent call last):", str(log), 0)
+    assert f"{log}: a line matched fail_on 'Traceback|FATAL': Traceback" in str(err.value)
 
 
 def test_process_exit_raises_at_once_with_its_status(tmp_path):
@@ -367,3 +374,53 @@ def test_several_paths_and_patterns_in_one_follow(tmp_path):
             cache: [],
         }
     assert f"no file matching {cache} logged a line" in str(err.value)
+
+
+def kill_later(pid, delay, when):
+    """SIGKILL `pid` after `delay` seconds; `when` gets the time it was sent."""
+
+    def kill():
+        when.append(time.monotonic())
+        os.kill(pid, signal.SIGKILL)
+
+    threading.Timer(delay, kill).start()
+
+
+def test_process_exit_raises_within_a_second_of_the_exit(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("")
+    with follow(log) as f:
+        proc = subprocess.Popen(["sleep", "60"])
+        killed = []
+        kill_later(proc.pid, 0.3, killed)
+        with pytest.raises(ProcessExited) as err:
+            f.wait_for("ready", timeout=30, process=proc)
+        assert time.monotonic() - killed[0] < 1.0
+    assert err.value.returncode == -signal.SIGKILL
+    assert f"process {proc.pid} was killed by signal 9 (SIGKILL): no line matched 'ready'" in str(err.value)
+
+
+def test_a_pid_as_process_with_its_status_when_it_is_our_child(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("")
+    with follow(log) as f:
+        child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read(); raise SystemExit(4)"],
+                                 stdin=subprocess.PIPE)
+        threading.Timer(0.2, child.stdin.close).start()
+        with pytest.raises(ProcessExited) as err:
+            f.wait_for("ready", timeout=30, process=child.pid)
+        assert (err.value.pid, err.value.returncode) == (child.pid, 4)
+        assert "exited with status 4" in str(err.value)
+        # Its status was read without reaping it: the Popen still gets it.
+        assert child.wait(timeout=5) == 4
+
+        # Not our child (the shell's, which exited): it ended, its status is unknown.
+        out = subprocess.run(["sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $!"], capture_output=True, text=True, check=True)
+        orphan = int(out.stdout)
+        killed = []
+        kill_later(orphan, 0.3, killed)
+        with pytest.raises(ProcessExited) as err:
+            f.wait_for("ready", timeout=30, process=orphan)
+        assert time.monotonic() - killed[0] < 1.0
+        assert err.value.returncode is None
+        assert f"process {orphan} exited: no line matched 'ready'" in str(err.value)
