@@ -148,20 +148,26 @@ def test_a_line_logged_just_before_the_process_died_still_matches(tmp_path):
 
 
 def test_timeout_says_what_was_logged(tmp_path):
-    log = tmp_path / "a.log"
+    log, other = tmp_path / "a.log", tmp_path / "b.log"
     log.write_text("")
-    with follow(log) as f:
+    with follow(log, other) as f:
         append(log, "starting\n")
         f.wait_for("starting", timeout=10)
-        with open(log, "w") as w:
+        with open(log, "w") as w:  # truncated
             w.write("x\n")
         f.wait_for("^x$", timeout=10)
+        os.rename(log, tmp_path / "a.log.1")  # rotated
+        log.write_text("y\n")
+        f.wait_for("^y$", timeout=10)
         with pytest.raises(WaitTimeout) as err:
             f.wait_for("listening", timeout=0.2)
     text = str(err.value)
-    assert "'listening'" in text and "0.2 s" in text
-    assert "file truncated" in text
-    assert "  starting" in text and "  x" in text
+    assert text.startswith(f"no line matched 'listening' within 0.2 s in {log}, {other}\n")
+    assert f"  {log}: file truncated" in text
+    # Renamed away and created again: rtail tells one of these, by how quickly it saw it.
+    assert re.search(rf"  '{re.escape(str(log))}' (has been replaced|has appeared)", text), text
+    assert f"last lines of {log}:\n  starting\n  x\n  y\n" in text
+    assert f"nothing was logged to {other}" in text
     assert isinstance(err.value, TimeoutError)
 
 
@@ -424,3 +430,60 @@ def test_a_pid_as_process_with_its_status_when_it_is_our_child(tmp_path):
         assert time.monotonic() - killed[0] < 1.0
         assert err.value.returncode is None
         assert f"process {orphan} exited: no line matched 'ready'" in str(err.value)
+
+
+def test_the_regex_is_searched_in_each_complete_line_never_in_a_partial_one(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("")
+    with follow(log) as f:
+        with open(log, "a") as w:
+            w.write("INFO listening on 80")  # still being written: no newline yet
+            w.flush()
+            # A reader of chunks would match "80" here; rtail keeps the line until it ends.
+            with pytest.raises(WaitTimeout):
+                f.wait_for(r"listening on (?P<port>\d+)$", timeout=0.5)
+            w.write("80 (http)\nnext\n")
+        # Anywhere in the line (re.search), not across lines.
+        m = f.wait_for(r"listening on (?P<port>\d+) \((\w+)\)", timeout=10)
+        assert (m.text, m["port"], m[2], m.groups(), m.groupdict()) == (
+            "INFO listening on 8080 (http)",
+            "8080",
+            "http",
+            ("8080", "http"),
+            {"port": "8080"},
+        )
+        assert m.match.span() == (5, 29) and m.group(0) == "listening on 8080 (http)"
+        with pytest.raises(WaitTimeout):
+            f.wait_for(r"\(http\)\s*next", timeout=0.3)
+
+
+def test_grep_and_exclude_are_rtails(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("")
+    with follow(log, grep=["ERROR", "WARN"], exclude="healthcheck", ignore_case=True) as f:
+        append(log, "info: started\nerror: disk full\nWARN healthcheck slow\nwarn: cache cold\n")
+        got = [line.text for line in f.lines(timeout=0.5)]
+    assert got == ["error: disk full", "warn: cache cold"]
+
+
+def test_iterating_blocks_until_the_follower_is_closed(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("")
+    f = follow(log)
+    got = []
+
+    def consume():
+        for line in f:  # no timeout: ends only when the follower is closed
+            got.append(line.text)
+
+    t = threading.Thread(target=consume)
+    t.start()
+    append(log, "one\ntwo\n")
+    deadline = time.monotonic() + 10
+    while len(got) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert got == ["one", "two"]
+    assert t.is_alive(), "the loop ended while the follower was open"
+    f.close()
+    t.join(5)
+    assert not t.is_alive(), "closing the follower did not end the loop"
