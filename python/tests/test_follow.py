@@ -238,21 +238,59 @@ def test_bad_input_is_an_exception_not_a_hang(tmp_path):
     assert rtail_children() == []
 
 
-def test_ctrl_c_inside_a_wait_leaves_no_rtail(tmp_path):
+def alive(pid):
+    """Whether `pid` runs (a zombie does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_until_gone(pid, seconds=5):
+    deadline = time.monotonic() + seconds
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return not alive(pid)
+
+
+CHILD = """
+import faulthandler, sys, time, rtail
+# Should it not end in time, its stacks are in the failure message.
+faulthandler.dump_traceback_later(8, exit=True)
+where = sys.argv[2]
+with rtail.follow(sys.argv[1]) as f:
+    real_wait = f._cond.wait
+
+    def wait(timeout=None):
+        # Blocking from here on: tell the test, once, by rtail's pid.
+        if where != "with" and not getattr(wait, "told", False):
+            wait.told = True
+            print(f._proc.pid, flush=True)
+        return real_wait(timeout)
+
+    f._cond.wait = wait
+    if where == "wait":
+        f.wait_for("never", timeout=60)
+    elif where == "iteration":
+        for line in f:
+            pass
+    else:
+        print(f._proc.pid, flush=True)
+        time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("where", ["wait", "iteration", "with"])
+def test_ctrl_c_leaves_no_rtail(tmp_path, where):
+    """SIGINT to a Python process blocked in wait_for, in `for line in log`, or elsewhere in
+    the `with` block: KeyboardInterrupt, and rtail is gone."""
     log = tmp_path / "a.log"
     log.write_text("")
-    script = textwrap.dedent(
-        f"""
-        import faulthandler, sys, rtail
-        # Should it not end in time, its stacks are in the failure message.
-        faulthandler.dump_traceback_later(8, exit=True)
-        with rtail.follow({str(log)!r}) as f:
-            print(f._proc.pid, flush=True)
-            f.wait_for("never", timeout=60)
-        """
-    )
-    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(log), where],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     rtail_pid = int(child.stdout.readline())
+    assert alive(rtail_pid)
     child.send_signal(signal.SIGINT)
     try:
         _, err = child.communicate(timeout=10)
@@ -261,10 +299,32 @@ def test_ctrl_c_inside_a_wait_leaves_no_rtail(tmp_path):
         _, err = child.communicate()
         pytest.fail(f"the interrupted process did not end within 10 s; its stderr:\n{err}")
     assert "KeyboardInterrupt" in err
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and os.path.exists(f"/proc/{rtail_pid}"):
-        time.sleep(0.01)
-    assert not os.path.exists(f"/proc/{rtail_pid}"), "rtail outlived the interrupted test"
+    assert wait_until_gone(rtail_pid), "rtail outlived the interrupted test"
+
+
+def test_rtail_ends_when_the_python_process_is_killed(tmp_path):
+    """SIGKILL leaves no `with` block to end rtail: it ends by itself once its output's reader
+    is gone."""
+    log = tmp_path / "a.log"
+    log.write_text("")
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(log), "with"], stdout=subprocess.PIPE, text=True)
+    rtail_pid = int(child.stdout.readline())
+    assert alive(rtail_pid)
+    child.kill()
+    child.wait()
+    assert wait_until_gone(rtail_pid), "rtail outlived the Python process that was killed"
+
+
+def test_an_exception_inside_with_ends_rtail(tmp_path):
+    log = tmp_path / "a.log"
+    log.write_text("")
+    with pytest.raises(ZeroDivisionError):
+        with follow(log) as f:
+            pid = f._proc.pid
+            assert alive(pid)
+            1 / 0
+    assert not alive(pid)
+    assert rtail_children() == []
 
 
 def test_the_fixture_reports_last_lines_on_failure(pytester, tmp_path):
@@ -281,7 +341,34 @@ def test_the_fixture_reports_last_lines_on_failure(pytester, tmp_path):
     )
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*rtail: last lines of followed logs*", "*booting*"])
+    result.stdout.fnmatch_lines(["*rtail: last lines of followed logs*", f"{log}:", "  booting"])
+
+
+def test_the_fixture_closes_its_followers_after_each_test(pytester, tmp_path):
+    log = tmp_path / "svc.log"
+    log.write_text("")
+    pytester.makepyfile(
+        f"""
+        import os
+        pids = []
+
+        def test_passes(rtail_follow):
+            pids.append(rtail_follow({str(log)!r})._proc.pid)
+            pids.append(rtail_follow({str(log)!r})._proc.pid)
+            assert all(os.path.exists(f"/proc/{{p}}") for p in pids)
+
+        def test_fails(rtail_follow):
+            pids.append(rtail_follow({str(log)!r})._proc.pid)
+            assert False
+
+        def test_every_rtail_is_gone():
+            # close() waited for each one, so none is even a zombie.
+            assert len(pids) == 3
+            assert [p for p in pids if os.path.exists(f"/proc/{{p}}")] == []
+        """
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=2, failed=1)
 
 
 def test_wait_all_waits_for_every_pattern_in_any_order(tmp_path):
