@@ -32,7 +32,7 @@ import sys
 import sysconfig
 import threading
 import time
-from typing import Any, Deque, Dict, Iterator, List, Optional, Pattern, Sequence, Tuple, Union
+from typing import Any, AsyncIterator, Deque, Dict, Iterator, List, Optional, Pattern, Sequence, Tuple, Union
 
 #: How many records are kept, read or not (for :meth:`Follow.wait_for` and :meth:`Follow.seen`).
 BUFFER = 100_000
@@ -177,6 +177,15 @@ def _literal_prefix(pattern: str) -> str:
         if i == 0 or part not in ("", "."):  # as rtail spells it: logs//x/./ is logs/x/
             lead.append(part)
     return "/".join(lead) + "/" if lead else ""
+
+
+class _Stopped(Exception):
+    """A wait was stopped (its asyncio task cancelled): nobody is waiting for its result."""
+
+
+def _check(stop: Optional[threading.Event]) -> None:
+    if stop is not None and stop.is_set():
+        raise _Stopped()
 
 
 def _compile(pattern: PatternLike) -> "Pattern[str]":
@@ -412,6 +421,10 @@ class Follow:
         match), :class:`ProcessExited` once `process` (a ``Popen`` or a pid) has ended and
         everything it wrote was read without a match, :class:`WaitTimeout` on timeout, and
         :class:`RtailError` if rtail itself ended."""
+        return self._wait_for(pattern, timeout, count, fail_on, process, None)
+
+    def _wait_for(self, pattern: PatternLike, timeout: float, count: int, fail_on: Optional[PatternLike],
+                  process: Optional[ProcessLike], stop: Optional[threading.Event]) -> Any:
         if count < 1:
             raise ValueError("count must be at least 1")
         rx = _compile(pattern)
@@ -427,7 +440,7 @@ class Follow:
             got = f" ({len(found)} of {count} matched)" if count > 1 else ""
             return f"no line matched {rx.pattern!r}{got}"
 
-        self._wait(take, missing, timeout, fail_on, process)
+        self._wait(take, missing, timeout, fail_on, process, stop)
         return found[0] if count == 1 else found
 
     def wait_all(
@@ -441,6 +454,10 @@ class Follow:
         """Wait until each of `patterns` has matched a record after the cursor, in any order;
         returns the first match of each, in the order of `patterns`. The cursor moves past the
         record that completed the set. Raises as :meth:`wait_for` does."""
+        return self._wait_all(patterns, timeout, fail_on, process, None)
+
+    def _wait_all(self, patterns: Sequence[PatternLike], timeout: float, fail_on: Optional[PatternLike],
+                  process: Optional[ProcessLike], stop: Optional[threading.Event]) -> List[Match]:
         rxs = [_compile(p) for p in patterns]
         found: List[Optional[Match]] = [None] * len(rxs)
 
@@ -457,17 +474,19 @@ class Follow:
             return "no line matched " + ", ".join(map(repr, left))
 
         if rxs:
-            self._wait(take, missing, timeout, fail_on, process)
+            self._wait(take, missing, timeout, fail_on, process, stop)
         return [f for f in found if f is not None]
 
     def _wait(self, take: Any, missing: Any, timeout: float, fail_on: Optional[PatternLike],
-              process: Optional[ProcessLike]) -> None:
-        """Hand every record after the cursor to `take` until it returns True."""
+              process: Optional[ProcessLike], stop: Optional[threading.Event]) -> None:
+        """Hand every record after the cursor to `take` until it returns True. Ends with
+        :class:`_Stopped` as soon as `stop` is set (see :meth:`_stop`)."""
         fail = _compile(fail_on) if fail_on is not None else None
         deadline = time.monotonic() + timeout
         synced_after_exit = False
         with self._cond:
             while True:
+                _check(stop)
                 while self._cursor < self._next_seq:
                     line = self._at(self._cursor)
                     self._cursor += 1
@@ -487,7 +506,7 @@ class Follow:
                         if not synced_after_exit:
                             # What it wrote before it ended may not be read yet: catch up once.
                             synced_after_exit = True
-                            self._sync_locked(deadline)
+                            self._sync_locked(deadline, stop)
                             continue
                         pid = process.pid if isinstance(process, subprocess.Popen) else process
                         raise ProcessExited(
@@ -507,8 +526,11 @@ class Follow:
         """The first kept record (at or after position `since`, a :meth:`mark`) that `pattern`
         matches, or None. Catches up first (see :meth:`mark`), so a line written before the
         call counts. Does not move the cursor."""
+        return self._seen(pattern, since, None)
+
+    def _seen(self, pattern: PatternLike, since: Optional[int], stop: Optional[threading.Event]) -> Optional[Match]:
         rx = _compile(pattern)
-        self.mark()
+        self._mark(10.0, stop)
         with self._cond:
             for line in list(self._records):
                 if since is not None and line.seq < since:
@@ -525,11 +547,14 @@ class Follow:
         Not yet for a file a pattern matches that was created just before the call: rtail
         finds new files from directory notifications, which its mark does not wait for. Wait
         for such a file's lines with :meth:`wait_for`."""
+        return self._mark(timeout, None)
+
+    def _mark(self, timeout: float, stop: Optional[threading.Event]) -> int:
         with self._cond:
-            self._sync_locked(time.monotonic() + timeout)
+            self._sync_locked(time.monotonic() + timeout, stop)
             return self._next_seq
 
-    def _sync_locked(self, deadline: float) -> None:
+    def _sync_locked(self, deadline: float, stop: Optional[threading.Event]) -> None:
         """With the condition held: ask rtail for a mark and wait for the answer."""
         target = self._marks + 1
         if self._ended:
@@ -539,6 +564,7 @@ class Follow:
         except OSError:
             return
         while self._marks < target and not self._ended:
+            _check(stop)
             left = deadline - time.monotonic()
             if left <= 0:
                 raise WaitTimeout("rtail did not catch up with the files in time" + self._diagnosis())
@@ -548,19 +574,36 @@ class Follow:
         """The records after the cursor, moving it, as they arrive; ends when no record came
         for `timeout` seconds (never, with None) or when the follower is closed."""
         while True:
-            with self._cond:
-                deadline = None if timeout is None else time.monotonic() + timeout
-                while self._cursor >= self._next_seq and not self._ended and not self._closed:
-                    left = None if deadline is None else deadline - time.monotonic()
-                    if left is not None and left <= 0:
-                        return
-                    self._cond.wait(left)
-                if self._cursor >= self._next_seq:
-                    return
-                line = self._at(self._cursor)
-                self._cursor += 1
-            if line is not None:
-                yield line
+            line = self._next_line(timeout, None)
+            if line is None:
+                return
+            yield line
+
+    def _next_line(self, timeout: Optional[float], stop: Optional[threading.Event]) -> Optional[Line]:
+        """The next record after the cursor, moving it; None once none came for `timeout`
+        seconds, or rtail ended, or the follower was closed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                _check(stop)
+                while self._cursor < self._next_seq:
+                    line = self._at(self._cursor)
+                    self._cursor += 1
+                    if line is not None:
+                        return line
+                if self._ended or self._closed:
+                    return None
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return None
+                self._cond.wait(left)
+
+    def _stop(self, stop: threading.Event) -> None:
+        """End the wait that was given `stop` (in another thread) before it takes another
+        record: set with the condition held, so that wait is not looking at records now."""
+        with self._cond:
+            stop.set()
+            self._cond.notify_all()
 
     def __iter__(self) -> Iterator[Line]:
         return self.lines()
@@ -645,19 +688,15 @@ def follow(*paths: Union[str, "os.PathLike[str]"], **options: Any) -> Follow:
 
 
 class AsyncFollow:
-    """:class:`Follow` for asyncio: the same rules, each blocking call run in a worker thread.
-    Made by :func:`follow_async`; use it with ``async with``."""
+    """:class:`Follow` for asyncio, with the same rules: each blocking call runs in a worker
+    thread (the loop's default executor). Made by :func:`follow_async`; use it with
+    ``async with``. Cancelling an await (``asyncio.wait_for``, a task's ``cancel()``) ends the
+    wait in its thread at once: it takes no record after that, as if it had timed out then."""
 
     def __init__(self, paths: Sequence[Union[str, "os.PathLike[str]"]], options: Dict[str, Any]) -> None:
         self._paths = paths
         self._options = options
         self._follow: Optional[Follow] = None
-
-    async def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        import asyncio
-        import functools
-
-        return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
 
     @property
     def sync(self) -> Follow:
@@ -666,30 +705,96 @@ class AsyncFollow:
             raise RtailError("not started: use `async with follow_async(...)`")
         return self._follow
 
+    async def _call(self, fn: Any, *args: Any) -> Any:
+        """``fn(*args, stop)`` in a worker thread; `stop` is set if this await is cancelled."""
+        import asyncio
+        import functools
+
+        stop = threading.Event()
+        fut = asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, stop))
+        try:
+            return await fut
+        except asyncio.CancelledError:
+            self.sync._stop(stop)
+            raise
+
     async def __aenter__(self) -> "AsyncFollow":
-        self._follow = await self._run(Follow, self._paths, **self._options)
+        import asyncio
+
+        lock = threading.Lock()
+        state: Dict[str, Any] = {"cancelled": False, "made": None}
+
+        def start() -> Follow:
+            made = Follow(self._paths, **self._options)
+            with lock:
+                if state["cancelled"]:  # nobody will close it: do it now
+                    made.close()
+                state["made"] = made
+            return made
+
+        try:
+            self._follow = await asyncio.get_running_loop().run_in_executor(None, start)
+        except asyncio.CancelledError:
+            with lock:
+                state["cancelled"] = True
+                made = state["made"]
+            if made is not None:  # started just before the cancel
+                threading.Thread(target=made.close, name="rtail-close", daemon=True).start()
+            raise
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """As :meth:`Follow.close`; a wait still running ends with :class:`RtailError`."""
+        import asyncio
+
         if self._follow is not None:
-            await self._run(self._follow.close)
+            await asyncio.get_running_loop().run_in_executor(None, self._follow.close)
 
-    async def wait_for(self, pattern: PatternLike, timeout: float = 30.0, **options: Any) -> Any:
-        """As :meth:`Follow.wait_for`. Cancelling the await closes nothing; closing the
-        follower ends a wait still running in its thread."""
-        return await self._run(self.sync.wait_for, pattern, timeout, **options)
+    async def wait_for(
+        self,
+        pattern: PatternLike,
+        timeout: float = 30.0,
+        *,
+        count: int = 1,
+        fail_on: Optional[PatternLike] = None,
+        process: Optional[ProcessLike] = None,
+    ) -> Any:
+        """As :meth:`Follow.wait_for`."""
+        return await self._call(self.sync._wait_for, pattern, timeout, count, fail_on, process)
 
-    async def wait_all(self, patterns: Sequence[PatternLike], timeout: float = 30.0, **options: Any) -> List[Match]:
-        return await self._run(self.sync.wait_all, patterns, timeout, **options)
+    async def wait_all(
+        self,
+        patterns: Sequence[PatternLike],
+        timeout: float = 30.0,
+        *,
+        fail_on: Optional[PatternLike] = None,
+        process: Optional[ProcessLike] = None,
+    ) -> List[Match]:
+        """As :meth:`Follow.wait_all`."""
+        return await self._call(self.sync._wait_all, patterns, timeout, fail_on, process)
 
     async def seen(self, pattern: PatternLike, since: Optional[int] = None) -> Optional[Match]:
-        return await self._run(self.sync.seen, pattern, since)
+        """As :meth:`Follow.seen`."""
+        return await self._call(self.sync._seen, pattern, since)
 
     async def mark(self, timeout: float = 10.0) -> int:
-        return await self._run(self.sync.mark, timeout)
+        """As :meth:`Follow.mark`."""
+        return await self._call(self.sync._mark, timeout)
+
+    async def lines(self, timeout: Optional[float] = None) -> AsyncIterator[Line]:
+        """As :meth:`Follow.lines`: ``async for line in log.lines(timeout=1):``."""
+        while True:
+            line = await self._call(self.sync._next_line, timeout)
+            if line is None:
+                return
+            yield line
+
+    def __aiter__(self) -> AsyncIterator[Line]:
+        """``async for line in log:`` until the follower is closed."""
+        return self.lines()
 
 
 def follow_async(*paths: Union[str, "os.PathLike[str]"], **options: Any) -> AsyncFollow:

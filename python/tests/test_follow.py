@@ -574,3 +574,74 @@ def test_iterating_blocks_until_the_follower_is_closed(tmp_path):
     f.close()
     t.join(5)
     assert not t.is_alive(), "closing the follower did not end the loop"
+
+
+def test_a_cancelled_async_wait_takes_no_later_line(tmp_path):
+    import asyncio
+
+    log = tmp_path / "a.log"
+    log.write_text("")
+
+    async def main():
+        async with rtail.follow_async(log) as f:
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(f.wait_for("ready", timeout=60), 0.2)
+            # The cancelled wait's thread must not take this line (nor sit out its 60 s).
+            append(log, "ready\n")
+            assert (await f.wait_for("ready", timeout=10)).text == "ready"
+
+    start = time.monotonic()
+    asyncio.run(main())  # also waits for the executor's threads
+    assert time.monotonic() - start < 10
+    assert rtail_children() == []
+
+
+def test_async_iteration(tmp_path):
+    import asyncio
+
+    log = tmp_path / "a.log"
+    log.write_text("")
+
+    async def main():
+        async with rtail.follow_async(log) as f:
+            append(log, "one\ntwo\n")
+            got = [line.text async for line in f.lines(timeout=0.5)]
+            assert got == ["one", "two"]
+            append(log, "three\nstop\n")
+            async for line in f:
+                if line.text == "stop":
+                    break
+                got.append(line.text)
+            assert got == ["one", "two", "three"]
+
+    asyncio.run(main())
+    assert rtail_children() == []
+
+
+def test_cancelling_follow_async_while_it_starts_leaves_no_rtail(tmp_path):
+    import asyncio
+    import shutil
+
+    log = tmp_path / "a.log"
+    log.write_text("")
+    # An rtail that takes 0.5 s to start, so that the cancel comes while it does.
+    slow = tmp_path / "slow-rtail"
+    slow.write_text(f'#!/bin/sh\nsleep 0.5\nexec {shutil.which("rtail")} "$@"\n')
+    slow.chmod(0o755)
+
+    async def main():
+        async def use():
+            async with rtail.follow_async(log, rtail=str(slow)):
+                await asyncio.sleep(60)
+
+        task = asyncio.ensure_future(use())
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())  # returns once the starting thread has finished
+    deadline = time.monotonic() + 5
+    while rtail_children() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert rtail_children() == [], "the follower started for a cancelled task was never closed"
