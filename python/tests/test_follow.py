@@ -6,9 +6,9 @@ import re
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -645,3 +645,46 @@ def test_cancelling_follow_async_while_it_starts_leaves_no_rtail(tmp_path):
     while rtail_children() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert rtail_children() == [], "the follower started for a cancelled task was never closed"
+
+
+README_EXAMPLE = re.compile(r"```python\n(from rtail import follow\n.*?)```", re.S)
+
+
+@pytest.mark.parametrize("readme", ["README.md", "python/README.md"])
+@pytest.mark.parametrize(
+    "service, outcome",
+    [
+        ("print('listening on 8080', file=log, flush=True); time.sleep(60)", None),
+        ("print('Traceback (most recent call last):', file=log, flush=True); time.sleep(60)", LogError),
+        ("print('starting', file=log, flush=True); raise SystemExit(2)", ProcessExited),
+        ("print('listening on 8080\\nERROR: no database', file=log, flush=True); time.sleep(60)", AssertionError),
+    ],
+    ids=["ready", "traceback", "died", "error-logged"],
+)
+def test_the_readme_example_runs_as_written(tmp_path, monkeypatch, readme, service, outcome):
+    """The example in both READMEs, run as it is written, with a service that gets ready,
+    logs a traceback, dies, or gets ready and logs an error."""
+    text = (Path(__file__).resolve().parents[2] / readme).read_text(encoding="utf-8")
+    found = README_EXAMPLE.search(text)
+    assert found, f"no example starting with `from rtail import follow` in {readme}"
+    monkeypatch.chdir(tmp_path)
+    started = []
+
+    def start_service():
+        code = f"import time\nlog = open('service.log', 'a')\n{service}"
+        started.append(subprocess.Popen([sys.executable, "-c", code]))
+        return started[-1]
+
+    names = {"start_service": start_service}
+    try:
+        if outcome is None:
+            exec(compile(found.group(1), readme, "exec"), names)
+            assert names["port"] == 8080
+        else:
+            with pytest.raises(outcome):
+                exec(compile(found.group(1), readme, "exec"), names)
+    finally:
+        for p in started:
+            p.kill()
+            p.wait()
+    assert rtail_children() == []
