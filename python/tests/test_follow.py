@@ -688,3 +688,18 @@ def test_the_readme_example_runs_as_written(tmp_path, monkeypatch, readme, servi
             p.kill()
             p.wait()
     assert rtail_children() == []
+
+
+def test_every_test_the_readme_table_names_exists():
+    """The README's table of what the package does points at tests in this file: each one it
+    names is here, and every row names one."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Python: wait for a log line in a test"):]
+    section = section[: section.index("\n## ")]
+    rows = [r for r in section.splitlines() if r.startswith("| ") and not r.startswith("| rtail's")]
+    assert len(rows) >= 8, rows
+    here = {name for name in globals() if name.startswith("test_")}
+    for row in rows:
+        named = re.findall(r"`(test_\w+)`", row.split(" | ")[1])
+        assert named, f"a row of the README's table names no test: {row}"
+        assert set(named) <= here, f"not tests in {__file__}: {set(named) - here}"
