@@ -229,12 +229,16 @@ def test_bad_input_is_an_exception_not_a_hang(tmp_path):
     with follow(log) as f:
         with pytest.raises(re.error):
             f.wait_for("(", timeout=1)
+        with pytest.raises(re.error):
+            f.wait_for("x", fail_on="[", timeout=1)
     with pytest.raises(RtailError, match="invalid --grep pattern"):
         follow(log, grep="(")
     with pytest.raises(RtailError, match="cannot find the rtail binary|cannot run"):
         follow(log, rtail=str(tmp_path / "no-such-rtail"))
     with pytest.raises(IsADirectoryError):
         follow(tmp_path)
+    with pytest.raises(RtailError, match=r"invalid pattern '.*/\[a\*\.log': unclosed character class"):
+        follow(tmp_path / "[a*.log")
     assert rtail_children() == []
 
 
