@@ -32,6 +32,7 @@ import sys
 import sysconfig
 import threading
 import time
+import weakref
 from typing import Any, AsyncIterator, Deque, Dict, Iterator, List, Optional, Pattern, Sequence, Tuple, Union
 
 #: How many records are kept, read or not (for :meth:`Follow.wait_for` and :meth:`Follow.seen`).
@@ -296,6 +297,9 @@ class Follow:
             )
         except OSError as e:
             raise RtailError(f"cannot run {argv[0]}: {e}") from e
+        self._owner = os.getpid()
+        self._pipes = [s.fileno() for s in (self._proc.stdout, self._proc.stderr) if s is not None]
+        _live.add(self)
         self._threads = [
             threading.Thread(target=self._read_stdout, name="rtail-records", daemon=True),
             threading.Thread(target=self._read_stderr, name="rtail-stderr", daemon=True),
@@ -609,7 +613,11 @@ class Follow:
         return self.lines()
 
     def close(self) -> None:
-        """End rtail and the reader threads. Never blocks for long; may be called again."""
+        """End rtail and the reader threads. Never blocks for long; may be called again.
+        In a child made by ``fork()``, does nothing: the rtail is the parent's."""
+        if getattr(self, "_owner", None) != os.getpid():  # forked, or rtail never started
+            return
+        _live.discard(self)
         with self._cond:
             if self._closed:
                 return
@@ -647,6 +655,24 @@ class Follow:
         except Exception:
             pass
 
+    def _disown(self) -> None:
+        """In a child just made by ``fork()``: let go of rtail's output pipes, so that rtail
+        still ends once the parent is gone (it ends when nobody reads its output), and never
+        stop the parent's rtail (:meth:`close` does nothing here). Takes no lock: another
+        thread may have held one at the fork."""
+        self._closed = True
+        self._ended = True
+        try:
+            null = os.open(os.devnull, os.O_RDONLY)
+        except OSError:
+            return
+        for fd in self._pipes:
+            try:
+                os.dup2(null, fd)  # not close: the file objects still own these numbers
+            except OSError:
+                pass
+        os.close(null)
+
     # -- helpers ------------------------------------------------------------------------------
 
     def _at(self, seq: int) -> Optional[Line]:
@@ -673,6 +699,19 @@ class Follow:
         if self._dropped:
             parts.append(f"{self._dropped} lines were dropped unread (more than {self._buffer} waited)")
         return "".join("\n" + p for p in parts)
+
+
+#: Followers not closed yet, for :func:`_after_fork_in_child`.
+_live: "weakref.WeakSet[Follow]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for f in list(_live):
+        f._disown()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def follow(*paths: Union[str, "os.PathLike[str]"], **options: Any) -> Follow:

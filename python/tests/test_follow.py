@@ -707,3 +707,40 @@ def test_every_test_the_readme_table_names_exists():
         named = re.findall(r"`(test_\w+)`", row.split(" | ")[1])
         assert named, f"a row of the README's table names no test: {row}"
         assert set(named) <= here, f"not tests in {__file__}: {set(named) - here}"
+
+
+FORKS = """
+import gc, os, sys, time, rtail
+with rtail.follow(sys.argv[1]) as f:
+    child = os.fork()
+    if child == 0:
+        # The child's copy of the follower: closing it must not stop the parent's rtail.
+        f.close()
+        del f
+        gc.collect()
+        time.sleep(60)
+        os._exit(0)
+    print(f._proc.pid, child, flush=True)
+    f.wait_for("after the fork", timeout=30)
+    print("matched", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_forked_child_neither_stops_rtail_nor_keeps_it_alive(tmp_path):
+    """multiprocessing's fork, pytest plugins that fork: the child holds a copy of the follower.
+    The parent's rtail still works after the child closed its copy, and still ends when the
+    parent is killed though the child lives on."""
+    log = tmp_path / "a.log"
+    log.write_text("")
+    script = subprocess.Popen([sys.executable, "-c", FORKS, str(log)], stdout=subprocess.PIPE, text=True)
+    rtail_pid, child = map(int, script.stdout.readline().split())
+    try:
+        append(log, "after the fork\n")
+        assert script.stdout.readline() == "matched\n"
+        script.kill()
+        script.wait()
+        assert alive(child)
+        assert wait_until_gone(rtail_pid), "the forked child kept rtail alive after its parent was killed"
+    finally:
+        os.kill(child, signal.SIGKILL)
