@@ -42,7 +42,7 @@ BUFFER = 100_000
 LAST_LINES = 10
 
 PatternLike = Union[str, "Pattern[str]"]
-ProcessLike = Union[subprocess.Popen, int]
+ProcessLike = Union["subprocess.Popen[Any]", int]
 
 
 class RtailError(Exception):
@@ -813,15 +813,18 @@ class AsyncFollow:
         process: Optional[ProcessLike] = None,
     ) -> List[Match]:
         """As :meth:`Follow.wait_all`."""
-        return await self._call(self.sync._wait_all, patterns, timeout, fail_on, process)
+        found: List[Match] = await self._call(self.sync._wait_all, patterns, timeout, fail_on, process)
+        return found
 
     async def seen(self, pattern: PatternLike, since: Optional[int] = None) -> Optional[Match]:
         """As :meth:`Follow.seen`."""
-        return await self._call(self.sync._seen, pattern, since)
+        found: Optional[Match] = await self._call(self.sync._seen, pattern, since)
+        return found
 
     async def mark(self, timeout: float = 10.0) -> int:
         """As :meth:`Follow.mark`."""
-        return await self._call(self.sync._mark, timeout)
+        position: int = await self._call(self.sync._mark, timeout)
+        return position
 
     async def lines(self, timeout: Optional[float] = None) -> AsyncIterator[Line]:
         """As :meth:`Follow.lines`: ``async for line in log.lines(timeout=1):``."""
