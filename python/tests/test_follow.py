@@ -268,13 +268,30 @@ with rtail.follow(sys.argv[1]) as f:
 
     def wait(timeout=None):
         # Blocking from here on: tell the test, once, by rtail's pid.
-        if where != "with" and not getattr(wait, "told", False):
+        if where in ("wait", "iteration") and not getattr(wait, "told", False):
             wait.told = True
             print(f._proc.pid, flush=True)
         return real_wait(timeout)
 
     f._cond.wait = wait
-    if where == "wait":
+    if where == "async":
+        import asyncio
+
+        async def main():
+            async with rtail.follow_async(sys.argv[1]) as g:
+                real = g.sync._cond.wait
+
+                def blocked(timeout=None):
+                    if not getattr(blocked, "told", False):
+                        blocked.told = True
+                        print(g.sync._proc.pid, flush=True)
+                    return real(timeout)
+
+                g.sync._cond.wait = blocked
+                await g.wait_for("never", timeout=60)
+
+        asyncio.run(main())
+    elif where == "wait":
         f.wait_for("never", timeout=60)
     elif where == "iteration":
         for line in f:
@@ -285,10 +302,11 @@ with rtail.follow(sys.argv[1]) as f:
 """
 
 
-@pytest.mark.parametrize("where", ["wait", "iteration", "with"])
+@pytest.mark.parametrize("where", ["wait", "iteration", "with", "async"])
 def test_ctrl_c_leaves_no_rtail(tmp_path, where):
-    """SIGINT to a Python process blocked in wait_for, in `for line in log`, or elsewhere in
-    the `with` block: KeyboardInterrupt, and rtail is gone."""
+    """SIGINT to a Python process blocked in wait_for, in `for line in log`, elsewhere in the
+    `with` block, or awaiting an async wait: KeyboardInterrupt, and rtail is gone (the async
+    follower's too: the wait in its worker thread ends, or asyncio.run would not return)."""
     log = tmp_path / "a.log"
     log.write_text("")
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(log), where],
@@ -403,6 +421,18 @@ def test_the_async_api_has_the_same_rules(tmp_path):
                 await f.wait_for("listening", timeout=0.2)
             append(log, "ERROR x\n")
             assert (await f.seen("ERROR")) is not None
+            since = await f.mark()
+            append(log, "db ready\nweb ready\n")
+            web, db = await f.wait_all(["web ready", "db ready"], timeout=10)
+            assert (web.text, db.text) == ("web ready", "db ready")
+            assert (await f.seen("ERROR", since=since)) is None
+            append(log, "FATAL: out of memory\n")
+            with pytest.raises(LogError):
+                await f.wait_for("ready", timeout=10, fail_on="FATAL")
+            proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(5)"])
+            with pytest.raises(ProcessExited) as err:
+                await f.wait_for("ready", timeout=10, process=proc)
+            assert err.value.returncode == 5
 
     asyncio.run(main())
     assert rtail_children() == []
