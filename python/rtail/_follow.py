@@ -41,6 +41,11 @@ BUFFER = 100_000
 #: How many of each file's last lines a timeout error or a test report shows.
 LAST_LINES = 10
 
+#: The longest a blocking call sleeps at a time (seconds), so that Ctrl-C is handled within it
+#: even when the kernel hands SIGINT to another thread: Python runs signal handlers in the main
+#: thread, once that thread wakes (asyncio's loop too).
+TICK = 0.25
+
 PatternLike = Union[str, "Pattern[str]"]
 ProcessLike = Union["subprocess.Popen[Any]", int]
 
@@ -312,7 +317,7 @@ class Follow:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                self._cond.wait(left)
+                self._cond.wait(min(left, TICK))
             ok = self._following
         if not ok:
             self.close()
@@ -322,6 +327,7 @@ class Follow:
     # -- the reader threads -------------------------------------------------------------------
 
     def _read_stdout(self) -> None:
+        _quiet_signals()
         out = self._proc.stdout
         assert out is not None
         try:
@@ -367,6 +373,7 @@ class Follow:
             self._last.setdefault(line.path, collections.deque(maxlen=LAST_LINES)).append(line.text)
 
     def _read_stderr(self) -> None:
+        _quiet_signals()
         err = self._proc.stderr
         assert err is not None
         try:
@@ -524,7 +531,7 @@ class Follow:
                         f"{missing()} within {timeout:g} s in {', '.join(self.paths)}" + self._diagnosis()
                     )
                 # A process is looked at every 50 ms; records wake us at once.
-                self._cond.wait(min(left, 0.05) if process is not None else left)
+                self._cond.wait(min(left, 0.05 if process is not None else TICK))
 
     def seen(self, pattern: PatternLike, since: Optional[int] = None) -> Optional[Match]:
         """The first kept record (at or after position `since`, a :meth:`mark`) that `pattern`
@@ -572,7 +579,7 @@ class Follow:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise WaitTimeout("rtail did not catch up with the files in time" + self._diagnosis())
-            self._cond.wait(left)
+            self._cond.wait(min(left, TICK))
 
     def lines(self, timeout: Optional[float] = None) -> Iterator[Line]:
         """The records after the cursor, moving it, as they arrive; ends when no record came
@@ -597,10 +604,10 @@ class Follow:
                         return line
                 if self._ended or self._closed:
                     return None
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
+                left = TICK if deadline is None else deadline - time.monotonic()
+                if left <= 0:
                     return None
-                self._cond.wait(left)
+                self._cond.wait(min(left, TICK))
 
     def _stop(self, stop: threading.Event) -> None:
         """End the wait that was given `stop` (in another thread) before it takes another
@@ -726,9 +733,74 @@ def follow(*paths: Union[str, "os.PathLike[str]"], **options: Any) -> Follow:
     return Follow(paths, **options)
 
 
+def _quiet_signals() -> None:
+    """In a thread of ours, leave asynchronous signals (Ctrl-C's SIGINT, SIGTERM, SIGALRM...)
+    to the others. Python runs signal handlers in the main thread, but only once it wakes: a
+    signal the kernel hands to a thread of ours wakes neither a wait in the main thread nor an
+    idle asyncio loop, and Ctrl-C would go unnoticed. Never in a thread that starts rtail: a
+    child inherits the mask."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return
+    faults = {getattr(signal, n) for n in ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGABRT", "SIGSYS")
+              if hasattr(signal, n)}
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, set(signal.valid_signals()) - faults)
+    except (OSError, ValueError):
+        pass
+
+
+def _in_thread(fn: Any, quiet: bool) -> Any:
+    """An asyncio future of ``fn()``, run in a new daemon thread (`quiet`: see
+    :func:`_quiet_signals`). Not the loop's executor: as many waits as wanted at once, in
+    threads of ours, and a cancelled one does not hold up ``asyncio.run``."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    fut = loop.create_future()
+
+    def settle(result: Any, error: Optional[BaseException]) -> None:
+        if fut.done():  # cancelled: nobody waits
+            return
+        if error is None:
+            fut.set_result(result)
+        else:
+            fut.set_exception(error)
+
+    def run() -> None:
+        if quiet:
+            _quiet_signals()
+        result: Any = None
+        error: Optional[BaseException] = None
+        try:
+            result = fn()
+        except BaseException as e:
+            error = e
+        try:
+            loop.call_soon_threadsafe(settle, result, error)
+        except RuntimeError:
+            pass  # the loop is closed: nobody waits
+
+    threading.Thread(target=run, name="rtail-async", daemon=True).start()
+    return fut
+
+
+async def _ticking(fut: Any) -> Any:
+    """Await `fut` with the loop woken every :data:`TICK` (a timer), so that its thread runs
+    Python code, and handles a Ctrl-C that the kernel handed to another thread."""
+    import asyncio
+
+    try:
+        while not fut.done():
+            await asyncio.wait({fut}, timeout=TICK)
+    except asyncio.CancelledError:
+        fut.cancel()  # the thread's outcome is nobody's now: never "exception not retrieved"
+        raise
+    return fut.result()
+
+
 class AsyncFollow:
-    """:class:`Follow` for asyncio, with the same rules: each blocking call runs in a worker
-    thread (the loop's default executor). Made by :func:`follow_async`; use it with
+    """:class:`Follow` for asyncio, with the same rules: each blocking call runs in a thread of
+    its own. Made by :func:`follow_async`; use it with
     ``async with``. Cancelling an await (``asyncio.wait_for``, a task's ``cancel()``) ends the
     wait in its thread at once: it takes no record after that, as if it had timed out then."""
 
@@ -745,14 +817,12 @@ class AsyncFollow:
         return self._follow
 
     async def _call(self, fn: Any, *args: Any) -> Any:
-        """``fn(*args, stop)`` in a worker thread; `stop` is set if this await is cancelled."""
+        """``fn(*args, stop)`` in a thread of its own; `stop` is set if this await is cancelled."""
         import asyncio
-        import functools
 
         stop = threading.Event()
-        fut = asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, stop))
         try:
-            return await fut
+            return await _ticking(_in_thread(lambda: fn(*args, stop), quiet=True))
         except asyncio.CancelledError:
             self.sync._stop(stop)
             raise
@@ -772,7 +842,8 @@ class AsyncFollow:
             return made
 
         try:
-            self._follow = await asyncio.get_running_loop().run_in_executor(None, start)
+            # Not quiet: rtail is started from this thread, and would inherit its signal mask.
+            self._follow = await _ticking(_in_thread(start, quiet=False))
         except asyncio.CancelledError:
             with lock:
                 state["cancelled"] = True
@@ -787,10 +858,8 @@ class AsyncFollow:
 
     async def aclose(self) -> None:
         """As :meth:`Follow.close`; a wait still running ends with :class:`RtailError`."""
-        import asyncio
-
         if self._follow is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self._follow.close)
+            await _ticking(_in_thread(self._follow.close, quiet=True))
 
     async def wait_for(
         self,

@@ -21,8 +21,8 @@ def append(path, text):
         f.write(text)
 
 
-def rtail_children():
-    """Live rtail processes whose parent is this process."""
+def live_children(named=None):
+    """Running (not zombie) processes whose parent is this process, by name if given."""
     me = os.getpid()
     found = []
     for pid in os.listdir("/proc"):
@@ -35,9 +35,14 @@ def rtail_children():
             continue
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         state, ppid = stat.rsplit(")", 1)[1].split()[:2]
-        if name == "rtail" and int(ppid) == me and state != "Z":
+        if int(ppid) == me and state != "Z" and named in (None, name):
             found.append(int(pid))
     return found
+
+
+def rtail_children():
+    """Live rtail processes whose parent is this process."""
+    return live_children("rtail")
 
 
 def test_a_line_written_between_follow_and_wait_is_found(tmp_path):
@@ -322,6 +327,69 @@ def test_ctrl_c_leaves_no_rtail(tmp_path, where):
         pytest.fail(f"the interrupted process did not end within 10 s; its stderr:\n{err}")
     assert "KeyboardInterrupt" in err
     assert wait_until_gone(rtail_pid), "rtail outlived the interrupted test"
+
+
+ELSEWHERE = """
+import asyncio, faulthandler, signal, sys, threading, rtail
+faulthandler.dump_traceback_later(8, exit=True)
+blocked = threading.Event()
+
+
+def elsewhere():
+    # A thread of the program's own (pytest-timeout's, a client library's...) that the kernel
+    # hands the SIGINT to: Python only flags it for the main thread.
+    blocked.wait()
+    signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+
+
+threading.Thread(target=elsewhere, daemon=True).start()
+
+
+def hook(f):
+    real = f._cond.wait
+
+    def wait(timeout=None):
+        if not blocked.is_set():
+            print(f._proc.pid, flush=True)
+            blocked.set()
+        return real(timeout)
+
+    f._cond.wait = wait
+
+
+if sys.argv[2] == "async":
+    async def main():
+        async with rtail.follow_async(sys.argv[1]) as g:
+            hook(g.sync)
+            await g.wait_for("never", timeout=60)
+
+    asyncio.run(main())
+else:
+    with rtail.follow(sys.argv[1]) as f:
+        hook(f)
+        f.wait_for("never", timeout=60)
+"""
+
+
+@pytest.mark.parametrize("api", ["sync", "async"])
+def test_ctrl_c_handed_to_another_thread_still_ends_a_wait(tmp_path, api):
+    """Python runs signal handlers in the main thread, and only once it wakes: a wait asleep
+    there (or an idle asyncio loop) must wake often enough (rtail.TICK) to notice."""
+    log = tmp_path / "a.log"
+    log.write_text("")
+    child = subprocess.Popen([sys.executable, "-c", ELSEWHERE, str(log), api],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    rtail_pid = int(child.stdout.readline())
+    start = time.monotonic()
+    try:
+        _, err = child.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        _, err = child.communicate()
+        pytest.fail(f"the interrupted process did not end within 10 s; its stderr:\n{err}")
+    assert "KeyboardInterrupt" in err, err
+    assert time.monotonic() - start < 3
+    assert wait_until_gone(rtail_pid)
 
 
 def test_rtail_ends_when_the_python_process_is_killed(tmp_path):
@@ -624,9 +692,11 @@ def test_a_cancelled_async_wait_takes_no_later_line(tmp_path):
             append(log, "ready\n")
             assert (await f.wait_for("ready", timeout=10)).text == "ready"
 
-    start = time.monotonic()
-    asyncio.run(main())  # also waits for the executor's threads
-    assert time.monotonic() - start < 10
+    asyncio.run(main())
+    deadline = time.monotonic() + 5
+    while any(t.name == "rtail-async" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [t for t in threading.enumerate() if t.name == "rtail-async"] == []
     assert rtail_children() == []
 
 
@@ -663,6 +733,8 @@ def test_cancelling_follow_async_while_it_starts_leaves_no_rtail(tmp_path):
     slow.write_text(f'#!/bin/sh\nsleep 0.5\nexec {shutil.which("rtail")} "$@"\n')
     slow.chmod(0o755)
 
+    before = set(live_children())
+
     async def main():
         async def use():
             async with rtail.follow_async(log, rtail=str(slow)):
@@ -674,11 +746,12 @@ def test_cancelling_follow_async_while_it_starts_leaves_no_rtail(tmp_path):
         with pytest.raises(asyncio.CancelledError):
             await task
 
-    asyncio.run(main())  # returns once the starting thread has finished
+    asyncio.run(main())
+    assert set(live_children()) - before, "the slow rtail should still be starting"
     deadline = time.monotonic() + 5
-    while rtail_children() and time.monotonic() < deadline:
+    while set(live_children()) - before and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert rtail_children() == [], "the follower started for a cancelled task was never closed"
+    assert set(live_children()) - before == set(), "the follower started for a cancelled task was never closed"
 
 
 README_EXAMPLE = re.compile(r"```python\n(from rtail import follow\n.*?)```", re.S)
