@@ -14,6 +14,8 @@ its own; see :func:`follow` and :class:`Follow` for the rules.
 
 from ._follow import (
     BUFFER,
+    LAST_LINES,
+    TICK,
     AsyncFollow,
     Follow,
     Line,
@@ -28,6 +30,8 @@ from ._follow import (
 
 __all__ = [
     "BUFFER",
+    "LAST_LINES",
+    "TICK",
     "AsyncFollow",
     "Follow",
     "Line",

@@ -11,6 +11,9 @@ Rules (the README says the same):
 - Records wait in a bounded buffer (:data:`BUFFER` by default). When a consumer falls that far
   behind, the oldest unread records are dropped and counted (:attr:`Follow.dropped`); rtail is
   never blocked.
+- Several paths and file-name patterns (``"logs/*.log"``, rtail's rule: a glob metacharacter
+  and no file by that name) in one follower; a file that starts matching a pattern later is
+  followed from its first byte, and each record's :attr:`Line.path` names its file.
 - Leaving the ``with`` block, or :meth:`Follow.close`, ends rtail and the reader threads; rtail
   also ends by itself when this process dies (its standard output closes).
 """
@@ -29,7 +32,8 @@ import sys
 import sysconfig
 import threading
 import time
-from typing import Any, Deque, Dict, Iterator, List, Optional, Pattern, Sequence, Union
+import weakref
+from typing import Any, AsyncIterator, Deque, Dict, Iterator, List, Optional, Pattern, Sequence, Tuple, Union
 
 #: How many records are kept, read or not (for :meth:`Follow.wait_for` and :meth:`Follow.seen`).
 BUFFER = 100_000
@@ -37,8 +41,13 @@ BUFFER = 100_000
 #: How many of each file's last lines a timeout error or a test report shows.
 LAST_LINES = 10
 
+#: The longest a blocking call sleeps at a time (seconds), so that Ctrl-C is handled within it
+#: even when the kernel hands SIGINT to another thread: Python runs signal handlers in the main
+#: thread, once that thread wakes (asyncio's loop too).
+TICK = 0.25
+
 PatternLike = Union[str, "Pattern[str]"]
-ProcessLike = Union[subprocess.Popen, int]
+ProcessLike = Union["subprocess.Popen[Any]", int]
 
 
 class RtailError(Exception):
@@ -59,6 +68,8 @@ class ProcessExited(Exception):
     def __init__(self, message: str, pid: int, returncode: Optional[int]) -> None:
         super().__init__(message)
         self.pid = pid
+        #: Its exit status; minus the signal's number when a signal killed it (as
+        #: ``Popen.returncode``); None when unknown (a pid that is not a child of this process).
         self.returncode = returncode
 
 
@@ -73,7 +84,8 @@ class Line:
     __slots__ = ("path", "offset", "text", "partial", "seq", "_raw")
 
     def __init__(self, path: str, offset: int, text: str, partial: bool, seq: int, raw: Optional[bytes]):
-        #: The followed path, as given to :func:`follow`.
+        #: The file's path: as given to :func:`follow`, or for a pattern, the matching file's path
+        #: (the pattern's leading directories joined with the names found: ``logs/a.log``).
         self.path = path
         #: Byte offset of the line's first byte in its file (0 again after a rotation or truncation).
         self.offset = offset
@@ -155,28 +167,83 @@ def _binary(given: Optional[str]) -> str:
     raise RtailError("cannot find the rtail binary: install the rtail package, put rtail on PATH, or set RTAIL_BINARY")
 
 
+def _is_pattern(path: str) -> bool:
+    """rtail's rule: an argument with a glob metacharacter is a pattern unless a file by that
+    very name exists."""
+    return any(c in path for c in "*?[{") and not os.path.lexists(path)
+
+
+def _literal_prefix(pattern: str) -> str:
+    """The leading components of `pattern` before the first one with a metacharacter, with a
+    trailing slash (empty for ``*.log``): every file it matches is spelled starting with it."""
+    lead: List[str] = []
+    for i, part in enumerate(pattern.split("/")):
+        if any(c in part for c in "*?[{"):
+            break
+        if i == 0 or part not in ("", "."):  # as rtail spells it: logs//x/./ is logs/x/
+            lead.append(part)
+    return "/".join(lead) + "/" if lead else ""
+
+
+class _Stopped(Exception):
+    """A wait was stopped (its asyncio task cancelled): nobody is waiting for its result."""
+
+
+def _check(stop: Optional[threading.Event]) -> None:
+    if stop is not None and stop.is_set():
+        raise _Stopped()
+
+
 def _compile(pattern: PatternLike) -> "Pattern[str]":
     return pattern if isinstance(pattern, re.Pattern) else re.compile(pattern)
 
 
-def _process_exited(process: ProcessLike) -> Optional[Any]:
-    """None while `process` runs; once it ended, its return code (None when unknown)."""
+def _process_exited(process: ProcessLike) -> Optional[Tuple[Optional[int]]]:
+    """None while `process` runs; once it ended, ``(returncode,)``: its exit status, minus the
+    signal that killed it (as ``Popen.returncode``), or None when that cannot be known (a pid
+    that is not a child of this process)."""
     if isinstance(process, subprocess.Popen):
         code = process.poll()
-        return None if code is None else ("code", code)
+        return None if code is None else (code,)
+    if hasattr(os, "waitid"):
+        try:
+            # Our child: its status, without reaping it (whoever started it still can).
+            info = os.waitid(os.P_PID, process, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            pass  # not our child
+        except OSError:
+            pass
+        else:
+            if info is None:
+                return None
+            if info.si_code == os.CLD_EXITED:
+                return (info.si_status,)
+            return (-info.si_status,)  # CLD_KILLED, CLD_DUMPED
     try:
         os.kill(process, 0)
     except ProcessLookupError:
-        return ("code", None)
+        return (None,)
     except PermissionError:
         return None
     try:  # a zombie still answers kill(0)
         with open(f"/proc/{process}/stat") as f:
             if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                return ("code", None)
+                return (None,)
     except (OSError, IndexError):
         pass
     return None
+
+
+def _how_it_ended(returncode: Optional[int]) -> str:
+    if returncode is None:
+        return "exited"
+    if returncode < 0:
+        try:
+            name = f" ({signal.Signals(-returncode).name})"
+        except ValueError:
+            name = ""
+        return f"was killed by signal {-returncode}{name}"
+    return f"exited with status {returncode}"
 
 
 class Follow:
@@ -197,9 +264,11 @@ class Follow:
     ) -> None:
         if not paths:
             raise ValueError("follow() needs at least one path")
+        #: What was given to :func:`follow`: paths and patterns.
         self.paths: List[str] = [os.fspath(p) for p in paths]
+        self._patterns = [p for p in self.paths if _is_pattern(p)]
         for p in self.paths:
-            if os.path.isdir(p):
+            if p not in self._patterns and os.path.isdir(p):
                 raise IsADirectoryError(f"rtail: cannot follow {p!r}: it is a directory")
         argv = [_binary(rtail), "--json", "-F", "-n", "+1" if from_start else "0"]
         for flag, values in (("--grep", grep), ("--exclude", exclude)):
@@ -218,7 +287,10 @@ class Follow:
         self._cursor = 0
         self._dropped = 0
         self._events: Deque[Dict[str, Any]] = collections.deque(maxlen=1000)
-        self._last: Dict[str, Deque[str]] = {p: collections.deque(maxlen=LAST_LINES) for p in self.paths}
+        # Each file's last lines: the paths given, and every file a pattern matched that logged.
+        self._last: Dict[str, Deque[str]] = {
+            p: collections.deque(maxlen=LAST_LINES) for p in self.paths if p not in self._patterns
+        }
         self._stderr: Deque[str] = collections.deque(maxlen=100)
         self._following = False
         self._marks = 0
@@ -230,6 +302,9 @@ class Follow:
             )
         except OSError as e:
             raise RtailError(f"cannot run {argv[0]}: {e}") from e
+        self._owner = os.getpid()
+        self._pipes = [s.fileno() for s in (self._proc.stdout, self._proc.stderr) if s is not None]
+        _live.add(self)
         self._threads = [
             threading.Thread(target=self._read_stdout, name="rtail-records", daemon=True),
             threading.Thread(target=self._read_stderr, name="rtail-stderr", daemon=True),
@@ -242,7 +317,7 @@ class Follow:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                self._cond.wait(left)
+                self._cond.wait(min(left, TICK))
             ok = self._following
         if not ok:
             self.close()
@@ -252,6 +327,7 @@ class Follow:
     # -- the reader threads -------------------------------------------------------------------
 
     def _read_stdout(self) -> None:
+        _quiet_signals()
         out = self._proc.stdout
         assert out is not None
         try:
@@ -297,6 +373,7 @@ class Follow:
             self._last.setdefault(line.path, collections.deque(maxlen=LAST_LINES)).append(line.text)
 
     def _read_stderr(self) -> None:
+        _quiet_signals()
         err = self._proc.stderr
         assert err is not None
         try:
@@ -322,9 +399,21 @@ class Follow:
             return list(self._events)
 
     def last_lines(self) -> Dict[str, List[str]]:
-        """Each followed file's last lines (at most :data:`LAST_LINES`)."""
+        """Each followed file's last lines (at most :data:`LAST_LINES`): every path given, every
+        file a pattern matched that logged a line, and (with no lines) each pattern none of whose
+        files logged one."""
         with self._cond:
-            return {p: list(d) for p, d in self._last.items()}
+            last = {p: list(d) for p, d in self._last.items()}
+            for p in self._silent_patterns():
+                last[p] = []
+            return last
+
+    def _silent_patterns(self) -> List[str]:
+        """The patterns no file of which has logged a line (told by the pattern's leading
+        directories, which every match of it starts with)."""
+        plain = set(self.paths)
+        logged = [path for path in self._last if path not in plain]
+        return [p for p in self._patterns if not any(path.startswith(_literal_prefix(p)) for path in logged)]
 
     def wait_for(
         self,
@@ -343,6 +432,10 @@ class Follow:
         match), :class:`ProcessExited` once `process` (a ``Popen`` or a pid) has ended and
         everything it wrote was read without a match, :class:`WaitTimeout` on timeout, and
         :class:`RtailError` if rtail itself ended."""
+        return self._wait_for(pattern, timeout, count, fail_on, process, None)
+
+    def _wait_for(self, pattern: PatternLike, timeout: float, count: int, fail_on: Optional[PatternLike],
+                  process: Optional[ProcessLike], stop: Optional[threading.Event]) -> Any:
         if count < 1:
             raise ValueError("count must be at least 1")
         rx = _compile(pattern)
@@ -358,7 +451,7 @@ class Follow:
             got = f" ({len(found)} of {count} matched)" if count > 1 else ""
             return f"no line matched {rx.pattern!r}{got}"
 
-        self._wait(take, missing, timeout, fail_on, process)
+        self._wait(take, missing, timeout, fail_on, process, stop)
         return found[0] if count == 1 else found
 
     def wait_all(
@@ -372,6 +465,10 @@ class Follow:
         """Wait until each of `patterns` has matched a record after the cursor, in any order;
         returns the first match of each, in the order of `patterns`. The cursor moves past the
         record that completed the set. Raises as :meth:`wait_for` does."""
+        return self._wait_all(patterns, timeout, fail_on, process, None)
+
+    def _wait_all(self, patterns: Sequence[PatternLike], timeout: float, fail_on: Optional[PatternLike],
+                  process: Optional[ProcessLike], stop: Optional[threading.Event]) -> List[Match]:
         rxs = [_compile(p) for p in patterns]
         found: List[Optional[Match]] = [None] * len(rxs)
 
@@ -388,17 +485,19 @@ class Follow:
             return "no line matched " + ", ".join(map(repr, left))
 
         if rxs:
-            self._wait(take, missing, timeout, fail_on, process)
+            self._wait(take, missing, timeout, fail_on, process, stop)
         return [f for f in found if f is not None]
 
     def _wait(self, take: Any, missing: Any, timeout: float, fail_on: Optional[PatternLike],
-              process: Optional[ProcessLike]) -> None:
-        """Hand every record after the cursor to `take` until it returns True."""
+              process: Optional[ProcessLike], stop: Optional[threading.Event]) -> None:
+        """Hand every record after the cursor to `take` until it returns True. Ends with
+        :class:`_Stopped` as soon as `stop` is set (see :meth:`_stop`)."""
         fail = _compile(fail_on) if fail_on is not None else None
         deadline = time.monotonic() + timeout
         synced_after_exit = False
         with self._cond:
             while True:
+                _check(stop)
                 while self._cursor < self._next_seq:
                     line = self._at(self._cursor)
                     self._cursor += 1
@@ -418,12 +517,13 @@ class Follow:
                         if not synced_after_exit:
                             # What it wrote before it ended may not be read yet: catch up once.
                             synced_after_exit = True
-                            self._sync_locked(deadline)
+                            self._sync_locked(deadline, stop)
                             continue
                         pid = process.pid if isinstance(process, subprocess.Popen) else process
-                        status = "" if exited[1] is None else f" with status {exited[1]}"
                         raise ProcessExited(
-                            f"process {pid} exited{status}: {missing()}" + self._diagnosis(), pid, exited[1]
+                            f"process {pid} {_how_it_ended(exited[0])}: {missing()}" + self._diagnosis(),
+                            pid,
+                            exited[0],
                         )
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -431,14 +531,17 @@ class Follow:
                         f"{missing()} within {timeout:g} s in {', '.join(self.paths)}" + self._diagnosis()
                     )
                 # A process is looked at every 50 ms; records wake us at once.
-                self._cond.wait(min(left, 0.05) if process is not None else left)
+                self._cond.wait(min(left, 0.05 if process is not None else TICK))
 
     def seen(self, pattern: PatternLike, since: Optional[int] = None) -> Optional[Match]:
         """The first kept record (at or after position `since`, a :meth:`mark`) that `pattern`
         matches, or None. Catches up first (see :meth:`mark`), so a line written before the
         call counts. Does not move the cursor."""
+        return self._seen(pattern, since, None)
+
+    def _seen(self, pattern: PatternLike, since: Optional[int], stop: Optional[threading.Event]) -> Optional[Match]:
         rx = _compile(pattern)
-        self.mark()
+        self._mark(10.0, stop)
         with self._cond:
             for line in list(self._records):
                 if since is not None and line.seq < since:
@@ -450,12 +553,19 @@ class Follow:
 
     def mark(self, timeout: float = 10.0) -> int:
         """Return once every line written to the files before this call was read (rtail reads
-        every file to its end on SIGUSR1 and says so), as a position for ``seen(since=…)``."""
+        every file to its end on SIGUSR1 and says so), as a position for ``seen(since=…)``.
+
+        Not yet for a file a pattern matches that was created just before the call: rtail
+        finds new files from directory notifications, which its mark does not wait for. Wait
+        for such a file's lines with :meth:`wait_for`."""
+        return self._mark(timeout, None)
+
+    def _mark(self, timeout: float, stop: Optional[threading.Event]) -> int:
         with self._cond:
-            self._sync_locked(time.monotonic() + timeout)
+            self._sync_locked(time.monotonic() + timeout, stop)
             return self._next_seq
 
-    def _sync_locked(self, deadline: float) -> None:
+    def _sync_locked(self, deadline: float, stop: Optional[threading.Event]) -> None:
         """With the condition held: ask rtail for a mark and wait for the answer."""
         target = self._marks + 1
         if self._ended:
@@ -465,34 +575,56 @@ class Follow:
         except OSError:
             return
         while self._marks < target and not self._ended:
+            _check(stop)
             left = deadline - time.monotonic()
             if left <= 0:
                 raise WaitTimeout("rtail did not catch up with the files in time" + self._diagnosis())
-            self._cond.wait(left)
+            self._cond.wait(min(left, TICK))
 
     def lines(self, timeout: Optional[float] = None) -> Iterator[Line]:
         """The records after the cursor, moving it, as they arrive; ends when no record came
         for `timeout` seconds (never, with None) or when the follower is closed."""
         while True:
-            with self._cond:
-                deadline = None if timeout is None else time.monotonic() + timeout
-                while self._cursor >= self._next_seq and not self._ended and not self._closed:
-                    left = None if deadline is None else deadline - time.monotonic()
-                    if left is not None and left <= 0:
-                        return
-                    self._cond.wait(left)
-                if self._cursor >= self._next_seq:
-                    return
-                line = self._at(self._cursor)
-                self._cursor += 1
-            if line is not None:
-                yield line
+            line = self._next_line(timeout, None)
+            if line is None:
+                return
+            yield line
+
+    def _next_line(self, timeout: Optional[float], stop: Optional[threading.Event]) -> Optional[Line]:
+        """The next record after the cursor, moving it; None once none came for `timeout`
+        seconds, or rtail ended, or the follower was closed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                _check(stop)
+                while self._cursor < self._next_seq:
+                    line = self._at(self._cursor)
+                    self._cursor += 1
+                    if line is not None:
+                        return line
+                if self._ended or self._closed:
+                    return None
+                left = TICK if deadline is None else deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._cond.wait(min(left, TICK))
+
+    def _stop(self, stop: threading.Event) -> None:
+        """End the wait that was given `stop` (in another thread) before it takes another
+        record: set with the condition held, so that wait is not looking at records now."""
+        with self._cond:
+            stop.set()
+            self._cond.notify_all()
 
     def __iter__(self) -> Iterator[Line]:
         return self.lines()
 
     def close(self) -> None:
-        """End rtail and the reader threads. Never blocks for long; may be called again."""
+        """End rtail and the reader threads. Never blocks for long; may be called again.
+        In a child made by ``fork()``, does nothing: the rtail is the parent's."""
+        if getattr(self, "_owner", None) != os.getpid():  # forked, or rtail never started
+            return
+        _live.discard(self)
         with self._cond:
             if self._closed:
                 return
@@ -530,6 +662,24 @@ class Follow:
         except Exception:
             pass
 
+    def _disown(self) -> None:
+        """In a child just made by ``fork()``: let go of rtail's output pipes, so that rtail
+        still ends once the parent is gone (it ends when nobody reads its output), and never
+        stop the parent's rtail (:meth:`close` does nothing here). Takes no lock: another
+        thread may have held one at the fork."""
+        self._closed = True
+        self._ended = True
+        try:
+            null = os.open(os.devnull, os.O_RDONLY)
+        except OSError:
+            return
+        for fd in self._pipes:
+            try:
+                os.dup2(null, fd)  # not close: the file objects still own these numbers
+            except OSError:
+                pass
+        os.close(null)
+
     # -- helpers ------------------------------------------------------------------------------
 
     def _at(self, seq: int) -> Optional[Line]:
@@ -551,34 +701,113 @@ class Follow:
                 parts.append(f"last lines of {path}:\n" + "\n".join(f"  {t}" for t in last))
             else:
                 parts.append(f"nothing was logged to {path}")
+        for pattern in self._silent_patterns():
+            parts.append(f"no file matching {pattern} logged a line")
         if self._dropped:
             parts.append(f"{self._dropped} lines were dropped unread (more than {self._buffer} waited)")
         return "".join("\n" + p for p in parts)
 
 
+#: Followers not closed yet, for :func:`_after_fork_in_child`.
+_live: "weakref.WeakSet[Follow]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for f in list(_live):
+        f._disown()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def follow(*paths: Union[str, "os.PathLike[str]"], **options: Any) -> Follow:
     """Follow `paths` by name across rotation (``rtail -F``), from their end (``from_start=True``:
     from their first line). Returns once every file is watched: whatever is written from then on
-    is seen. Options: ``grep``/``exclude`` (rtail patterns, one or a list), ``ignore_case``,
+    is seen. A path that does not exist yet is waited for. A path with ``*``, ``?``, ``[…]`` or
+    ``{a,b}`` that names no file is a pattern (``"logs/*.log"``, ``"logs/**/*.log"``): every file
+    it matches is followed, and every file that comes to match it later, from its first byte
+    (rtail's rule; see its README). Options: ``grep``/``exclude`` (rtail patterns, one or a list), ``ignore_case``,
     ``poll`` (seconds: stat polling instead of notifications), ``buffer`` (records kept),
     ``rtail`` (the binary), ``start_timeout``."""
     return Follow(paths, **options)
 
 
+def _quiet_signals() -> None:
+    """In a thread of ours, leave asynchronous signals (Ctrl-C's SIGINT, SIGTERM, SIGALRM...)
+    to the others. Python runs signal handlers in the main thread, but only once it wakes: a
+    signal the kernel hands to a thread of ours wakes neither a wait in the main thread nor an
+    idle asyncio loop, and Ctrl-C would go unnoticed. Never in a thread that starts rtail: a
+    child inherits the mask."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return
+    faults = {getattr(signal, n) for n in ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGABRT", "SIGSYS")
+              if hasattr(signal, n)}
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, set(signal.valid_signals()) - faults)
+    except (OSError, ValueError):
+        pass
+
+
+def _in_thread(fn: Any, quiet: bool) -> Any:
+    """An asyncio future of ``fn()``, run in a new daemon thread (`quiet`: see
+    :func:`_quiet_signals`). Not the loop's executor: as many waits as wanted at once, in
+    threads of ours, and a cancelled one does not hold up ``asyncio.run``."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    fut = loop.create_future()
+
+    def settle(result: Any, error: Optional[BaseException]) -> None:
+        if fut.done():  # cancelled: nobody waits
+            return
+        if error is None:
+            fut.set_result(result)
+        else:
+            fut.set_exception(error)
+
+    def run() -> None:
+        if quiet:
+            _quiet_signals()
+        result: Any = None
+        error: Optional[BaseException] = None
+        try:
+            result = fn()
+        except BaseException as e:
+            error = e
+        try:
+            loop.call_soon_threadsafe(settle, result, error)
+        except RuntimeError:
+            pass  # the loop is closed: nobody waits
+
+    threading.Thread(target=run, name="rtail-async", daemon=True).start()
+    return fut
+
+
+async def _ticking(fut: Any) -> Any:
+    """Await `fut` with the loop woken every :data:`TICK` (a timer), so that its thread runs
+    Python code, and handles a Ctrl-C that the kernel handed to another thread."""
+    import asyncio
+
+    try:
+        while not fut.done():
+            await asyncio.wait({fut}, timeout=TICK)
+    except asyncio.CancelledError:
+        fut.cancel()  # the thread's outcome is nobody's now: never "exception not retrieved"
+        raise
+    return fut.result()
+
+
 class AsyncFollow:
-    """:class:`Follow` for asyncio: the same rules, each blocking call run in a worker thread.
-    Made by :func:`follow_async`; use it with ``async with``."""
+    """:class:`Follow` for asyncio, with the same rules: each blocking call runs in a thread of
+    its own. Made by :func:`follow_async`; use it with
+    ``async with``. Cancelling an await (``asyncio.wait_for``, a task's ``cancel()``) ends the
+    wait in its thread at once: it takes no record after that, as if it had timed out then."""
 
     def __init__(self, paths: Sequence[Union[str, "os.PathLike[str]"]], options: Dict[str, Any]) -> None:
         self._paths = paths
         self._options = options
         self._follow: Optional[Follow] = None
-
-    async def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        import asyncio
-        import functools
-
-        return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
 
     @property
     def sync(self) -> Follow:
@@ -587,30 +816,96 @@ class AsyncFollow:
             raise RtailError("not started: use `async with follow_async(...)`")
         return self._follow
 
+    async def _call(self, fn: Any, *args: Any) -> Any:
+        """``fn(*args, stop)`` in a thread of its own; `stop` is set if this await is cancelled."""
+        import asyncio
+
+        stop = threading.Event()
+        try:
+            return await _ticking(_in_thread(lambda: fn(*args, stop), quiet=True))
+        except asyncio.CancelledError:
+            self.sync._stop(stop)
+            raise
+
     async def __aenter__(self) -> "AsyncFollow":
-        self._follow = await self._run(Follow, self._paths, **self._options)
+        import asyncio
+
+        lock = threading.Lock()
+        state: Dict[str, Any] = {"cancelled": False, "made": None}
+
+        def start() -> Follow:
+            made = Follow(self._paths, **self._options)
+            with lock:
+                if state["cancelled"]:  # nobody will close it: do it now
+                    made.close()
+                state["made"] = made
+            return made
+
+        try:
+            # Not quiet: rtail is started from this thread, and would inherit its signal mask.
+            self._follow = await _ticking(_in_thread(start, quiet=False))
+        except asyncio.CancelledError:
+            with lock:
+                state["cancelled"] = True
+                made = state["made"]
+            if made is not None:  # started just before the cancel
+                threading.Thread(target=made.close, name="rtail-close", daemon=True).start()
+            raise
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """As :meth:`Follow.close`; a wait still running ends with :class:`RtailError`."""
         if self._follow is not None:
-            await self._run(self._follow.close)
+            await _ticking(_in_thread(self._follow.close, quiet=True))
 
-    async def wait_for(self, pattern: PatternLike, timeout: float = 30.0, **options: Any) -> Any:
-        """As :meth:`Follow.wait_for`. Cancelling the await closes nothing; closing the
-        follower ends a wait still running in its thread."""
-        return await self._run(self.sync.wait_for, pattern, timeout, **options)
+    async def wait_for(
+        self,
+        pattern: PatternLike,
+        timeout: float = 30.0,
+        *,
+        count: int = 1,
+        fail_on: Optional[PatternLike] = None,
+        process: Optional[ProcessLike] = None,
+    ) -> Any:
+        """As :meth:`Follow.wait_for`."""
+        return await self._call(self.sync._wait_for, pattern, timeout, count, fail_on, process)
 
-    async def wait_all(self, patterns: Sequence[PatternLike], timeout: float = 30.0, **options: Any) -> List[Match]:
-        return await self._run(self.sync.wait_all, patterns, timeout, **options)
+    async def wait_all(
+        self,
+        patterns: Sequence[PatternLike],
+        timeout: float = 30.0,
+        *,
+        fail_on: Optional[PatternLike] = None,
+        process: Optional[ProcessLike] = None,
+    ) -> List[Match]:
+        """As :meth:`Follow.wait_all`."""
+        found: List[Match] = await self._call(self.sync._wait_all, patterns, timeout, fail_on, process)
+        return found
 
     async def seen(self, pattern: PatternLike, since: Optional[int] = None) -> Optional[Match]:
-        return await self._run(self.sync.seen, pattern, since)
+        """As :meth:`Follow.seen`."""
+        found: Optional[Match] = await self._call(self.sync._seen, pattern, since)
+        return found
 
     async def mark(self, timeout: float = 10.0) -> int:
-        return await self._run(self.sync.mark, timeout)
+        """As :meth:`Follow.mark`."""
+        position: int = await self._call(self.sync._mark, timeout)
+        return position
+
+    async def lines(self, timeout: Optional[float] = None) -> AsyncIterator[Line]:
+        """As :meth:`Follow.lines`: ``async for line in log.lines(timeout=1):``."""
+        while True:
+            line = await self._call(self.sync._next_line, timeout)
+            if line is None:
+                return
+            yield line
+
+    def __aiter__(self) -> AsyncIterator[Line]:
+        """``async for line in log:`` until the follower is closed."""
+        return self.lines()
 
 
 def follow_async(*paths: Union[str, "os.PathLike[str]"], **options: Any) -> AsyncFollow:
