@@ -21,6 +21,7 @@ Rules (the README says the same):
 from __future__ import annotations
 
 import base64
+import datetime
 import collections
 import json
 import os
@@ -81,9 +82,18 @@ class WaitTimeout(TimeoutError):
 class Line:
     """One record: a line of a followed file without its newline."""
 
-    __slots__ = ("path", "offset", "text", "partial", "seq", "_raw")
+    __slots__ = ("path", "offset", "text", "partial", "seq", "_raw", "ts")
 
-    def __init__(self, path: str, offset: int, text: str, partial: bool, seq: int, raw: Optional[bytes]):
+    def __init__(
+        self,
+        path: str,
+        offset: int,
+        text: str,
+        partial: bool,
+        seq: int,
+        raw: Optional[bytes],
+        ts: "Optional[datetime.datetime]" = None,
+    ):
         #: The file's path: as given to :func:`follow`, or for a pattern, the matching file's path
         #: (the pattern's leading directories joined with the names found: ``logs/a.log``).
         self.path = path
@@ -96,6 +106,10 @@ class Line:
         #: Position in the stream of records (what :meth:`Follow.mark` returns).
         self.seq = seq
         self._raw = raw
+        #: The record's time (an aware datetime, UTC) when its file has timestamps, else None:
+        #: rtail reads the stamp at the line's start (ISO 8601, Python logging's, syslog, ...),
+        #: and a line without one (a traceback's) has the time of the line before it.
+        self.ts = ts
 
     @property
     def raw(self) -> bytes:
@@ -130,6 +144,10 @@ class Match:
     def offset(self) -> int:
         return self.line.offset
 
+    @property
+    def ts(self) -> "Optional[datetime.datetime]":
+        return self.line.ts
+
     def __getitem__(self, group: Union[int, str]) -> Any:
         return self.match[group]
 
@@ -144,6 +162,20 @@ class Match:
 
     def __repr__(self) -> str:
         return f"Match({self.line!r}, {self.match.group(0)!r})"
+
+
+def _parse_ts(text: Optional[str]) -> "Optional[datetime.datetime]":
+    """rtail's `"ts"`: RFC 3339 in UTC with 0, 3, 6 or 9 fraction digits and `Z`."""
+    if not text or not text.endswith("Z"):
+        return None
+    body = text[:-1]
+    if "." in body:
+        whole, frac = body.split(".", 1)
+        body = f"{whole}.{(frac + '000000')[:6]}"
+    try:
+        return datetime.datetime.fromisoformat(body).replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return None
 
 
 def _binary(given: Optional[str]) -> str:
@@ -257,6 +289,8 @@ class Follow:
         grep: Union[None, str, Sequence[str]] = None,
         exclude: Union[None, str, Sequence[str]] = None,
         ignore_case: bool = False,
+        multiline: bool = False,
+        record_start: Optional[str] = None,
         poll: Optional[float] = None,
         buffer: int = BUFFER,
         rtail: Optional[str] = None,
@@ -276,6 +310,10 @@ class Follow:
                 argv.append(f"{flag}={v}")
         if ignore_case:
             argv.append("--ignore-case")
+        if multiline:
+            argv.append("--multiline")
+        if record_start is not None:
+            argv.append(f"--record-start={record_start}")
         if poll is not None:
             argv += ["--poll", "-s", str(poll)]
         argv.append("--")
@@ -363,6 +401,7 @@ class Follow:
                 bool(obj.get("partial", False)),
                 self._next_seq,
                 base64.b64decode(b64) if b64 is not None else None,
+                _parse_ts(obj.get("ts")),
             )
             self._next_seq += 1
             self._records.append(line)
@@ -554,10 +593,7 @@ class Follow:
     def mark(self, timeout: float = 10.0) -> int:
         """Return once every line written to the files before this call was read (rtail reads
         every file to its end on SIGUSR1 and says so), as a position for ``seen(since=…)``.
-
-        Not yet for a file a pattern matches that was created just before the call: rtail
-        finds new files from directory notifications, which its mark does not wait for. Wait
-        for such a file's lines with :meth:`wait_for`."""
+        Files a pattern matches that were created before the call are read too."""
         return self._mark(timeout, None)
 
     def _mark(self, timeout: float, stop: Optional[threading.Event]) -> int:
@@ -728,6 +764,9 @@ def follow(*paths: Union[str, "os.PathLike[str]"], **options: Any) -> Follow:
     ``{a,b}`` that names no file is a pattern (``"logs/*.log"``, ``"logs/**/*.log"``): every file
     it matches is followed, and every file that comes to match it later, from its first byte
     (rtail's rule; see its README). Options: ``grep``/``exclude`` (rtail patterns, one or a list), ``ignore_case``,
+    ``multiline`` (a record is a line that starts with a timestamp and the lines that continue
+    it, such as a traceback: matched and returned whole, ``\\n`` inside), ``record_start`` (a
+    regex: where records start; implies ``multiline``),
     ``poll`` (seconds: stat polling instead of notifications), ``buffer`` (records kept),
     ``rtail`` (the binary), ``start_timeout``."""
     return Follow(paths, **options)

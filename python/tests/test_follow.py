@@ -847,3 +847,29 @@ def test_a_forked_child_neither_stops_rtail_nor_keeps_it_alive(tmp_path):
         assert wait_until_gone(rtail_pid), "the forked child kept rtail alive after its parent was killed"
     finally:
         os.kill(child, signal.SIGKILL)
+
+
+def test_lines_carry_their_time_and_multiline_records_match_whole(tmp_path):
+    log = tmp_path / "app.log"
+    log.write_text("")
+    with follow(str(log), multiline=True) as f:
+        append(
+            log,
+            "2026-12-01T10:00:00.250Z ERROR request failed\n"
+            "Traceback (most recent call last):\n"
+            '  File "app.py", line 3, in handle\n'
+            "KeyError: 'user'\n"
+            "2026-12-01T10:00:01Z INFO next\n",
+        )
+        m = f.wait_for(r"KeyError: '(\w+)'", timeout=10)
+        assert m[1] == "user"
+        assert m.text.startswith("2026-12-01T10:00:00.250Z ERROR request failed\nTraceback")
+        assert m.text.endswith("KeyError: 'user'")
+        assert m.ts == __import__("datetime").datetime(2026, 12, 1, 10, 0, 0, 250000, tzinfo=__import__("datetime").timezone.utc)
+        nxt = f.wait_for(r"INFO next", timeout=10)
+        assert nxt.ts is not None and nxt.ts.second == 1
+    plain = tmp_path / "plain.log"
+    plain.write_text("")
+    with follow(str(plain)) as f:
+        append(plain, "no time here\n")
+        assert f.wait_for("no time", timeout=10).ts is None

@@ -363,6 +363,10 @@ impl<'a> Engine<'a> {
                 match control {
                     Control::Mark(n) => {
                         self.check_all()?;
+                        // Files a pattern matches that were created before the mark was asked
+                        // for are followed (and read) before it is answered too.
+                        self.look_for_matches()?;
+                        self.flush_held_for_mark()?;
                         self.sink.send(Msg::Mark(n))?;
                     }
                     Control::ChildExited(code) => {
@@ -951,6 +955,12 @@ impl<'a> Engine<'a> {
             self.pump_current(i)?;
         }
         self.flush_all_partials()
+    }
+
+    /// A mark says everything written before it was printed: records held back (`--multiline`,
+    /// `--merge`) go out first.
+    fn flush_held_for_mark(&mut self) -> Result<(), Stopped> {
+        self.sink.flush_held(None)
     }
 
     fn flush_all_partials(&mut self) -> Result<(), Stopped> {

@@ -239,3 +239,23 @@ fn created_and_deleted_matches_leave_no_descriptor_behind() {
     wait_for_condition("the descriptors of deleted files to be closed", || fds() <= before);
     sentinel(&s, &dir, "logs/keep.log", "still here");
 }
+
+/// A mark (SIGUSR1) says everything written before it was printed: that includes a file a
+/// pattern matches that was created just before it, before a notification about it (or, here,
+/// polling every 30 s, the next look) would have found it.
+#[test]
+fn a_mark_waits_for_files_created_just_before_it() {
+    let dir = TestDir::new();
+    logs(&dir);
+    let s = dir.spawn(&["--json", "--poll", "-s", "30", "-F", "-n", "0", "logs/*.log"]);
+    s.wait_for_stdout("\"following\"");
+    for k in 0..3 {
+        dir.write(&format!("logs/new{k}.log"), format!("line of new{k}\n"));
+        s.signal(libc::SIGUSR1);
+        s.wait_for_stdout(&format!("\"mark\":{k}}}"));
+        let out = s.stdout.text();
+        let line = out.find(&format!("line of new{k}")).unwrap_or(usize::MAX);
+        let mark = out.find(&format!("\"mark\":{k}}}")).unwrap_or(0);
+        assert!(line < mark, "new{k}.log's line is not before mark {k}:\n{out}");
+    }
+}
