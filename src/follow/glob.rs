@@ -228,6 +228,21 @@ impl Engine<'_> {
         }
     }
 
+    /// Whether `path`, new to us, is a file a pattern's input reads whose name is gone: renamed.
+    pub(super) fn renamed_here(&self, path: &Path) -> bool {
+        if self.names.contains_key(path) {
+            return false;
+        }
+        let Ok(meta) = std::fs::metadata(path) else { return false };
+        let identity = Identity::of(&meta);
+        self.files.iter().any(|f| {
+            f.from_pattern
+                && (f.cur.as_ref().is_some_and(|r| r.identity == identity)
+                    || f.drains.iter().any(|d| d.reader.identity == identity))
+                && f.path.as_ref().is_some_and(|p| std::fs::symlink_metadata(p).is_err())
+        })
+    }
+
     /// Is the file with `identity` already read by some input? A pure rename (its name gone)
     /// of a file found by a pattern is followed on under `path`.
     fn known_file(&mut self, identity: Identity, path: &Path) -> Result<bool, Stopped> {

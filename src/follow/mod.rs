@@ -449,6 +449,12 @@ impl<'a> Engine<'a> {
         if rescan {
             due.extend((0..self.files.len()).map(|i| (i, true)));
         }
+        // A file renamed from a name a pattern matched is named anew first, so that what its
+        // reader reads next comes under its new name.
+        let (renamed, found): (Vec<_>, Vec<_>) = found.into_iter().partition(|(_, p)| self.renamed_here(p));
+        for (k, path) in renamed {
+            self.found(k, path)?;
+        }
         // Files with something draining are looked at on every wake-up.
         for &i in &self.draining {
             due.entry(i).or_default();
@@ -660,6 +666,11 @@ impl<'a> Engine<'a> {
                 f.failure = Some(Failure::Errno(err.raw_os_error().unwrap_or(libc::ENOENT)));
                 let text = format!("{} has become inaccessible: {}", quote(f.name()), sys::error_text(&err));
                 self.sink.event(f.id, EventKind::Inaccessible, text)?;
+                if self.files[i].from_pattern {
+                    // Renamed to another name the pattern matches? Polled directories are read
+                    // now, not at the next tick, so its reader reads on under its new name.
+                    self.poll_patterns()?;
+                }
                 self.rewatch_if_dir_gone(i)
             }
             NameChange::Replaced => {

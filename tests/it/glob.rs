@@ -107,7 +107,8 @@ fn a_rename_between_matching_names_keeps_the_reader(mode: &[&str]) {
     assert!(
         out.ends_with("\n==> logs/b.log <==\nthree\nend\n")
             || out.ends_with("\n==> logs/b.log <==\ntwo\nthree\nend\n"),
-        "the renamed file's lines under its new name:\n{out}"
+        "the renamed file's lines under its new name:\n{out}\n--- stderr ---\n{}",
+        s.stderr.text()
     );
 }
 
