@@ -177,8 +177,7 @@ fn command() -> Command {
                      own ==> app.log.1 <== header, and with --json its own path. A damaged .gz is \
                      reported (exit status 1) and the rest is still printed. While following by name, a \
                      generation that was created and rotated away before rtail could look is read \
-                     from its rotated name, whole, before the newer file: always for a FILE named, \
-                     and with --history for files found by a pattern too.\n\n\
+                     from its rotated name, whole, before the newer file.\n\n\
                      Example: rtail --history -n 1000 -F app.log",
                 ),
             flag("multiline")

@@ -200,8 +200,7 @@ pub(crate) struct Engine<'a> {
     names: std::collections::HashMap<PathBuf, usize>,
     /// The number the next source found by a pattern (or a missed generation) gets.
     next_id: SourceId,
-    /// `--history`: generations rotated away unseen are read from their rotated names, for
-    /// pattern matches too (for FILEs named, always when following by name).
+    /// `--history`: generations rotated away unseen are read from their rotated names.
     history: bool,
     /// Files a pattern's input stopped reading, for when they come back under a name a
     /// pattern matches (`glob.rs`).

@@ -129,20 +129,12 @@ fn following_goes_on_after_the_history() {
 }
 
 /// A whole generation created, filled and rotated away while rtail could not look (held back
-/// with SIGSTOP, as a saturated machine holds it back): following a FILE by name reads it from
-/// its rotated name, plain or gzipped, in order, before the newer file (with `--history` or
-/// without: for a FILE named, always).
+/// with SIGSTOP, as a saturated machine holds it back): with `--history`, following reads it
+/// from its rotated name, plain or gzipped, in order, before the newer file.
 fn a_generation_rotated_away_unseen_is_read_from_its_rotated_name(mode: &[&str], gzip: bool) {
-    for history in [true, false] {
-        a_generation_rotated_away_unseen_is_read_back(mode, gzip, history);
-    }
-}
-
-fn a_generation_rotated_away_unseen_is_read_back(mode: &[&str], gzip: bool, history: bool) {
     let dir = TestDir::new();
     dir.write("app.log", "f1\n");
-    let history = if history { &["--history"][..] } else { &[] };
-    let args: Vec<&str> = mode.iter().chain(history).copied().chain(["-F", "-n", "+1", "app.log"]).collect();
+    let args: Vec<&str> = mode.iter().copied().chain(["--history", "-F", "-n", "+1", "app.log"]).collect();
     let s = dir.spawn(&args);
     s.wait_for_stdout("f1\n");
     sentinel(&s, &dir, "app.log", "f2");
@@ -192,18 +184,12 @@ fn a_gzipped_generation_rotated_away_unseen_is_read_back_poll() {
 }
 
 /// Generations that were there when following started are history, not news: a rotation
-/// later does not print them again (with `--history` or without).
+/// later does not print them again.
 #[test]
 fn generations_there_at_the_start_are_not_printed_again_at_a_rotation() {
-    generations_there_at_the_start_stay_unprinted(&["--history"]);
-    generations_there_at_the_start_stay_unprinted(&[]);
-}
-
-fn generations_there_at_the_start_stay_unprinted(history: &[&str]) {
     let dir = TestDir::new();
     rotated(&dir);
-    let args: Vec<&str> = history.iter().copied().chain(["-F", "-n", "2", "app.log"]).collect();
-    let s = dir.spawn(&args);
+    let s = dir.spawn(&["--history", "-F", "-n", "2", "app.log"]);
     s.wait_for_stdout("l1\nl2\n");
     std::fs::rename(dir.join("app.log"), dir.join("app.log.0")).expect("rotate");
     dir.write("app.log", "n1\n");
