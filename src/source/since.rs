@@ -723,6 +723,31 @@ mod tests {
     }
 
     #[test]
+    fn syslog_across_new_year_takes_its_years_from_the_end() {
+        // Dec 30 to Jan 2, a line a minute, read on Jan 5: the probes must not put December in
+        // the new year.
+        let now = Stamp::from_nanos(1_799_107_200 * SEC); // 2027-01-05T00:00:00Z
+        let lines: Vec<Vec<u8>> = (0..4 * 1440)
+            .map(|m: i64| {
+                let (day, hour, minute) = (30 + m / 1440, m / 60 % 24, m % 60);
+                let date = if day <= 31 { format!("Dec {day}") } else { format!("Jan  {}", day - 31) };
+                format!("{date} {hour:02}:{minute:02}:00 host app[1]: minute {m}").into_bytes()
+            })
+            .collect();
+        let at = starts(&lines);
+        let bytes = join(&lines, b'\n', true);
+        let f = file_of(&bytes);
+        let new_year = Stamp::from_nanos(1_798_761_600 * SEC); // 2027-01-01T00:00:00Z
+        for tuning in [&TINY, &TUNING] {
+            let mut parser = Parser::new(Format::Syslog, now, TimeZone::UTC);
+            let mut stats = Stats::default();
+            let got =
+                find_tuned(f.as_file(), bytes.len() as u64, new_year, &mut parser, b'\n', tuning, &mut stats);
+            assert_eq!(got.unwrap(), Since::At(at[2 * 1440]), "window {}", tuning.window);
+        }
+    }
+
+    #[test]
     fn random_files_agree_with_a_linear_reading() {
         for seed in 1..=200u64 {
             let mut rng = Rng(seed);
