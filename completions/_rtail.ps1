@@ -25,6 +25,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtail' -ScriptBlock {
             [CompletionResult]::new('--bytes', '--bytes', [CompletionResultType]::ParameterName, 'Output the last NUM bytes; -c +NUM: from byte NUM on')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Output the last NUM lines (default 10); -n +NUM: from line NUM on')
             [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'Output the last NUM lines (default 10); -n +NUM: from line NUM on')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Output the records stamped at WHEN or later (10m, 1h30m, 10:00…)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour level words, matches and headers')
             [CompletionResult]::new('--colour', '--colour', [CompletionResultType]::ParameterName, 'When to colour level words, matches and headers')
             [CompletionResult]::new('--record-start', '--record-start', [CompletionResultType]::ParameterName, 'Records start at lines matching REGEX (implies --multiline)')

@@ -22,6 +22,7 @@ set edit:completion:arg-completer[rtail] = {|@words|
             cand --bytes 'Output the last NUM bytes; -c +NUM: from byte NUM on'
             cand -n 'Output the last NUM lines (default 10); -n +NUM: from line NUM on'
             cand --lines 'Output the last NUM lines (default 10); -n +NUM: from line NUM on'
+            cand --since 'Output the records stamped at WHEN or later (10m, 1h30m, 10:00…)'
             cand --color 'When to colour level words, matches and headers'
             cand --colour 'When to colour level words, matches and headers'
             cand --record-start 'Records start at lines matching REGEX (implies --multiline)'

@@ -1,5 +1,6 @@
 complete -c rtail -s c -l bytes -d 'Output the last NUM bytes; -c +NUM: from byte NUM on' -r
 complete -c rtail -s n -l lines -d 'Output the last NUM lines (default 10); -n +NUM: from line NUM on' -r
+complete -c rtail -l since -d 'Output the records stamped at WHEN or later (10m, 1h30m, 10:00…)' -r
 complete -c rtail -l color -l colour -d 'When to colour level words, matches and headers' -r -f -a "auto\t'Colour when stdout is a terminal (see NO_COLOR, CLICOLOR_FORCE)'
 always\t'Always colour'
 never\t'Never colour'"

@@ -172,6 +172,9 @@ pub struct Config {
     pub merge: bool,
     /// `--merge-window`: following, how long a record may wait for earlier ones from other files.
     pub merge_window: std::time::Duration,
+    /// `--since WHEN`: each input's output starts at its first record stamped at or after this
+    /// (the last `count.n` of those when `count` is not from the start).
+    pub since: Option<std::time::SystemTime>,
 }
 
 /// The web view's settings (`--serve`, `--serve-token`, `--serve-once`).
@@ -213,6 +216,7 @@ impl Default for Config {
             record_start: None,
             merge: false,
             merge_window: DEFAULT_MERGE_WINDOW,
+            since: None,
         }
     }
 }

@@ -323,6 +323,7 @@ impl Follower {
             stamps: false,
             multiline: None,
             merge_window: None,
+            since: None,
         };
         let (sink, rx) = pipeline::channel(shutdown.clone(), shaping);
         let control = Arc::new(follow::Inbox::new());

@@ -57,6 +57,7 @@ pub use error::{Error, Result};
 pub use filter::{PatternError, Patterns};
 pub use follower::{FollowError, Follower, FollowerBuilder, Line};
 pub use run::{Outcome, run};
+pub use stamp::parse_since;
 
 /// For a program's start, before anything else: take the standard descriptors it was started
 /// without (so no file opened later lands on them), and ignore SIGPIPE (a reader that went away

@@ -162,6 +162,29 @@ pub(crate) struct Shaping {
     pub(crate) multiline: Option<Arc<Multiline>>,
     /// `--merge` while following: how long a record waits for earlier ones (`reorder.rs`).
     pub(crate) merge_window: Option<std::time::Duration>,
+    /// `--since`: sources that could not be searched ([`Sink::shut_until_since`]) start at
+    /// their first record stamped at or after this.
+    pub(crate) since: Option<Stamp>,
+}
+
+/// Where a source stands with `--since`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Gate {
+    /// Its records go on (it was searched, or its first record at or after the time came).
+    #[default]
+    Open,
+    /// Its records are dropped until one is stamped at or after the time.
+    Shut,
+    /// [`Gate::Shut`], and records were dropped.
+    Dropping,
+    /// It was searched and has no timestamps: nothing of it was printed.
+    NoStamps,
+}
+
+impl Gate {
+    fn is_shut(self) -> bool {
+        matches!(self, Gate::Shut | Gate::Dropping)
+    }
 }
 
 /// How the printer ended when it did not fail.
@@ -243,6 +266,8 @@ pub(crate) struct Sink {
     /// `--merge` while following: the window records wait in, once following started.
     reorder: RefCell<Option<Reorder>>,
     reordering: Cell<bool>,
+    /// `--since`: each source's gate, by [`crate::record::SourceId`].
+    gates: RefCell<Vec<Gate>>,
 }
 
 /// Make a sink whose messages a consumer of ours takes from the returned channel (a library
@@ -322,6 +347,7 @@ impl Sink {
             cut_told: Cell::new(false),
             reorder: RefCell::new(None),
             reordering: Cell::new(false),
+            gates: RefCell::new(Vec::new()),
         }
     }
 
@@ -486,13 +512,99 @@ impl Sink {
         if batch.bytes.is_empty() {
             return Ok(());
         }
+        let batch = if self.gate(batch.source).is_shut() {
+            match self.through_gate(batch) {
+                Some(batch) => batch,
+                None => return Ok(()),
+            }
+        } else {
+            batch
+        };
         self.pass_stamped(batch)
     }
 
     /// Stamp, filter and send records that are complete.
-    fn pass(&self, mut batch: Batch) -> Result<(), Stopped> {
-        self.stamp(&mut batch);
-        self.pass_stamped(batch)
+    fn pass(&self, batch: Batch) -> Result<(), Stopped> {
+        match self.stamped(batch) {
+            Some(batch) => self.pass_stamped(batch),
+            None => Ok(()),
+        }
+    }
+
+    /// `batch` stamped, when an output shows times, and without the records a shut `--since`
+    /// gate drops (`None`: all of them).
+    fn stamped(&self, mut batch: Batch) -> Option<Batch> {
+        let shut = self.gate(batch.source).is_shut();
+        self.stamp(&mut batch, shut);
+        if !shut {
+            return Some(batch);
+        }
+        let mut batch = self.through_gate(batch)?;
+        if !self.shaping.stamps {
+            batch.stamps.clear();
+        }
+        Some(batch)
+    }
+
+    /// `--since`: the records of `batch` (stamped) from its first one stamped at or after the
+    /// time on, which opens its source's gate; `None` when there is none.
+    fn through_gate(&self, batch: Batch) -> Option<Batch> {
+        let when = self.shaping.since?;
+        let Some(&(cut, _)) = batch.stamps.iter().find(|(_, stamp)| *stamp >= when) else {
+            self.set_gate(batch.source, Gate::Dropping);
+            self.spare(batch.bytes);
+            return None;
+        };
+        self.set_gate(batch.source, Gate::Open);
+        if cut == 0 {
+            return Some(batch);
+        }
+        let mut out = Batch::new(batch.source, batch.generation, batch.offset, self.buffer());
+        out.push_from(&batch, cut, batch.bytes.len(), &mut 0);
+        self.spare(batch.bytes);
+        Some(out)
+    }
+
+    fn gate(&self, source: SourceId) -> Gate {
+        self.gates.borrow().get(source).copied().unwrap_or_default()
+    }
+
+    fn set_gate(&self, source: SourceId, gate: Gate) {
+        let mut gates = self.gates.borrow_mut();
+        if gates.len() <= source {
+            gates.resize(source + 1, Gate::Open);
+        }
+        gates[source] = gate;
+    }
+
+    /// `--since`: the time output starts at, if given.
+    pub(crate) fn since(&self) -> Option<Stamp> {
+        self.shaping.since
+    }
+
+    /// `--since`, for a source that cannot be searched (a pipe, a compressed file): its records
+    /// are dropped until the first one stamped at or after the time.
+    pub(crate) fn shut_until_since(&self, source: SourceId) {
+        if self.shaping.since.is_some() {
+            self.set_gate(source, Gate::Shut);
+        }
+    }
+
+    /// `--since`: `source` was searched and has no timestamps to search by.
+    pub(crate) fn has_no_stamps(&self, source: SourceId) {
+        self.set_gate(source, Gate::NoStamps);
+    }
+
+    /// `--since`: whether `source` had no timestamps that could be used, so nothing of it was
+    /// printed (asked once its initial output went out). The question is answered once.
+    pub(crate) fn take_no_stamps(&self, source: SourceId) -> bool {
+        match self.gate(source) {
+            Gate::NoStamps => {}
+            Gate::Dropping if !self.with_stamper(source, |s| s.has_layout()) => {}
+            Gate::Open | Gate::Shut | Gate::Dropping => return false,
+        }
+        self.set_gate(source, Gate::Open);
+        true
     }
 
     fn pass_stamped(&self, batch: Batch) -> Result<(), Stopped> {
@@ -644,8 +756,8 @@ impl Sink {
         };
         batches.extend(held);
         let mut ready = Vec::new();
-        for mut batch in batches {
-            self.stamp(&mut batch);
+        for batch in batches {
+            let Some(batch) = self.stamped(batch) else { continue };
             let out = match self.shaping.filter.as_deref() {
                 None => batch,
                 Some(filter) => self.filtered(filter, &batch).0,
@@ -681,9 +793,9 @@ impl Sink {
         (out, hit)
     }
 
-    /// Give `batch`'s records their times, when an output shows them.
-    fn stamp(&self, batch: &mut Batch) {
-        if !self.shaping.stamps {
+    /// Give `batch`'s records their times, when an output shows them (or `force`).
+    fn stamp(&self, batch: &mut Batch, force: bool) {
+        if !self.shaping.stamps && !force {
             return;
         }
         let delim = self.shaping.delim;

@@ -22,6 +22,7 @@ use crate::pipeline::{self, Deliver, Msg, PrintEnd, Shaping, Shutdown, Sink, Sto
 use crate::record::{Batch, Event, EventKind, Generation, SourceId};
 use crate::source::initial::{self, ReadFail};
 use crate::source::{glob, merge};
+use crate::stamp::Stamp;
 use crate::text::{quote, quotef};
 use crate::{child, signal, sys};
 
@@ -114,7 +115,8 @@ pub fn run(config: &Config) -> Result<Outcome> {
             && !config.color
             && !config.json
             && config.serve.is_none()
-            && !config.multiline,
+            && !config.multiline
+            && config.since.is_none(),
         filter,
         delim: config.delimiter,
         // The JSON lines and the web view carry each record's time.
@@ -122,6 +124,7 @@ pub fn run(config: &Config) -> Result<Outcome> {
         multiline: multiline(config)?,
         merge_window: (config.merge && config.follow.is_some() && !config.merge_window.is_zero())
             .then_some(config.merge_window),
+        since: config.since.map(Stamp::from_system),
     };
     let shutdown = Shutdown::new();
     let web = WebView::start(config, &shutdown)?;
@@ -551,8 +554,9 @@ fn print_merged(
                     (0, u64::MAX)
                 };
                 let begin = if meta.is_file() {
-                    initial::output_start(&file, lo, hi, config.count, sink).unwrap_or(lo)
+                    initial::output_start(&file, lo, hi, config.count, id, sink).unwrap_or(lo)
                 } else {
+                    sink.shut_until_since(id);
                     0
                 };
                 let mut head = Vec::new();
@@ -601,6 +605,11 @@ fn print_merged(
             let text = format!("error reading {}: {}", quote(&names[id]), sys::error_text(&e));
             sink.event(id, EventKind::Inaccessible, text)?;
             starts[id].failure = Some(follow::Failure::Errno(e.raw_os_error().unwrap_or(libc::EIO)));
+        }
+    }
+    for start in &mut starts {
+        if start.open.is_some() {
+            start.troubled |= tell_no_stamps(start.id, &names[start.id], sink)?;
         }
     }
     Ok((starts, config.inputs.len()))
@@ -685,6 +694,7 @@ fn print_one(
                 // So is the file's, when it is not followed (`--multiline`).
                 sink.flush_held(None)?;
             }
+            start.troubled |= tell_no_stamps(id, name, sink)?;
             start.open = Some(follow::Opened { file, generation, reached });
         }
         Err(ReadFail::Stopped) => return Err(Stopped),
@@ -707,6 +717,16 @@ fn print_one(
         }
     }
     Ok(start)
+}
+
+/// `--since`: say so when `source` had no timestamps to start by (nothing of it was printed);
+/// returns whether it had none.
+fn tell_no_stamps(source: SourceId, name: &[u8], sink: &Sink) -> Result<bool, Stopped> {
+    if !sink.take_no_stamps(source) {
+        return Ok(false);
+    }
+    sink.diag(format!("{} has no timestamps that --since can use", quote(name)))?;
+    Ok(true)
 }
 
 /// Open an input for reading; standard input is duplicated so it shares its offset with the

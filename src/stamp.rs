@@ -114,6 +114,22 @@ impl Stamp {
         Timestamp::from_nanosecond(i128::from(self.0)).unwrap_or(Timestamp::UNIX_EPOCH)
     }
 
+    /// The same instant as a [`std::time::SystemTime`].
+    pub(crate) fn to_system(self) -> std::time::SystemTime {
+        let nanos = self.0.unsigned_abs();
+        let span = std::time::Duration::new(nanos / 1_000_000_000, (nanos % 1_000_000_000) as u32);
+        if self.0 >= 0 { std::time::UNIX_EPOCH + span } else { std::time::UNIX_EPOCH - span }
+    }
+
+    /// `time` as a stamp (saturating outside the years 1677–2262).
+    pub(crate) fn from_system(time: std::time::SystemTime) -> Stamp {
+        let nanos = |d: std::time::Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+        match time.duration_since(std::time::UNIX_EPOCH) {
+            Ok(after) => Stamp(nanos(after)),
+            Err(before) => Stamp(-nanos(before.duration())),
+        }
+    }
+
     /// Appends RFC 3339 in UTC: `2026-12-01T10:00:00Z`, `2026-12-01T10:00:00.123Z`, with 0, 3,
     /// 6 or 9 fraction digits, the fewest that show the value exactly.
     pub(crate) fn write_rfc3339(self, out: &mut Vec<u8>) {
@@ -1026,6 +1042,11 @@ impl Stamper {
         }
     }
 
+    /// Whether a layout was detected (so far).
+    pub(crate) fn has_layout(&self) -> bool {
+        self.parser.is_some()
+    }
+
     /// The time of `line`: its own stamp, or the previous line's.
     pub(crate) fn stamp(&mut self, line: &[u8]) -> Option<Stamp> {
         if let Some(stamp) = self.parser.as_mut().and_then(|p| p.parse(line)) {
@@ -1055,6 +1076,14 @@ impl fmt::Display for SinceError {
 
 impl std::error::Error for SinceError {}
 
+/// Reads `--since WHEN` against the clock and the local zone (`TZ` respected): the instant
+/// records are printed from. The error says which forms are taken. See [`parse_since_at`] for
+/// the forms.
+pub fn parse_since(when: &str) -> Result<std::time::SystemTime, String> {
+    let stamp = parse_since_at(when, Stamp::now(), &TimeZone::system()).map_err(|e| e.to_string())?;
+    Ok(stamp.to_system())
+}
+
 /// Reads `--since WHEN` against `now`, local times in `tz`:
 /// - a duration before now: numbers with units `s`, `m`, `h`, `d`, `w` (or `sec`, `min`,
 ///   `hour(s)`, `day(s)`, `week(s)`), spaces allowed, optionally ending in `ago`: `10m`,
@@ -1067,7 +1096,7 @@ impl std::error::Error for SinceError {}
 ///
 /// A local time in a gap or fold is read by jiff's "compatible" rule (the offset before a gap,
 /// a fold's earlier instant).
-pub(crate) fn parse_since(when: &str, now: Stamp, tz: &TimeZone) -> Result<Stamp, SinceError> {
+pub(crate) fn parse_since_at(when: &str, now: Stamp, tz: &TimeZone) -> Result<Stamp, SinceError> {
     let error = || SinceError { input: when.to_owned() };
     let text = when.trim();
     let b = text.as_bytes();
@@ -1522,7 +1551,7 @@ mod tests {
             }
             let _ = Format::of_line(&line);
             detector.feed(&line);
-            let _ = parse_since(&String::from_utf8_lossy(&line), now, &tz);
+            let _ = parse_since_at(&String::from_utf8_lossy(&line), now, &tz);
         }
         let _ = detector.decide();
     }
@@ -1713,7 +1742,7 @@ ValueError: 1764583200
     fn since_accepts_durations_dates_and_times() {
         let tz = berlin();
         let now = at("2026-12-01T15:00:00Z"); // 16:00 in Berlin
-        let since = |when: &str| parse_since(when, now, &tz).map(|s| s.to_string());
+        let since = |when: &str| parse_since_at(when, now, &tz).map(|s| s.to_string());
         let cases = [
             ("10m", "2026-12-01T14:50:00Z"),
             ("  10m ", "2026-12-01T14:50:00Z"),
@@ -1776,9 +1805,9 @@ ValueError: 1764583200
             "Dec  1 10:00:00",
             "1764583200",
         ] {
-            assert!(parse_since(when, now, &tz).is_err(), "{when:?}");
+            assert!(parse_since_at(when, now, &tz).is_err(), "{when:?}");
         }
-        let error = parse_since("xyz", now, &tz).unwrap_err();
+        let error = parse_since_at("xyz", now, &tz).unwrap_err();
         assert_eq!(
             error.to_string(),
             "invalid time 'xyz': expected a duration before now (10m, 1h30m, 2d), a date and time \

@@ -291,6 +291,7 @@ class Follow:
         ignore_case: bool = False,
         multiline: bool = False,
         record_start: Optional[str] = None,
+        since: Union[None, str, datetime.datetime] = None,
         poll: Optional[float] = None,
         buffer: int = BUFFER,
         rtail: Optional[str] = None,
@@ -304,7 +305,16 @@ class Follow:
         for p in self.paths:
             if p not in self._patterns and os.path.isdir(p):
                 raise IsADirectoryError(f"rtail: cannot follow {p!r}: it is a directory")
-        argv = [_binary(rtail), "--json", "-F", "-n", "+1" if from_start else "0"]
+        if since is not None and from_start:
+            raise ValueError("follow(): give from_start or since, not both")
+        argv = [_binary(rtail), "--json", "-F"]
+        if since is None:
+            argv += ["-n", "+1" if from_start else "0"]
+        elif isinstance(since, datetime.datetime):
+            # A naive datetime is local time, as rtail reads a time without a zone.
+            argv.append(f"--since={since.isoformat(sep=' ')}")
+        else:
+            argv.append(f"--since={since}")
         for flag, values in (("--grep", grep), ("--exclude", exclude)):
             for v in [values] if isinstance(values, str) else list(values or []):
                 argv.append(f"{flag}={v}")
@@ -766,7 +776,9 @@ def follow(*paths: Union[str, "os.PathLike[str]"], **options: Any) -> Follow:
     (rtail's rule; see its README). Options: ``grep``/``exclude`` (rtail patterns, one or a list), ``ignore_case``,
     ``multiline`` (a record is a line that starts with a timestamp and the lines that continue
     it, such as a traceback: matched and returned whole, ``\\n`` inside), ``record_start`` (a
-    regex: where records start; implies ``multiline``),
+    regex: where records start; implies ``multiline``), ``since`` (start at the first record
+    stamped then or later instead of at the end: ``"10m"``, ``"2026-12-01 10:00"``, or a
+    ``datetime``, naive meaning local time),
     ``poll`` (seconds: stat polling instead of notifications), ``buffer`` (records kept),
     ``rtail`` (the binary), ``start_timeout``."""
     return Follow(paths, **options)

@@ -873,3 +873,20 @@ def test_lines_carry_their_time_and_multiline_records_match_whole(tmp_path):
     with follow(str(plain)) as f:
         append(plain, "no time here\n")
         assert f.wait_for("no time", timeout=10).ts is None
+
+
+def test_since_starts_at_a_time_then_follows(tmp_path):
+    import datetime
+
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"2026-12-01T10:{m:02}:00Z minute {m}\n" for m in range(10)))
+    when = datetime.datetime(2026, 12, 1, 10, 7, tzinfo=datetime.timezone.utc)
+    local = when.astimezone().replace(tzinfo=None)
+    for since in ("2026-12-01T10:07:00Z", when, local):
+        with follow(str(log), since=since) as f:
+            assert f.wait_for(r"minute 7$", timeout=10).ts == when
+            append(log, "2026-12-01T10:10:00Z minute 10\n")
+            f.wait_for("minute 10", timeout=10)
+            assert f.seen("minute 6") is None, since
+    with pytest.raises(ValueError):
+        follow(str(log), since="10m", from_start=True)

@@ -45,6 +45,7 @@ struct Cli {
     record_start: Option<String>,
     merge: bool,
     merge_window: Option<String>,
+    since: Option<String>,
     follow: Option<FollowHow>,
     follow_name_retry: bool,
     retry: bool,
@@ -118,6 +119,23 @@ fn command() -> Command {
                     "Output the last NUM lines, instead of the last 10; or use -n +NUM to skip NUM-1 \
                      lines at the start (-n +1: the whole file). With -f, -n 0 prints new lines only.\n\n\
                      Example: rtail -n +1 app.log | grep x (the whole file, from line 1)",
+                ),
+            single("since", "WHEN")
+                .long("since")
+                .help("Output the records stamped at WHEN or later (10m, 1h30m, 10:00…)")
+                .long_help(
+                    "Output every record from the first one stamped at WHEN or later, instead of the \
+                     last 10 lines (-n NUM: the last NUM of those). WHEN is a duration before now \
+                     (10m, 1h30m, 2d), a date and time (2026-12-01 10:00, local unless it has a zone), \
+                     a date (2026-12-01), a time today (10:00), RFC 3339 (2026-12-01T10:00:00Z), \
+                     today or yesterday. Each FILE's stamps are detected as for --json's ts. A file \
+                     is searched by bisection, a few reads even in gigabytes, so the file must be in \
+                     time order give or take 5 seconds (several processes writing one file are); a \
+                     pipe is read through until the first such record. With --history the search \
+                     reaches into the rotated files. A FILE with no timestamps prints nothing and \
+                     makes the exit status 1. Works with -f/-F (then follows), --merge, --multiline, \
+                     --grep, --json.\n\n\
+                     Example: rtail --since 10m --grep ERROR app.log",
                 ),
             flag("quiet")
                 .short('q')
@@ -460,6 +478,7 @@ impl Cli {
             record_start: text(m, "record_start"),
             merge: m.get_flag("merge"),
             merge_window: text(m, "merge_window"),
+            since: text(m, "since"),
             follow,
             follow_name_retry: m.get_flag("follow_name_retry"),
             retry: m.get_flag("retry"),
@@ -606,6 +625,7 @@ impl Cli {
     fn uses_file_options(&self) -> bool {
         self.lines.is_some()
             || self.bytes.is_some()
+            || self.since.is_some()
             || self.follow.is_some()
             || self.follow_name_retry
             || self.retry
@@ -698,6 +718,26 @@ impl Cli {
                 "--merge with --history is not supported yet: merge the rotated files by naming them".into(),
             ));
         }
+        let since = match &self.since {
+            None => None,
+            Some(when) => Some(rtail::parse_since(when).map_err(|e| Exit::Usage(format!("--since: {e}")))?),
+        };
+        if since.is_some() {
+            if count.unit == Unit::Bytes {
+                return Err(Exit::Invalid(
+                    "--since starts at a record's time: it cannot be used with -c/--bytes".into(),
+                ));
+            }
+            if count.from_start && self.lines.is_some() {
+                return Err(Exit::Invalid(
+                    "--since says where output starts: it cannot be used with -n +NUM".into(),
+                ));
+            }
+            if self.lines.is_none() {
+                // Every record from WHEN on, not the last 10 of them.
+                count = Count { unit: Unit::Lines, n: 1, from_start: true };
+            }
+        }
         if self.merge_window.is_some() && !self.merge {
             return Err(Exit::Invalid("--merge-window is for --merge".into()));
         }
@@ -762,6 +802,7 @@ impl Cli {
                 Some(_) => duration_option(&self.merge_window, "merge-window")?.unwrap_or_default(),
                 None => rtail::DEFAULT_MERGE_WINDOW,
             },
+            since,
         })
     }
 }

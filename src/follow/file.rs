@@ -390,6 +390,7 @@ mod tests {
             stamps: false,
             multiline: None,
             merge_window: None,
+            since: None,
         };
         crate::pipeline::channel(crate::pipeline::Shutdown::new(), shaping)
     }

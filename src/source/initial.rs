@@ -15,6 +15,7 @@ use memchr::{memchr_iter, memrchr_iter};
 
 use super::history;
 use super::read::{Partial, read_append, read_full_at};
+use super::since::{self, Since};
 use crate::config::{Count, Unit};
 use crate::group::{MAX_RECORD_LINES, Multiline, record_starts};
 use crate::pipeline::{BLOCK, Msg, Sink, Stopped};
@@ -251,11 +252,13 @@ struct Generations<'a, 'n> {
     feed: Option<(std::path::PathBuf, Feed<'a>)>,
     /// With `-n +K`: the lines still to skip before output starts.
     skip: Option<ForwardSkip>,
+    /// `--since`: each generation starts at its first record at or after the time.
+    since: bool,
 }
 
 impl<'a, 'n> Generations<'a, 'n> {
     fn new(next_source: &'n mut SourceId, sink: &'a Sink) -> Generations<'a, 'n> {
-        Generations { sink, next_source, feed: None, skip: None }
+        Generations { sink, next_source, feed: None, skip: None, since: false }
     }
 
     fn emit(&mut self, chunk: history::Chunk<'_>) -> Result<(), Stopped> {
@@ -266,6 +269,9 @@ impl<'a, 'n> Generations<'a, 'n> {
             *self.next_source += 1;
             let name = chunk.from.path.as_os_str().as_bytes().to_vec();
             sink.send(Msg::Name { source, name })?;
+            if self.since {
+                sink.shut_until_since(source);
+            }
             sink.send(Msg::Header(source))?;
             let next = Feed { sink, source, generation: Generation::next(), partial: Partial::default() };
             self.feed = Some((chunk.from.path.clone(), next));
@@ -322,12 +328,28 @@ pub(crate) fn print_rotated(
     if count.is_nothing() {
         return Ok((history::Report::default(), count));
     }
-    let rotated = history::generations(path)?;
+    let mut rotated = history::generations(path)?;
+    if let Some(when) = sink.since()
+        && count.from_start
+    {
+        // Every record from WHEN on: from the newest generation that starts before it.
+        let mut first = vec![0u8; DETECT_LEN as usize];
+        let got = read_full_at(file, &mut first, 0)?;
+        if since::first_stamp(&first[..got], delim).is_some_and(|s| s < when) {
+            return Ok((history::Report::default(), count));
+        }
+        let before = rotated.iter().rposition(|rot| {
+            let head = history::head(rot, DETECT_LEN as usize).unwrap_or_default();
+            since::first_stamp(&head, delim).is_some_and(|s| s < when)
+        });
+        rotated.drain(..before.unwrap_or(0));
+    }
     if rotated.is_empty() {
         return Ok((history::Report::default(), count));
     }
     let mut feed = Generations::new(next_source, sink);
     feed.skip = count.from_start.then(|| ForwardSkip::new(count.n, Unit::Lines, delim));
+    feed.since = sink.since().is_some();
     let mut emit = |chunk: history::Chunk<'_>| feed.emit(chunk);
     let report = if count.from_start {
         history::all_lines(&rotated, delim, &mut emit)?
@@ -382,16 +404,19 @@ pub(crate) fn print_initial(
                 let n = read_full_at(file, &mut first, 0)?;
                 sink.prime_stamps(source, &first[..n]);
             }
-            let start = output_start(file, lo, hi, count, sink)?;
+            let start = output_start(file, lo, hi, count, source, sink)?;
             if start < hi {
                 feed.range(file, start, hi, &head)?;
             }
             (&**file).seek(SeekFrom::Start(hi))?;
             return Ok(feed.reached(hi, head));
         }
-        // Empty, or a file whose size says nothing (/proc): read it as a stream.
+        // Empty, or a file whose size says nothing (/proc): read it as a stream. (Under
+        // --since, whatever comes is new.)
         return stream(file, count, delim, feed, lo);
     }
+    // A pipe cannot be searched for --since: its records go through the sink's gate.
+    sink.shut_until_since(source);
     if kind.is_char_device() && count.unit == Unit::Bytes && !count.from_start {
         // A device such as /dev/zero never ends; GNU takes its last N bytes as "N bytes from a
         // seek to N before its end", which terminates. Devices that cannot seek are streamed.
@@ -406,8 +431,31 @@ pub(crate) fn print_initial(
 }
 
 /// Offset in `lo..hi` of a regular file where the output `count` asks for starts (in records
-/// with `--multiline`).
-pub(crate) fn output_start(file: &File, lo: u64, hi: u64, count: Count, sink: &Sink) -> io::Result<u64> {
+/// with `--multiline`): with `--since`, among the records from the first one stamped at or
+/// after its time (a file without stamps: nothing, and the sink is told).
+pub(crate) fn output_start(
+    file: &File,
+    lo: u64,
+    hi: u64,
+    count: Count,
+    source: SourceId,
+    sink: &Sink,
+) -> io::Result<u64> {
+    let lo = match sink.since() {
+        None => lo,
+        Some(_) if lo >= hi => return Ok(hi),
+        Some(when) => match since_start(file, hi, when, sink.delim())? {
+            Some(at) => at.max(lo),
+            None => {
+                sink.has_no_stamps(source);
+                return Ok(hi);
+            }
+        },
+    };
+    if sink.since().is_some() && count.from_start {
+        // Everything from there (-n +K is not taken with --since).
+        return Ok(lo);
+    }
     match sink.multiline() {
         Some(multiline) if count.unit == Unit::Lines && count.n > 0 => {
             records_start(file, lo, hi, count, sink.delim(), multiline)
@@ -441,6 +489,19 @@ fn seekable_start(file: &File, lo: u64, hi: u64, count: Count, delim: u8) -> io:
             Ok(hi)
         }
     }
+}
+
+/// `--since`: where in `..hi` of a regular file the first record stamped at or after `when`
+/// starts (`hi` when none is); `None` when the file has no timestamps to search by.
+fn since_start(file: &File, hi: u64, when: Stamp, delim: u8) -> io::Result<Option<u64>> {
+    let Some(format) = since::detect(file, delim)? else {
+        return Ok(None);
+    };
+    let mut parser = crate::stamp::Parser::new(format, Stamp::now(), jiff::tz::TimeZone::system());
+    Ok(Some(match since::find(file, hi, when, &mut parser, delim)? {
+        Since::At(at) => at,
+        Since::NothingAfter => hi,
+    }))
 }
 
 /// How much of a file's start is shown to the timestamp detector.
@@ -805,6 +866,7 @@ mod tests {
                 stamps: false,
                 multiline: None,
                 merge_window: None,
+                since: None,
             };
             let (sink, _rx) = crate::pipeline::channel(crate::pipeline::Shutdown::new(), shaping);
             let feed =

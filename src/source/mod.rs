@@ -7,5 +7,4 @@ pub(crate) mod history;
 pub(crate) mod initial;
 pub(crate) mod merge;
 pub(crate) mod read;
-#[allow(dead_code)] // Not wired yet: --since (the CLI, the initial output, --history) will use it.
 pub(crate) mod since;

@@ -115,6 +115,20 @@ pub(crate) fn detect(file: &File, delim: u8) -> io::Result<Option<Format>> {
     Ok(detector.decide())
 }
 
+/// The stamp of the first stamped line of `bytes` (a file's first bytes: its layout is
+/// detected from them; the last line, perhaps cut, is left out).
+pub(crate) fn first_stamp(bytes: &[u8], delim: u8) -> Option<Stamp> {
+    let whole = memchr::memrchr(delim, bytes).map_or(&bytes[..0], |i| &bytes[..i]);
+    let mut detector = Detector::new();
+    for line in whole.split(|&b| b == delim) {
+        if !detector.feed(line) {
+            break;
+        }
+    }
+    let mut parser = Parser::new(detector.decide()?, Stamp::now(), jiff::tz::TimeZone::system());
+    whole.split(|&b| b == delim).find_map(|line| parser.parse(line))
+}
+
 /// Where the first record of `file`'s first `size` bytes whose stamp is at or after `when`
 /// starts; see the module's documentation for the rule, the guarantee and the cost. `parser`
 /// is in the layout [`detect`] found.

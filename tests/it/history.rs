@@ -198,3 +198,30 @@ fn generations_there_at_the_start_are_not_printed_again_at_a_rotation() {
     let (out, err) = s.finish();
     assert_eq!(out, "l1\nl2\nn1\nn2\n", "stderr:\n{err}");
 }
+
+/// `--since` reaches back into the generations: from the newest one that starts before WHEN
+/// (a compressed one is read through to its first record at or after it).
+#[test]
+fn since_starts_in_the_generation_that_holds_when() {
+    let dir = TestDir::new();
+    let stamped = |from: u32, to: u32| -> String {
+        (from..to).map(|m| format!("2026-12-01T10:{m:02}:00Z line {m}\n")).collect()
+    };
+    gzipped(&dir, "app.log.2", &stamped(0, 10), 300);
+    generation(&dir, "app.log.1", stamped(10, 20), 200);
+    generation(&dir, "app.log", stamped(20, 25), 0);
+    let since = |when: &str, extra: &[&str]| {
+        let mut args = vec!["--history", "--since", when];
+        args.extend_from_slice(extra);
+        args.push("app.log");
+        run(&dir, &args)
+    };
+    assert_eq!(since("2026-12-01T10:05:00Z", &[]), (stamped(5, 25), String::new(), Some(0)));
+    assert_eq!(since("2026-12-01T10:15:00Z", &[]), (stamped(15, 25), String::new(), Some(0)));
+    assert_eq!(since("2026-12-01T10:22:00Z", &[]), (stamped(22, 25), String::new(), Some(0)));
+    assert_eq!(since("2026-12-01T09:00:00Z", &[]), (stamped(0, 25), String::new(), Some(0)));
+    // -n N: the last N of those, counted back through the generations.
+    assert_eq!(since("2026-12-01T10:05:00Z", &["-n", "7"]), (stamped(18, 25), String::new(), Some(0)));
+    assert_eq!(since("2026-12-01T10:19:00Z", &["-n", "9"]), (stamped(19, 25), String::new(), Some(0)));
+    assert_eq!(since("2026-12-01T10:08:00Z", &["-n", "19"]), (stamped(8, 25), String::new(), Some(0)));
+}

@@ -14,6 +14,7 @@ mod merge;
 mod model;
 mod multiline;
 mod python;
+mod since;
 mod static_mode;
 mod stress;
 mod stress_glob;
