@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import fcntl
+import hashlib
 import os
 import platform
 import math
@@ -32,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -191,6 +193,8 @@ def writer_main(argv: list[str]) -> None:
             os.write(fd, b"2024-05-14T10:00:00.000Z INFO  [glob] new file seq=%06d t=%d ok\n"
                      % (i, t))
             os.close(fd)
+    elif issue16_writer(mode, argv[1:]):  # workloads 18 and 19
+        pass
     else:
         raise SystemExit(f"unknown writer mode {mode}")
     print("done", flush=True)
@@ -1115,6 +1119,497 @@ def pct(sorted_vals: list, q: float):
 
 
 # --------------------------------------------------------------------------------------------
+# Workloads 17-19 (issue 16): --merge, static and following, and --multiline
+# --------------------------------------------------------------------------------------------
+
+MERGE_FILES = 8  # workload 17: the writers, one file each
+MERGE_GAP_US = 5000  # workload 18: a line every 5 ms, alternating files
+MERGE_SKEW_US = 7000  # workload 18: the second file's lines reach it 7 ms after their time
+MERGE_WINDOWS = (200, 50)  # workload 18: ms; 200 is --merge-window's default
+ML_PROBE = b"2024-05-14 00:00:00,500 INFO  [bench] PROBE\n"  # workload 19: a record of its own
+ML_END = b"2024-05-14 23:59:59,999 INFO  [bench] END of the writer's data\n"
+
+
+def py_stamp(t: float) -> bytes:
+    """Python logging's default time layout, `2024-05-14 10:00:00,123`, of epoch time t in
+    local time (as rtail reads a stamp without a zone)."""
+    lt = time.localtime(t)
+    return b"%04d-%02d-%02d %02d:%02d:%02d,%03d" % (
+        lt.tm_year, lt.tm_mon, lt.tm_mday, lt.tm_hour, lt.tm_min, lt.tm_sec,
+        int(t * 1000) % 1000)
+
+
+def merge_bodies(rng: random.Random, w: int, n: int) -> list[bytes]:
+    """n realistic message bodies of writer w: what follows the stamp, ~75 bytes."""
+    methods = [b"GET"] * 6 + [b"POST"] * 2 + [b"PUT", b"DELETE"]
+    res = [b"items", b"users", b"orders", b"carts", b"sessions", b"invoices"]
+    out = []
+    for _ in range(n):
+        x = rng.random()
+        if x < 0.70:
+            out.append(b" INFO  [web-%d] http: %s /api/v1/%s/%d %d %dms" % (
+                w, rng.choice(methods), rng.choice(res), rng.randrange(100000),
+                rng.choice([200] * 12 + [201, 204, 304, 404, 500]), rng.randrange(1, 900)))
+        elif x < 0.85:
+            out.append(b" DEBUG [web-%d] cache lookup key=user:%d hit=%s size=%d" % (
+                w, rng.randrange(100000), rng.choice([b"yes", b"no"]), rng.randrange(10000)))
+        elif x < 0.95:
+            out.append(b" WARN  [web-%d] slow query %dms table=%s rows=%d" % (
+                w, rng.randrange(200, 5000), rng.choice(res), rng.randrange(20000)))
+        else:
+            out.append(b" ERROR [web-%d] upstream %s http://10.0.%d.%d:8080/v2/%s failed" % (
+                w, rng.choice(methods), rng.randrange(8), rng.randrange(256), rng.choice(res)))
+    return out
+
+
+def write_merge_logs(d: str, nfiles: int, per_file: int, seed: int) -> dict:
+    """Workload 17's data: nfiles logs w0.log ... of per_file ~100-byte lines, the timelines
+    of nfiles writers interleaving.  Every millisecond from 10:00:00,000 on is one line of one
+    writer (each second's 1,000 shared out evenly among the writers, in random order), so every
+    time is unique and the merged order is known: the size and sha256 of the merge as sort -m
+    prints it (plain) and as rtail --merge does (`wN.log: ` before each line) are returned."""
+    if 1000 % nfiles or (per_file * nfiles) % 1000:
+        raise BenchError("workload 17: the writers must share each second's 1,000 ms evenly")
+    rng = random.Random(seed)
+    names = [f"w{w}.log" for w in range(nfiles)]
+    prefixes = [n.encode() + b": " for n in names]
+    bodies = [merge_bodies(rng, w, 512) for w in range(nfiles)]
+    fractions = [b"%03d" % k for k in range(1000)]
+    owners = [k % nfiles for k in range(1000)]
+    seq = [0] * nfiles
+    plain, prefixed = hashlib.sha256(), hashlib.sha256()
+    size = 0
+    outs = [open(os.path.join(d, n), "wb", buffering=MiB) for n in names]
+    try:
+        for s in range(per_file * nfiles // 1000):
+            hms = b"2024-05-14 %02d:%02d:%02d," % (10 + s // 3600, s // 60 % 60, s % 60)
+            rng.shuffle(owners)
+            per = [[] for _ in range(nfiles)]
+            lines = []
+            for k, w in enumerate(owners):
+                i = seq[w]
+                seq[w] = i + 1
+                line = b"%s%s%s trace=%04x%08x\n" % (hms, fractions[k], bodies[w][i & 511],
+                                                      w, i)
+                per[w].append(line)
+                lines.append(line)
+            chunk = b"".join(lines)
+            size += len(chunk)
+            plain.update(chunk)
+            prefixed.update(b"".join(prefixes[w] + line for w, line in zip(owners, lines)))
+            for f, p in zip(outs, per):
+                f.write(b"".join(p))
+    finally:
+        for f in outs:
+            f.close()
+    return {"names": names, "lines": per_file * nfiles,
+            "plain": (size, plain.hexdigest()),
+            "prefixed": (size + per_file * sum(map(len, prefixes)), prefixed.hexdigest())}
+
+
+def traceback_text(rng: random.Random) -> bytes:
+    """A 6-line Python traceback (no `ERROR` in it)."""
+    exc = rng.choice([b"KeyError: 'order_id'",
+                      b"ValueError: invalid literal for int() with base 10: 'abc'",
+                      b"ConnectionRefusedError: [Errno 111] Connection refused",
+                      b"TimeoutError: timed out after 3.0 s"])
+    return (b"Traceback (most recent call last):\n"
+            b'  File "/srv/app/handlers.py", line %d, in handle_request\n'
+            b"    result = self.dispatch(request)\n"
+            b'  File "/srv/app/orders.py", line %d, in load_order\n'
+            b'    return self.repo.get(int(request.args["order_id"]))\n'
+            b"%s\n" % (rng.randrange(100, 400), rng.randrange(20, 300), exc))
+
+
+def traceback_block(rng: random.Random, *, target_bytes: int | None = None,
+                    nlines: int | None = None):
+    """Whole records in Python logging's default layout with placeholders BLK and HMS (as
+    log_block): 1 record in 10 an ERROR line and a 6-line traceback, the others one INFO, DEBUG
+    or WARN line.  Returns (bytes, lines, bytes of the ERROR lines, bytes of the ERROR records):
+    what `grep ERROR` and `--multiline --grep ERROR` print of it."""
+    methods = [b"GET"] * 6 + [b"POST"] * 2 + [b"PUT", b"DELETE"]
+    res = [b"items", b"users", b"orders", b"carts", b"sessions", b"invoices"]
+    out = []
+    size = lines = eline = erec = 0
+    while (nlines is not None and lines < nlines) or (target_bytes is not None and
+                                                     size < target_bytes):
+        ts = b"2024-05-14 " + HMS + b",%03d" % rng.randrange(1000)
+        req = b"req=" + BLK + b"-%05d" % len(out)
+        x = rng.random()
+        if x < 0.10:
+            head = b"%s ERROR [worker-%d] request failed: %s /api/v1/%s/%d %s\n" % (
+                ts, rng.randrange(8), rng.choice(methods), rng.choice(res),
+                rng.randrange(100000), req)
+            rec = head + traceback_text(rng)
+            eline += len(head)
+            erec += len(rec)
+            lines += 7
+        else:
+            if x < 0.75:
+                line = b"%s INFO  [worker-%d] http: %s /api/v1/%s/%d %d %dms %s" % (
+                    ts, rng.randrange(8), rng.choice(methods), rng.choice(res),
+                    rng.randrange(100000), rng.choice([200] * 12 + [201, 204, 304, 404]),
+                    rng.randrange(1, 900), req)
+            elif x < 0.90:
+                line = b"%s DEBUG [cache] lookup key=user:%d hit=%s size=%d %s" % (
+                    ts, rng.randrange(100000), rng.choice([b"yes", b"no"]),
+                    rng.randrange(10000), req)
+            else:
+                line = b"%s WARN  [db-pool-%d] slow query %dms table=orders rows=%d %s" % (
+                    ts, rng.randrange(4), rng.randrange(200, 5000), rng.randrange(20000), req)
+            rec = line + b"\n"
+            lines += 1
+        out.append(rec)
+        size += len(rec)
+    return b"".join(out), lines, eline, erec
+
+
+def write_traceback_log(path: str, size: int, seed: int) -> dict:
+    """Workload 19's static log: ~size bytes of traceback_block's records in whole ~1 MiB
+    blocks (the placeholders keep their width, so each block has the same counts)."""
+    tmpl, lines, eline, erec = traceback_block(random.Random(seed), target_bytes=MiB)
+    nblocks = max(1, round(size / len(tmpl)))
+    with open(path, "wb", buffering=0) as f:
+        for b in range(nblocks):
+            f.write(fill_block(tmpl, b))
+    return {"size": os.path.getsize(path), "lines": lines * nblocks,
+            "error_lines": eline * nblocks, "error_records": erec * nblocks}
+
+
+def issue16_writer(mode: str, argv: list[str]) -> bool:
+    """The writer modes of workloads 18 and 19 (see writer_main); False for another mode."""
+    if mode == "merge-latency":  # COUNT INTERVAL_US SKEW_US PATH...: lines alternating files
+        # Line i goes to file i % n, stamped with the time it is written, less SKEW_US on the
+        # odd files: those records reach their file late, as a buffering writer's do.
+        count, interval, skew = int(argv[0]), int(argv[1]) * 1000, int(argv[2]) / 1e6
+        fds = [os.open(p, os.O_WRONLY | os.O_APPEND) for p in argv[3:]]
+        print("ready", flush=True)
+        sys.stdin.readline()
+        start = time.monotonic_ns() + 1_000_000
+        for i in range(count):
+            delay = start + i * interval - time.monotonic_ns()
+            if delay > 0:
+                time.sleep(delay / 1e9)
+            k = i % len(fds)
+            t, now = time.monotonic_ns(), time.time()
+            os.write(fds[k], b"%s INFO  [svc-%d] http: GET /api/v1/ping 200 seq=%06d t=%d ok\n"
+                     % (py_stamp(now - skew * (k % 2)), k, i, t))
+    elif mode == "multiline":  # PATH NLINES: ~10,000 lines of whole records a write, then END
+        path, nlines = argv[0], int(argv[1])
+        tmpl, per, _, _ = traceback_block(random.Random(19), nlines=10000)
+        blocks = [fill_block(tmpl, b) for b in range(max(1, round(nlines / per)))]
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        print("ready", sum(map(len, blocks)), per * len(blocks), flush=True)
+        sys.stdin.readline()
+        for block in blocks + [ML_END]:
+            n = os.write(fd, block)
+            while n < len(block):
+                n += os.write(fd, block[n:])
+    else:
+        return False
+    return True
+
+
+PY_STAMP_RE = re.compile(rb"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}")
+
+
+class MergeLatencySink(LatencySink):
+    """Workload 18: as LatencySink, for lines that may carry `NAME: ` before them (--merge),
+    or be JSON; notes each timed line's stamp (as written: same layout, same day, so the bytes
+    compare as the times do) in the order they came out."""
+
+    def __init__(self, count: int):
+        super().__init__(count)
+        self.stamps: list[bytes] = []
+
+    def feed(self, buf, n, t) -> None:
+        lines = (self.rest + bytes(buf[:n])).split(b"\n")
+        self.rest = lines.pop()
+        for line in lines:
+            if b"PROBE" in line:
+                self.first.set()
+            else:
+                self.line(line, t)
+
+    def line(self, line, t):
+        if b" t=" in line:
+            m = PY_STAMP_RE.search(line)
+            if m:
+                self.stamps.append(m.group())
+        super().line(line, t)
+
+
+def run_merge_latency(tool: str, tmp: str, args: list[str], count: int, gap_us: int,
+                      nfiles: int = 2) -> dict:
+    """Workload 18: `tool -F ARGS svc0.log svc1.log`, a line every gap_us alternating files,
+    each stamped with the time it is written (svc1.log's MERGE_SKEW_US earlier): write ->
+    stdout latency, and how many neighbours came out of time order.  Each file starts with a
+    stamped line, so its layout is known before the probe (a line without a stamp).
+    Out of order: neighbours in the output whose stamps go back in time."""
+    d = tempfile.mkdtemp(dir=tmp, prefix="w18-")
+    paths = [os.path.join(d, f"svc{k}.log") for k in range(nfiles)]
+    for k, p in enumerate(paths):
+        with open(p, "wb") as f:
+            f.write(b"%s INFO  [svc-%d] started\n" % (py_stamp(time.time()), k))
+    writer = Writer("merge-latency", count, gap_us, MERGE_SKEW_US, *paths)
+    sink = MergeLatencySink(count)
+    fol = Follow([tool, "-F", *args, *paths], sink, tmp)
+    try:
+        await_probe(paths[0], fol)
+        time.sleep(0.5)  # the probe may wait in the merge window: let it go out
+        writer.go()
+        sink.done.wait(count * gap_us / 1e6 + 30)
+        writer.wait()
+        fol.alive()
+        if len(sink.lat_ns) != count:
+            raise BenchError(f"{len(sink.lat_ns)} of {count} lines received")
+        lat = sorted(sink.lat_ns)
+        return {"p50": pct(lat, 0.50) / 1e6, "p99": pct(lat, 0.99) / 1e6, "max": lat[-1] / 1e6,
+                "disorder": sum(1 for a, b in zip(sink.stamps, sink.stamps[1:]) if b < a)}
+    finally:
+        fol.stop()
+        writer.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def run_multiline_throughput(tool: str, tmp: str, nlines: int, args: list[str]) -> dict:
+    """Workload 19 (a): as workload 4, on records with tracebacks, `tool -F ARGS FILE`.  With
+    --multiline the last record is held until the next starts or the file has been quiet for
+    300 ms, so the writer ends with one more record (END): the clock stops when every byte
+    before it came out, and afterwards everything, END included, must have come out once."""
+    d = tempfile.mkdtemp(dir=tmp, prefix="w19-")
+    path = os.path.join(d, "app.log")
+    with open(path, "wb") as f:  # a stamped first line: the layout is known from the start
+        f.write(b"2024-05-14 00:00:00,000 INFO  [bench] started\n")
+    writer = Writer("multiline", path, nlines)
+    data, lines = int(writer.info[0]), int(writer.info[1])
+    sink = CountSink()
+    fol = Follow([tool, "-F", *args, path], sink, tmp)
+    try:
+        # The probe is a record of its own; held up to 300 ms with --multiline.
+        if not sink.first.wait(10):
+            fol.alive()
+            raise BenchError("no initial output within 10 s")
+        with open(path, "ab") as f:
+            f.write(ML_PROBE)
+        size = os.path.getsize(path)
+        deadline = time.monotonic() + 10
+        while sink.n < size and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)
+        fol.alive()
+        if sink.n != size:
+            raise BenchError(f"printed {sink.n} bytes at start, the file has {size}")
+        sink.target = size + data
+        c0 = CpuMark(fol.pid)
+        t0 = time.monotonic_ns()
+        writer.go()
+        if not sink.done.wait(120) or sink.t_done is None:
+            fol.alive()
+            raise BenchError(f"only {sink.n - size} of {data} bytes received")
+        c1 = CpuMark(fol.pid)
+        writer.wait()
+        time.sleep(0.6)  # END goes out after 300 ms of quiet with --multiline
+        fol.alive()
+        want = sink.target + len(ML_END)
+        if sink.n != want:
+            raise BenchError(f"{sink.n - want:+} bytes against what was written")
+        secs = (sink.t_done - t0) / 1e9
+        return {"lines_s": lines / secs, "cpu_per_M": c1.since(c0) / (lines / 1e6)}
+    finally:
+        fol.stop()
+        writer.close()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def vs(a: list[float], b: list[float]) -> str:
+    """The ratio of the medians of a and b, and the median of the per-round ratios."""
+    pairs = statistics.median(x / y for x, y in zip(a, b) if y)
+    return f"{statistics.median(a) / statistics.median(b):.2f} (per pair {pairs:.2f})"
+
+
+def w17_merge_static(c) -> None:
+    """Workload 17: `rtail --merge -n +1` of 8 files beside `sort -m -k1,2` (and lnav)."""
+    if "--merge" not in c.help_text:
+        c.skip("17", "rtail has no --merge yet")
+        return
+    per_file = 250_000 if c.quick else 1_000_000
+    d = os.path.join(c.tmp, "merge")
+    os.mkdir(d)
+    cwd = os.getcwd()
+    try:
+        t = time.monotonic()
+        info = write_merge_logs(d, MERGE_FILES, per_file, 17)
+        size = info["plain"][0]
+        print(f"    generated {MERGE_FILES} × {per_file:,} lines ({size / MiB:.0f} MiB) in "
+              f"{time.monotonic() - t:.1f} s", flush=True)
+        names = info["names"]
+        sort, lnav = shutil.which("sort"), shutil.which("lnav")
+        if sort is None:
+            raise BenchError("sort not found on PATH")
+        variants = {"rtail": [c.rtail, "--merge", "-n", "+1", *names],
+                    "gnu": [sort, "-m", "-k1,2", *names]}
+        expect = {"rtail": info["prefixed"], "gnu": info["plain"]}
+        if lnav:
+            variants["lnav -n"] = [lnav, "-n", *names]
+        else:
+            c.skip("17", "lnav is not installed (Debian/Ubuntu: apt-get install lnav): "
+                         "its reference is left out")
+        os.chdir(d)  # short names: rtail writes each one before every line
+        for k, want in expect.items():  # off the clock: the exact merged output, once
+            out = pipeline_output([variants[k]])
+            got = (len(out), hashlib.sha256(out).hexdigest())
+            del out
+            if got != want:
+                raise BenchError(f"{k}: the output is not the expected merge ({got[0]:,} "
+                                 f"bytes, {want[0]:,} expected)")
+        row = Row("17", f"--merge -n +1, {MERGE_FILES} files × {per_file:,} lines "
+                        f"({size / MiB:.0f} MiB) | dd bs=1M", "s", "≤ 1.0",
+                  lambda rm, gm, q, refs: q <= 1.0, gnu_label="sort -m -k1,2")
+        outsize = {}
+        for warm, _ in c.rounds():
+            for k, argv in variants.items():
+                dt, n, _ = run_pipeline([argv], c.tmp)
+                if k in expect and n != expect[k][0]:
+                    raise BenchError(f"{k}: dd read {n:,} bytes, {expect[k][0]:,} expected")
+                outsize[k] = n
+                if not warm:
+                    row.add(k, dt)
+        mlines = info["lines"] / 1e6
+        row.extra = (f"both outputs checked (sha256) against the known merge; rtail writes "
+                     f"`wN.log: ` before each line (+{outsize['rtail'] / size - 1:.0%} bytes); "
+                     f"rtail {mlines / statistics.median(row.r):.2f} M lines/s")
+        if "lnav -n" in outsize:
+            row.extra += f"; lnav wrote {outsize['lnav -n'] / MiB:.0f} MiB"
+        c.rows.append(row)
+    finally:
+        os.chdir(cwd)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def w18_merge_latency(c) -> None:
+    """Workload 18: `rtail -F --merge` write -> stdout latency against the window, and whether
+    the records came out in time order."""
+    if "--merge" not in c.help_text or not c.has_follow:
+        c.skip("18", "skipped: rtail has no -F --merge yet")
+        return
+    count = 300 if c.quick else 1000
+    variants = {200: (c.rtail, ["--merge"]),
+                50: (c.rtail, ["--merge", "--merge-window", "50ms"]),
+                ("json", 200): (c.rtail, ["--merge", "--json"]),
+                ("json", 50): (c.rtail, ["--merge", "--merge-window", "50ms", "--json"]),
+                "plain": (c.rtail, []), "gnu": (c.gnu, [])}
+    # The same window with --json (its records carry their times), and following without
+    # merging: rtail's and GNU's.
+    refs = {"with --json": "json", "rtail -F (no --merge)": "plain", "GNU tail -F": "gnu"}
+    gap, skew = MERGE_GAP_US // 1000, MERGE_SKEW_US // 1000
+    rows = {}
+    for w in MERGE_WINDOWS:
+        opt = "--merge (window 200 ms)" if w == 200 else f"--merge --merge-window {w}ms"
+        what = (f"-F {opt}, 2 files, {count} lines, one every {gap} ms alternating "
+                f"(the 2nd file's {skew} ms late)")
+        for q in ("p50", "p99"):
+            rows[w, q] = Row("18", f"{what}: write → stdout", f"{q} ms",
+                             f"≤ {w + 5} ms (window + 5)",
+                             lambda rm, gm, q, refs, w=w: rm <= w + 5)
+        rows[w, "disorder"] = Row("18", f"{what}: neighbours out of time order",
+                                  "lines, all runs", "0", lambda rm, gm, q, refs: rm == 0,
+                                  total=True)
+    for warm, _ in c.rounds():
+        res = {k: run_merge_latency(tool, c.tmp, args, count, MERGE_GAP_US)
+               for k, (tool, args) in variants.items()}
+        for (w, q), row in rows.items():
+            if q == "disorder":  # warm-up included: a record out of order is one
+                row.add("rtail", res[w]["disorder"])
+                for name, k in refs.items():
+                    row.add(name, res[(k, w) if k == "json" else k]["disorder"])
+                continue
+            if warm:
+                continue
+            row.add("rtail", res[w][q])
+            for name, k in refs.items():
+                row.add(name, res[(k, w) if k == "json" else k][q])
+            if q == "p99":
+                row.add("max", res[w]["max"])
+    for (w, q), row in rows.items():
+        if q == "p50" and statistics.median(row.r) < w / 2:
+            row.extra = "records did not wait for the window"
+        c.rows.append(row)
+
+
+def w19_multiline(c) -> None:
+    """Workload 19: --multiline's cost, following (as 4) and static with --grep ERROR."""
+    if "--multiline" not in c.help_text:
+        c.skip("19", "rtail has no --multiline yet")
+        return
+    if c.has_follow:
+        N = 1_000_000 if c.quick else 2_000_000
+        lrow = Row("19", f"-F --multiline, {N:,} lines (1 record in 10 with a 6-line "
+                         "traceback) in ~1 MB writes", "lines/s", "≥ 0.8× rtail -F",
+                   lambda rm, gm, q, refs: rm >= 0.8 * refs["rtail -F"])
+        crow = Row("19", "-F --multiline: CPU per million lines", "CPU s / M lines", "", None)
+        variants = {"rtail": (c.rtail, ["--multiline"]), "gnu": (c.gnu, []),
+                    "rtail -F": (c.rtail, [])}
+        for warm, _ in c.rounds():
+            for k, (tool, args) in variants.items():
+                res = run_multiline_throughput(tool, c.tmp, N, args)
+                if not warm:
+                    lrow.add(k, res["lines_s"])
+                    crow.add(k, res["cpu_per_M"])
+        for row in (lrow, crow):
+            ml, plain = row.r, row.refs["rtail -F"]
+            row.extra = f"--multiline/plain: {vs(ml, plain)}"
+        c.rows.extend([lrow, crow])
+    else:
+        c.skip("19", "rtail has no -F yet: only the static part runs")
+
+    size = (128 if c.quick else 1024) * MiB
+    path = os.path.join(c.tmp, "traceback.log")
+    try:
+        t = time.monotonic()
+        info = write_traceback_log(path, size, 19)
+        print(f"    generated {info['size'] / MiB:.0f} MiB of records with tracebacks in "
+              f"{time.monotonic() - t:.1f} s", flush=True)
+        rg = shutil.which("rg")
+        plain = "rtail -n +1 --grep ERROR"
+        variants = {"rtail": [c.rtail, "--multiline", "-n", "+1", "--grep", "ERROR", path],
+                    plain: [c.rtail, "-n", "+1", "--grep", "ERROR", path],
+                    "grep ERROR": [GREP, "ERROR", path]}
+        if rg:
+            variants["rg ERROR"] = [rg, "ERROR", path]
+        else:
+            c.skip("19", "ripgrep is not installed (Debian/Ubuntu: apt-get install ripgrep): "
+                         "rg's reference is left out")
+        row = Row("19", f"--multiline -n +1 --grep ERROR, {size_label(info['size'])} log "
+                        "| dd bs=1M", "s", f"≤ 1.2× {plain}",
+                  lambda rm, gm, q, refs: rm <= 1.2 * refs[plain])
+        inner = {}
+        for warm, _ in c.rounds():
+            for k, argv in variants.items():
+                want = info["error_records" if k == "rtail" else "error_lines"]
+                t = 0.0
+                for _ in range(inner.get(k, 1)):
+                    dt, n, _ = run_pipeline([argv], c.tmp)
+                    if n != want:
+                        raise BenchError(f"{k}: dd read {n:,} bytes, {want:,} expected")
+                    t += dt / inner.get(k, 1)
+                if warm:  # runs under 0.25 s (--quick) are batched, as in workload 3
+                    inner[k] = max(1, min(20, int(0.5 / t))) if t < 0.25 else 1
+                else:
+                    row.add(k, t)
+        row.extra = (f"--multiline/plain: {vs(row.r, row.refs[plain])}; output sizes checked: "
+                     f"{info['error_records'] / MiB:.1f} MiB of ERROR records, "
+                     f"{info['error_lines'] / MiB:.1f} MiB of ERROR lines")
+        if max(inner.values()) > 1:
+            row.extra += "; runs per sample: " + ", ".join(
+                f"{k} {v}" for k, v in inner.items() if v > 1)
+        c.rows.append(row)
+    finally:
+        if os.path.exists(path):
+            os.remove(path)
+
+
+# --------------------------------------------------------------------------------------------
 # Results
 # --------------------------------------------------------------------------------------------
 
@@ -1285,7 +1780,7 @@ def version(argv: list[str]) -> str:
 
 def parse_args():
     p = argparse.ArgumentParser(
-        description="Benchmark rtail against GNU tail (tail on PATH); workloads 1-15 of the "
+        description="Benchmark rtail against GNU tail (tail on PATH); workloads 1-19 of the "
                     "project's benchmark issue, see bench/README.md.",
         epilog="A --quick run takes about 1 minute; a full run about 5 minutes (plus the build). "
                "Needs python3, GNU coreutils (tail, dd, cat), GNU grep, cargo (unless --rtail) "
@@ -1325,11 +1820,11 @@ def main() -> int:
     a = parse_args()
     quick = a.quick
     reps = a.reps or (3 if quick else 5)
-    only = set(range(1, 16))
+    only = set(range(1, 20))
     if a.only:
         only = {int(x) for x in a.only.split(",") if x.strip()}
-        if not only <= set(range(1, 16)):
-            raise SystemExit("--only takes workload numbers 1 to 15")
+        if not only <= set(range(1, 20)):
+            raise SystemExit("--only takes workload numbers 1 to 19")
         if only == {8}:
             only = {2, 3, 4, 6, 7, 8}
     rss_on = 8 in only
@@ -1941,6 +2436,21 @@ def main() -> int:
             shutil.rmtree(d, ignore_errors=True)
 
         workload(15, "--history -n 1000 over four .gz generations, beside zcat | tail", w15)
+
+        # ---- 17-19 (issue 16): --merge and --multiline (their code: the section before Results)
+        def skip16(n: str, why: str) -> None:
+            skipped.append(f"{n}: {why}")
+            print(f"    {why}", flush=True)
+
+        c16 = types.SimpleNamespace(rtail=rtail, gnu=gnu, tmp=tmp, quick=quick, rows=rows,
+                                    help_text=help_text, has_follow=has_follow, rounds=rounds,
+                                    skip=skip16)
+        workload(17, "--merge -n +1 of 8 files, beside sort -m -k1,2",
+                 lambda: w17_merge_static(c16))
+        workload(18, "-F --merge: write → stdout latency, against the window",
+                 lambda: w18_merge_latency(c16))
+        workload(19, "--multiline: following (as 4), and -n +1 --grep ERROR of a file",
+                 lambda: w19_multiline(c16))
 
     except KeyboardInterrupt:
         failed.append("interrupted")
