@@ -65,6 +65,11 @@ pub struct Count {
     pub from_start: bool,
 }
 
+impl Count {
+    /// Everything: `-n +1`.
+    pub const ALL: Count = Count { unit: Unit::Lines, n: 1, from_start: true };
+}
+
 impl Default for Count {
     fn default() -> Self {
         Count { unit: Unit::Lines, n: 10, from_start: false }

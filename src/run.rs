@@ -119,8 +119,9 @@ pub fn run(config: &Config) -> Result<Outcome> {
             && config.since.is_none(),
         filter,
         delim: config.delimiter,
-        // The JSON lines and the web view carry each record's time.
-        stamps: config.json || config.serve.is_some(),
+        // The JSON lines and the web view carry each record's time; following with --merge,
+        // the merge window orders records by it.
+        stamps: config.json || config.serve.is_some() || config.merge,
         multiline: multiline(config)?,
         merge_window: (config.merge && config.follow.is_some() && !config.merge_window.is_zero())
             .then_some(config.merge_window),
@@ -535,6 +536,7 @@ fn print_merged(
 ) -> Result<(Vec<follow::Start>, SourceId), Stopped> {
     let mut starts = Vec::with_capacity(config.inputs.len());
     let mut inputs = Vec::new();
+    let mut next_source = config.inputs.len();
     for (id, input) in config.inputs.iter().enumerate() {
         let mut start = follow::Start { id, open: None, failure: None, troubled: false };
         let opened = open_input(input).and_then(|file| {
@@ -546,6 +548,14 @@ fn print_merged(
         });
         match opened {
             Ok((file, meta)) => {
+                if config.history
+                    && meta.is_file()
+                    && let Input::Path(path) = input
+                {
+                    // Its rotated generations go first: equal times keep that order.
+                    start.troubled |=
+                        merged_generations(path, &names[id], &file, &mut next_source, &mut inputs, sink)?;
+                }
                 let file = Arc::new(file);
                 // A pipe is read whole, from where it is; a file from where -n says.
                 let (lo, hi) = if meta.is_file() {
@@ -573,6 +583,9 @@ fn print_merged(
                     end: hi,
                     head,
                     regular: meta.is_file(),
+                    stream: None,
+                    complete: false,
+                    name: names[id].clone(),
                 });
             }
             Err(e) => {
@@ -596,23 +609,136 @@ fn print_merged(
     match merge::print_merged(&inputs, config.follow.is_some(), sink) {
         Ok(reached) => {
             for (input, reached) in inputs.into_iter().zip(reached) {
-                starts[input.source].open =
-                    Some(follow::Opened { file: input.file, generation: input.generation, reached });
+                // (Rotated generations are not followed.)
+                if let Some(start) = starts.get_mut(input.source) {
+                    start.open =
+                        Some(follow::Opened { file: input.file, generation: input.generation, reached });
+                }
             }
         }
         Err(merge::Fail::Stopped) => return Err(Stopped),
-        Err(merge::Fail::Io(id, e)) => {
-            let text = format!("error reading {}: {}", quote(&names[id]), sys::error_text(&e));
-            sink.event(id, EventKind::Inaccessible, text)?;
-            starts[id].failure = Some(follow::Failure::Errno(e.raw_os_error().unwrap_or(libc::EIO)));
-        }
+        Err(merge::Fail::Io(id, e)) => match starts.get_mut(id) {
+            Some(start) => {
+                let text = format!("error reading {}: {}", quote(&names[id]), sys::error_text(&e));
+                sink.event(id, EventKind::Inaccessible, text)?;
+                start.failure = Some(follow::Failure::Errno(e.raw_os_error().unwrap_or(libc::EIO)));
+            }
+            None => {
+                // A rotated generation: the merge stopped there, as for a file.
+                let name = inputs.iter().find(|i| i.source == id).map(|i| i.name.clone()).unwrap_or_default();
+                sink.diag(format!("error reading {}: {}", quote(&name), sys::error_text(&e)))?;
+                if let Some(start) = starts.first_mut() {
+                    start.troubled = true;
+                }
+            }
+        },
     }
     for start in &mut starts {
         if start.open.is_some() {
             start.troubled |= tell_no_stamps(start.id, &names[start.id], sink)?;
         }
     }
-    Ok((starts, config.inputs.len()))
+    Ok((starts, next_source))
+}
+
+/// `--merge --history`: the rotated generations of `path` (whose live file is `live`) as
+/// inputs of the merge, sources numbered from `next_source` and named after their files; with
+/// `--since` only those that may hold its records. Returns whether some could not be read
+/// (said on stderr).
+fn merged_generations(
+    path: &std::path::Path,
+    name: &[u8],
+    live: &File,
+    next_source: &mut SourceId,
+    inputs: &mut Vec<merge::Input>,
+    sink: &Sink,
+) -> Result<bool, Stopped> {
+    use crate::source::history::{self, Compression, Problem, Trouble};
+    use std::os::unix::ffi::OsStrExt;
+    let listed = history::generations(path).and_then(|mut rotated| {
+        if let Some(when) = sink.since() {
+            initial::since_generations(&mut rotated, live, when, sink.delim())?;
+        }
+        Ok(rotated)
+    });
+    let rotated = match listed {
+        Ok(rotated) => rotated,
+        Err(e) => {
+            let text = format!("cannot list the rotated files of {}: {}", quote(name), sys::error_text(&e));
+            sink.diag(text)?;
+            return Ok(true);
+        }
+    };
+    let mut troubled = false;
+    for rot in rotated {
+        let trouble = match rot.compression {
+            Compression::Plain | Compression::Gzip => match history::open(&rot) {
+                Ok(Some(file)) => {
+                    let source = *next_source;
+                    *next_source += 1;
+                    sink.send(Msg::Name { source, name: rot.path.as_os_str().as_bytes().to_vec() })?;
+                    match generation_input(source, file, &rot, sink) {
+                        Ok(input) => {
+                            inputs.push(input);
+                            continue;
+                        }
+                        Err(e) => Trouble::Open(e),
+                    }
+                }
+                // Gone meanwhile (rotated on): its lines are in the next one.
+                Ok(None) => continue,
+                Err(e) => Trouble::Open(e),
+            },
+            other => Trouble::Unsupported(other),
+        };
+        sink.diag(Problem { path: rot.path, trouble }.to_string())?;
+        troubled = true;
+    }
+    Ok(troubled)
+}
+
+/// A rotated generation as an input of the merge: a plain one from where `--since` says (all
+/// of it without), a compressed one read through (and through the sink's `--since` gate).
+fn generation_input(
+    source: SourceId,
+    file: File,
+    rot: &crate::source::history::Rotated,
+    sink: &Sink,
+) -> io::Result<merge::Input> {
+    use crate::source::history::{self, Compression};
+    let name = rot.path.as_os_str().as_encoded_bytes().to_vec();
+    if rot.compression == Compression::Gzip {
+        sink.shut_until_since(source);
+        let kept = Arc::new(file.try_clone()?);
+        let stream: Box<dyn io::Read> = Box::new(history::gzip_reader(file));
+        return Ok(merge::Input {
+            source,
+            file: kept,
+            generation: Generation::next(),
+            start: 0,
+            end: u64::MAX,
+            head: Vec::new(),
+            regular: false,
+            stream: Some(std::cell::RefCell::new(stream)),
+            complete: true,
+            name,
+        });
+    }
+    let end = file.metadata().map_or(0, |m| m.len());
+    let all = crate::config::Count { unit: crate::config::Unit::Lines, n: 1, from_start: true };
+    let start = initial::output_start(&file, 0, end, all, source, sink).unwrap_or(0);
+    Ok(merge::Input {
+        source,
+        file: Arc::new(file),
+        generation: Generation::next(),
+        start,
+        end,
+        head: Vec::new(),
+        regular: true,
+        stream: None,
+        complete: true,
+        name,
+    })
 }
 
 /// GNU's warnings about options that do nothing in this combination.

@@ -235,7 +235,8 @@ fn command() -> Command {
                      time come before the rest of their file's. While following, a record waits up \
                      to --merge-window for earlier ones still on their way from other files; one \
                      that comes later than that is printed at once, never dropped (\"late\":true \
-                     in --json). Works with --multiline, --grep, --json, --serve.\n\n\
+                     in --json). Works with --multiline, --grep, --json, --since, --serve, and \
+                     --history (each FILE's rotated files merged in too; with -n +1 or --since).\n\n\
                      Example: rtail --merge -n +1 web-*.log worker-*.log",
                 ),
             single("merge_window", "DURATION")
@@ -713,9 +714,11 @@ impl Cli {
                 "--merge orders records by time: it cannot be used with -c/--bytes".into(),
             ));
         }
-        if self.merge && self.history {
+        // (--since without -n prints every record from its time on.)
+        let all = count == Count::ALL || (self.since.is_some() && self.lines.is_none());
+        if self.merge && self.history && !all {
             return Err(Exit::Invalid(
-                "--merge with --history is not supported yet: merge the rotated files by naming them".into(),
+                "--merge with --history merges whole rotated files: give -n +1, or --since without -n".into(),
             ));
         }
         let since = match &self.since {

@@ -352,7 +352,7 @@ impl Report {
 /// Open a generation for reading: the file opened when it was listed, from its start; or, when
 /// it could not be opened then, by its name: `None` when it has gone or its name now holds
 /// another file (it was rotated away between listing and reading).
-fn open(rot: &Rotated) -> io::Result<Option<File>> {
+pub(crate) fn open(rot: &Rotated) -> io::Result<Option<File>> {
     if let Some(held) = &rot.held {
         let file = held.try_clone()?;
         (&file).seek(io::SeekFrom::Start(0))?;
@@ -526,7 +526,7 @@ fn fill(src: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
     (done, None)
 }
 
-fn gzip_reader(file: File) -> MultiGzDecoder<BufReader<File>> {
+pub(crate) fn gzip_reader(file: File) -> MultiGzDecoder<BufReader<File>> {
     MultiGzDecoder::new(BufReader::with_capacity(BLOCK, file))
 }
 

@@ -332,17 +332,7 @@ pub(crate) fn print_rotated(
     if let Some(when) = sink.since()
         && count.from_start
     {
-        // Every record from WHEN on: from the newest generation that starts before it.
-        let mut first = vec![0u8; DETECT_LEN as usize];
-        let got = read_full_at(file, &mut first, 0)?;
-        if since::first_stamp(&first[..got], delim).is_some_and(|s| s < when) {
-            return Ok((history::Report::default(), count));
-        }
-        let before = rotated.iter().rposition(|rot| {
-            let head = history::head(rot, DETECT_LEN as usize).unwrap_or_default();
-            since::first_stamp(&head, delim).is_some_and(|s| s < when)
-        });
-        rotated.drain(..before.unwrap_or(0));
+        since_generations(&mut rotated, file, when, delim)?;
     }
     if rotated.is_empty() {
         return Ok((history::Report::default(), count));
@@ -367,6 +357,29 @@ pub(crate) fn print_rotated(
         None => count,
     };
     Ok((report, live))
+}
+
+/// `--since` with `--history`: keep of `rotated` (oldest first) the generations that may hold
+/// records at or after `when`: from the newest one that starts before it; none when the live
+/// `file` starts before it.
+pub(crate) fn since_generations(
+    rotated: &mut Vec<history::Rotated>,
+    file: &File,
+    when: Stamp,
+    delim: u8,
+) -> io::Result<()> {
+    let mut first = vec![0u8; DETECT_LEN as usize];
+    let got = read_full_at(file, &mut first, 0)?;
+    if since::first_stamp(&first[..got], delim).is_some_and(|s| s < when) {
+        rotated.clear();
+        return Ok(());
+    }
+    let before = rotated.iter().rposition(|rot| {
+        let head = history::head(rot, DETECT_LEN as usize).unwrap_or_default();
+        since::first_stamp(&head, delim).is_some_and(|s| s < when)
+    });
+    rotated.drain(..before.unwrap_or(0));
+    Ok(())
 }
 
 /// Read at most `max` bytes into `buf` (replacing its contents), retrying on EINTR.

@@ -10,9 +10,11 @@
 //! stamp) come first. What comes out goes to the sink as ready batches: grouped (`--multiline`)
 //! and stamped here, filtered there.
 
+use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
+use std::io::{self, Read};
 use std::sync::Arc;
 
 use memchr::{memchr, memrchr};
@@ -50,6 +52,13 @@ pub(crate) struct Input {
     pub(crate) head: Vec<u8>,
     /// A regular file (read at offsets); otherwise a pipe, read as it comes to its end.
     pub(crate) regular: bool,
+    /// Read through this instead (a compressed generation, `--history`).
+    pub(crate) stream: Option<RefCell<Box<dyn Read>>>,
+    /// Its name, for messages.
+    pub(crate) name: Vec<u8>,
+    /// Its end is its end, also when following (a rotated generation): its last line is
+    /// printed even without a delimiter.
+    pub(crate) complete: bool,
 }
 
 /// A record of a cursor's block.
@@ -94,13 +103,16 @@ impl Cursor<'_> {
             let base = self.carry_at;
             if !at_end {
                 let want = (self.input.end - self.pos).min(BLOCK as u64) as usize;
-                let got = read_append(
-                    &self.input.file,
-                    &mut buf,
-                    want,
-                    self.input.regular.then_some(self.pos),
-                    false,
-                )
+                let got = match &self.input.stream {
+                    Some(stream) => read_into(&mut **stream.borrow_mut(), &mut buf, want),
+                    None => read_append(
+                        &self.input.file,
+                        &mut buf,
+                        want,
+                        self.input.regular.then_some(self.pos),
+                        false,
+                    ),
+                }
                 .map_err(|e| Fail::Io(self.input.source, e))?;
                 self.pos = if got == 0 { self.input.end } else { self.pos + got as u64 };
             }
@@ -180,6 +192,25 @@ impl Cursor<'_> {
     }
 }
 
+/// Append at most `want` bytes read from `from` to `buf`; how many (0: its end).
+fn read_into(from: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> io::Result<usize> {
+    let old = buf.len();
+    buf.resize(old + want, 0);
+    loop {
+        match from.read(&mut buf[old..]) {
+            Ok(n) => {
+                buf.truncate(old + n);
+                return Ok(n);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                buf.truncate(old);
+                return Err(e);
+            }
+        }
+    }
+}
+
 /// Print the records of `inputs` merged by time; where each input's reading ended.
 pub(crate) fn print_merged(inputs: &[Input], following: bool, sink: &Sink) -> Result<Vec<Reached>, Fail> {
     let delim = sink.delim();
@@ -207,7 +238,7 @@ pub(crate) fn print_merged(inputs: &[Input], following: bool, sink: &Sink) -> Re
             recs: Vec::new(),
             next: 0,
             stamper,
-            keep_partial: following,
+            keep_partial: following && !input.complete,
         });
     }
     let mut heap = BinaryHeap::with_capacity(cursors.len());

@@ -225,3 +225,42 @@ fn since_starts_in_the_generation_that_holds_when() {
     assert_eq!(since("2026-12-01T10:19:00Z", &["-n", "9"]), (stamped(19, 25), String::new(), Some(0)));
     assert_eq!(since("2026-12-01T10:08:00Z", &["-n", "19"]), (stamped(8, 25), String::new(), Some(0)));
 }
+
+/// `--merge --history`: each file's rotated generations (plain and gzip) are merged with the
+/// live files by time, each line under its own file's name; `--since` starts in them.
+#[test]
+fn merge_takes_the_rotated_generations_in() {
+    let dir = TestDir::new();
+    let stamped = |tag: &str, minutes: std::ops::Range<u32>| -> String {
+        minutes
+            .map(|m| format!("2026-12-01T10:{m:02}:{} {tag} {m}\n", if tag == "a" { "00Z" } else { "30Z" }))
+            .collect()
+    };
+    gzipped(&dir, "a.log.2", &stamped("a", 0..3), 300);
+    generation(&dir, "a.log.1", stamped("a", 3..6), 200);
+    generation(&dir, "a.log", stamped("a", 6..8), 0);
+    dir.write("b.log", stamped("b", 1..7));
+    let (out, err, code) = run(&dir, &["--merge", "--history", "-n", "+1", "a.log", "b.log"]);
+    assert_eq!((err.as_str(), code), ("", Some(0)));
+    let mut want = Vec::new();
+    for m in 0..8 {
+        let file = match m {
+            0..3 => "a.log.2.gz",
+            3..6 => "a.log.1",
+            _ => "a.log",
+        };
+        want.push(format!("{file}: 2026-12-01T10:{m:02}:00Z a {m}"));
+        if (1..7).contains(&m) {
+            want.push(format!("b.log: 2026-12-01T10:{m:02}:30Z b {m}"));
+        }
+    }
+    assert_eq!(out.lines().collect::<Vec<_>>(), want);
+    let (out, _, _) =
+        run(&dir, &["--merge", "--history", "--since", "2026-12-01T10:04:10Z", "a.log", "b.log"]);
+    let from = want.iter().position(|l| l.contains("b 4")).expect("b 4");
+    assert_eq!(out.lines().collect::<Vec<_>>(), want[from..]);
+    let (out, _, _) =
+        run(&dir, &["--merge", "--history", "--since", "2026-12-01T10:01:10Z", "a.log", "b.log"]);
+    let from = want.iter().position(|l| l.contains("b 1")).expect("b 1");
+    assert_eq!(out.lines().collect::<Vec<_>>(), want[from..], "from inside the gzip generation");
+}

@@ -96,7 +96,11 @@ fn bad_combinations_are_refused_clearly() {
         (&["--merge-window", "1s", "a.log"], "rtail: --merge-window is for --merge\n"),
         (
             &["--merge", "--history", "a.log"],
-            "rtail: --merge with --history is not supported yet: merge the rotated files by naming them\n",
+            "rtail: --merge with --history merges whole rotated files: give -n +1, or --since without -n\n",
+        ),
+        (
+            &["--merge", "--history", "--since", "10m", "-n", "5", "a.log"],
+            "rtail: --merge with --history merges whole rotated files: give -n +1, or --since without -n\n",
         ),
     ] {
         let out = dir.rtail().args(args).output().expect("run");
@@ -146,4 +150,24 @@ fn following_orders_within_the_window_and_marks_late_records() {
     );
     assert_eq!(records[4]["late"], true);
     assert!(records[..4].iter().all(|o| o.get("late").is_none()));
+}
+
+/// Following, text output waits in the window too (its records are stamped for it, though
+/// the text does not show their times).
+#[test]
+fn following_orders_text_output_within_the_window() {
+    let dir = TestDir::new();
+    dir.write("a.log", "2026-12-01T10:00:00.000Z a0\n");
+    dir.write("b.log", "");
+    let s = dir.spawn(&["-F", "--merge", "-n", "1", "--merge-window", "1s", "a.log", "b.log"]);
+    // Both files are open once the initial output is out.
+    s.wait_for_stdout("a0\n");
+    dir.append("a.log", "2026-12-01T10:00:01.080Z a1\n");
+    dir.append("b.log", "2026-12-01T10:00:01.050Z b1\n");
+    s.wait_for_stdout("a1\n");
+    let (out, _) = s.finish();
+    assert_eq!(
+        out,
+        "a.log: 2026-12-01T10:00:00.000Z a0\nb.log: 2026-12-01T10:00:01.050Z b1\na.log: 2026-12-01T10:00:01.080Z a1\n"
+    );
 }
