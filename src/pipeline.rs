@@ -466,6 +466,12 @@ impl Sink {
         self.shaping.plain
     }
 
+    /// Whether a batch of `source` handed over stamped ([`Sink::ready`]) needs its stamps: an
+    /// output shows them or orders by them, or its `--since` gate is shut.
+    pub(crate) fn keeps_stamps(&self, source: SourceId) -> bool {
+        self.shaping.stamps || self.gate(source).is_shut()
+    }
+
     /// Whether records are stamped or grouped: their files' layouts are to be detected.
     pub(crate) fn wants_stamps(&self) -> bool {
         self.shaping.stamps || self.shaping.multiline.is_some()

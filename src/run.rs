@@ -121,7 +121,7 @@ pub fn run(config: &Config) -> Result<Outcome> {
         delim: config.delimiter,
         // The JSON lines and the web view carry each record's time; following with --merge,
         // the merge window orders records by it.
-        stamps: config.json || config.serve.is_some() || config.merge,
+        stamps: config.json || config.serve.is_some() || (config.merge && config.follow.is_some()),
         multiline: multiline(config)?,
         merge_window: (config.merge && config.follow.is_some() && !config.merge_window.is_zero())
             .then_some(config.merge_window),

@@ -1077,8 +1077,16 @@ impl fmt::Display for SinceError {
 impl std::error::Error for SinceError {}
 
 /// Reads `--since WHEN` against the clock and the local zone (`TZ` respected): the instant
-/// records are printed from. The error says which forms are taken. See [`parse_since_at`] for
-/// the forms.
+/// records are printed from. It takes:
+/// - a duration before now: numbers with units `s`, `m`, `h`, `d`, `w` (or `sec`, `min`,
+///   `hour(s)`, `day(s)`, `week(s)`), spaces allowed, optionally ending in `ago`: `10m`,
+///   `1h30m`, `90s`, `2d`;
+/// - `now`, `today` (local midnight), `yesterday` (the midnight before);
+/// - a date and time, `T` or space, seconds and fraction optional, zone optional (local when
+///   absent): `2026-12-01 10:00`, `2026-12-01T10:00:00Z`;
+/// - a date, `2026-12-01` (its local midnight); a time today, `10:00` or `10:00:30`.
+///
+/// The error says which forms are taken.
 pub fn parse_since(when: &str) -> Result<std::time::SystemTime, String> {
     let stamp = parse_since_at(when, Stamp::now(), &TimeZone::system()).map_err(|e| e.to_string())?;
     Ok(stamp.to_system())

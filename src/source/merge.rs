@@ -277,7 +277,9 @@ pub(crate) fn print_merged(inputs: &[Input], following: bool, sink: &Sink) -> Re
                 }
             };
             let pos = batch.bytes.len();
-            if let Some(stamp) = rec.stamp {
+            if let Some(stamp) = rec.stamp
+                && sink.keeps_stamps(batch.source)
+            {
                 batch.stamps.push((pos, stamp));
             }
             if grouped {
