@@ -140,10 +140,43 @@ impl Filter {
         starts: &[usize],
         mut keep: impl FnMut(usize, usize),
     ) -> bool {
+        if let Some(grep) = &self.grep {
+            return self.grep_records(grep, batch, starts, &mut keep);
+        }
         for (k, &start) in starts.iter().enumerate() {
             let end = starts.get(k + 1).copied().unwrap_or(batch.len());
             let record = body(&batch[start..end], self.delim);
             if self.grep.as_ref().is_some_and(|re| !re.is_match(record)) || self.excluded(record) {
+                continue;
+            }
+            keep(start, end);
+            if self.until.as_ref().is_some_and(|u| u.is_match(record)) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// [`Filter::apply_records`] with `--grep`: the batch is searched as a whole (as lines are,
+    /// [`next_line_matching`]), and a match is taken to the record it starts in; one that runs
+    /// past that record's end is checked against the record alone.
+    fn grep_records(
+        &self,
+        grep: &Regex,
+        batch: &[u8],
+        starts: &[usize],
+        keep: &mut impl FnMut(usize, usize),
+    ) -> bool {
+        let mut k = 0;
+        while let Some(&from) = starts.get(k) {
+            let Some(m) = grep.find_at(batch, from) else { break };
+            // The record the match starts in (at or after record k, as from <= m.start()).
+            let j = starts.partition_point(|&s| s <= m.start()) - 1;
+            k = j + 1;
+            let start = starts[j];
+            let end = starts.get(k).copied().unwrap_or(batch.len());
+            let record = body(&batch[start..end], self.delim);
+            if m.end() > start + record.len() && !grep.is_match(record) || self.excluded(record) {
                 continue;
             }
             keep(start, end);
@@ -326,5 +359,46 @@ mod tests {
         let err = Filter::new(&p, b'\n').expect_err("invalid");
         assert_eq!(err.option, "exclude");
         assert_eq!(err.pattern, "(");
+    }
+
+    /// Records framed by `starts`: the kept ones, concatenated.
+    fn records(f: &Filter, batch: &[u8], starts: &[usize]) -> (String, bool) {
+        let mut out = Vec::new();
+        let hit = f.apply_records(batch, starts, |start, end| out.extend_from_slice(&batch[start..end]));
+        (String::from_utf8_lossy(&out).into_owned(), hit)
+    }
+
+    #[test]
+    fn grep_keeps_whole_records_matched_anywhere_and_only_within_one() {
+        let batch = b"10:00 INFO a\n  at x\n10:01 ERROR b\n  at y\n10:02 INFO c\n  ERROR in trace\n10:03 d";
+        let starts = [0, 20, 41, 71];
+        let f = filter(&["ERROR"], &[], None, false);
+        assert_eq!(
+            records(&f, batch, &starts).0,
+            "10:01 ERROR b\n  at y\n10:02 INFO c\n  ERROR in trace\n",
+            "a match in a continuation line keeps its record"
+        );
+        // `^` is a line start, inside a record too.
+        assert_eq!(
+            records(&filter(&["^  at y"], &[], None, false), batch, &starts).0,
+            "10:01 ERROR b\n  at y\n"
+        );
+        // A match across two records is no match of either.
+        assert_eq!(records(&filter(&[r"at x\n10:01"], &[], None, false), batch, &starts).0, "");
+        assert_eq!(records(&filter(&[r"x\n10"], &[], None, false), batch, &starts).0, "");
+        // A match spanning a record's delimiter, with one inside the record later on.
+        assert_eq!(
+            records(&filter(&[r"a\n|at x"], &[], None, false), batch, &starts).0,
+            "10:00 INFO a\n  at x\n"
+        );
+        // --exclude and --until act on the records grep kept; the last record has no delimiter.
+        assert_eq!(
+            records(&filter(&["ERROR|d$"], &["trace"], None, false), batch, &starts).0,
+            "10:01 ERROR b\n  at y\n10:03 d"
+        );
+        assert_eq!(
+            records(&filter(&["ERROR"], &[], Some("b$"), false), batch, &starts),
+            ("10:01 ERROR b\n  at y\n".into(), true)
+        );
     }
 }

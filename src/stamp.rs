@@ -461,6 +461,19 @@ fn iso(b: &[u8], minutes_ok: bool) -> Option<(Raw, usize)> {
     Some((offset.map_or(Raw::Local(civil), |o| Raw::Zoned(civil, o)), end))
 }
 
+/// Whether `b` starts with `YYYY-MM-DD[T ]HH:MM:SS` (digits and separators only: what
+/// [`iso`] reads, without its range checks and zone).
+fn iso_shaped(b: &[u8]) -> bool {
+    const SHAPE: &[u8; 19] = b"0000-00-00 00:00:00";
+    b.len() >= SHAPE.len()
+        && SHAPE.iter().zip(b).enumerate().all(|(i, (&want, &got))| match want {
+            b'0' => got.is_ascii_digit(),
+            b' ' if i == 10 => matches!(got, b'T' | b't' | b' '),
+            _ => got == want,
+        })
+        && !is_digit(b, 19)
+}
+
 /// A zone after a space, as Ruby's `Time#to_s` and PostgreSQL's log prefix write them:
 /// `±hhmm` or `±hh:mm` (not a bare `±hh`, which could be a number), `UTC` or `GMT`. Other
 /// abbreviations (CET, EST) are not read: the stamp is then local time.
@@ -855,6 +868,10 @@ impl Parser {
     pub(crate) fn starts_with_stamp(&self, line: &[u8]) -> bool {
         match self.format {
             Format::Json => first_non_space(line) == Some(b'{'),
+            // Shaped like the stamp is enough to start a record: lines that do not start one
+            // (a traceback's) fail at once, and the many that do skip the calendar.
+            Format::Iso => iso_shaped(line),
+            Format::BracketedIso => line.first() == Some(&b'[') && iso_shaped(&line[1..]),
             format => raw(format, line).is_some(),
         }
     }
@@ -1744,6 +1761,16 @@ ValueError: 1764583200
         let clf = Parser::new(Format::Clf, Stamp::now(), TimeZone::UTC);
         assert!(clf.starts_with_stamp(b"1.2.3.4 - - [01/Dec/2026:10:00:00 +0000] \"GET /\""));
         assert_eq!(clf.format(), Format::Clf);
+    }
+
+    #[test]
+    fn iso_shape_is_what_starts_a_record() {
+        for yes in ["2026-12-01 10:00:00,123 INFO x", "2026-12-01T10:00:00Z", "2026-12-01t10:00:00"] {
+            assert!(iso_shaped(yes.as_bytes()), "{yes}");
+        }
+        for no in ["  File \"x\"", "2026-12-01 10:00 x", "2026-12-01 10:00:001", "2026/12/01 10:00:00", ""] {
+            assert!(!iso_shaped(no.as_bytes()), "{no}");
+        }
     }
 
     #[test]
