@@ -90,6 +90,10 @@ impl Grouper {
         {
             out.batches.extend(self.take(batch.source));
         }
+        let mut batch = batch;
+        if self.held.is_some() {
+            self.close_held(&mut batch, delim, settings, stamper, &mut out);
+        }
         let source = batch.source;
         let generation = batch.generation;
         let (offset, mut lines, held_len, mut bytes) = match self.held.take() {
@@ -147,6 +151,46 @@ impl Grouper {
             out.batches.push(done);
         }
         out
+    }
+
+    /// When `batch` holds the start of a record, the held record ends before it: it goes out
+    /// with the lines before that start (continuation lines), which leave `batch`. The batch is
+    /// not copied behind the held bytes, as writers mostly write whole records. (Past a limit,
+    /// or with no record start in the batch, [`Grouper::group`] joins them as a whole.)
+    fn close_held(
+        &mut self,
+        batch: &mut Batch,
+        delim: u8,
+        settings: &Multiline,
+        stamper: &Stamper,
+        out: &mut Grouped,
+    ) {
+        let Some(held) = self.held.as_mut() else { return };
+        let bytes = &batch.bytes;
+        let (mut pos, mut lines) = (0, 0);
+        while pos < bytes.len() {
+            let end = memchr(delim, &bytes[pos..]).map_or(bytes.len(), |i| pos + i + 1);
+            let line = &bytes[pos..end];
+            if end == bytes.len() && line.last() != Some(&delim) {
+                // An unfinished last line: the batch ends its generation; leave it to group.
+                return;
+            }
+            if starts_record(line.strip_suffix(&[delim]).unwrap_or(line), settings, stamper) {
+                break;
+            }
+            lines += 1;
+            pos = end;
+        }
+        if pos == bytes.len()
+            || held.lines + lines > settings.max_lines
+            || held.bytes.len() + pos > settings.max_bytes
+        {
+            return;
+        }
+        held.bytes.extend_from_slice(&bytes[..pos]);
+        out.batches.extend(self.take(batch.source));
+        batch.bytes.drain(..pos);
+        batch.offset += pos as u64;
     }
 
     /// The held record, as complete.

@@ -464,13 +464,15 @@ fn iso(b: &[u8], minutes_ok: bool) -> Option<(Raw, usize)> {
 /// Whether `b` starts with `YYYY-MM-DD[T ]HH:MM:SS` (digits and separators only: what
 /// [`iso`] reads, without its range checks and zone).
 fn iso_shaped(b: &[u8]) -> bool {
-    const SHAPE: &[u8; 19] = b"0000-00-00 00:00:00";
-    b.len() >= SHAPE.len()
-        && SHAPE.iter().zip(b).enumerate().all(|(i, (&want, &got))| match want {
-            b'0' => got.is_ascii_digit(),
-            b' ' if i == 10 => matches!(got, b'T' | b't' | b' '),
-            _ => got == want,
-        })
+    let Some(h) = b.get(..19) else { return false };
+    let digits = |at: &[usize]| at.iter().all(|&i| h[i].is_ascii_digit());
+    // The separators first: most lines that are not stamps fail there.
+    h[4] == b'-'
+        && h[7] == b'-'
+        && h[13] == b':'
+        && h[16] == b':'
+        && matches!(h[10], b'T' | b't' | b' ')
+        && digits(&[0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18])
         && !is_digit(b, 19)
 }
 
