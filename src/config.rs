@@ -180,6 +180,8 @@ pub struct Config {
     /// `--since WHEN`: each input's output starts at its first record stamped at or after this
     /// (the last `count.n` of those when `count` is not from the start).
     pub since: Option<std::time::SystemTime>,
+    /// `--line-number`: each line's number in its file generation, in the output.
+    pub line_number: bool,
 }
 
 /// The web view's settings (`--serve`, `--serve-token`, `--serve-once`).
@@ -222,6 +224,7 @@ impl Default for Config {
             merge: false,
             merge_window: DEFAULT_MERGE_WINDOW,
             since: None,
+            line_number: false,
         }
     }
 }

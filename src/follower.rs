@@ -324,6 +324,7 @@ impl Follower {
             multiline: None,
             merge_window: None,
             since: None,
+            numbers: false,
         };
         let (sink, rx) = pipeline::channel(shutdown.clone(), shaping);
         let control = Arc::new(follow::Inbox::new());

@@ -165,6 +165,17 @@ pub(crate) struct Shaping {
     /// `--since`: sources that could not be searched ([`Sink::shut_until_since`]) start at
     /// their first record stamped at or after this.
     pub(crate) since: Option<Stamp>,
+    /// `--line-number`: each record gets the number of its line in its generation.
+    pub(crate) numbers: bool,
+}
+
+/// `--line-number`: where a source's numbering stands: the line at `offset` of `generation`
+/// is line `number`.
+#[derive(Clone, Copy, Debug)]
+struct Numbering {
+    generation: crate::record::Generation,
+    offset: u64,
+    number: u64,
 }
 
 /// Where a source stands with `--since`.
@@ -268,6 +279,8 @@ pub(crate) struct Sink {
     reordering: Cell<bool>,
     /// `--since`: each source's gate, by [`crate::record::SourceId`].
     gates: RefCell<Vec<Gate>>,
+    /// `--line-number`: each source's numbering, by [`crate::record::SourceId`], when known.
+    numbering: RefCell<Vec<Option<Numbering>>>,
 }
 
 /// Make a sink whose messages a consumer of ours takes from the returned channel (a library
@@ -348,6 +361,7 @@ impl Sink {
             reorder: RefCell::new(None),
             reordering: Cell::new(false),
             gates: RefCell::new(Vec::new()),
+            numbering: RefCell::new(Vec::new()),
         }
     }
 
@@ -540,6 +554,7 @@ impl Sink {
     /// `batch` stamped, when an output shows times, and without the records a shut `--since`
     /// gate drops (`None`: all of them).
     fn stamped(&self, mut batch: Batch) -> Option<Batch> {
+        self.number(&mut batch);
         let shut = self.gate(batch.source).is_shut();
         self.stamp(&mut batch, shut);
         if !shut {
@@ -581,6 +596,78 @@ impl Sink {
             gates.resize(source + 1, Gate::Open);
         }
         gates[source] = gate;
+    }
+
+    /// Whether records are numbered (`--line-number`).
+    pub(crate) fn numbers(&self) -> bool {
+        self.shaping.numbers
+    }
+
+    /// `--line-number`: the line at `offset` of `source`'s `generation` is line `number` (its
+    /// records are read from there; before, from offset 0, the numbering knows by itself).
+    pub(crate) fn number_from(
+        &self,
+        source: SourceId,
+        generation: crate::record::Generation,
+        offset: u64,
+        number: u64,
+    ) {
+        if !self.shaping.numbers {
+            return;
+        }
+        let mut numbering = self.numbering.borrow_mut();
+        if numbering.len() <= source {
+            numbering.resize(source + 1, None);
+        }
+        numbering[source] = Some(Numbering { generation, offset, number });
+    }
+
+    /// `--line-number`: number `batch`'s records (contiguous, whole lines): from where its
+    /// source's numbering stands when the batch goes on from there, from 1 at a generation's
+    /// start; otherwise they stay unknown.
+    fn number(&self, batch: &mut Batch) {
+        if !self.shaping.numbers || batch.bytes.is_empty() {
+            return;
+        }
+        let delim = self.shaping.delim;
+        let mut numbering = self.numbering.borrow_mut();
+        if numbering.len() <= batch.source {
+            numbering.resize(batch.source + 1, None);
+        }
+        let state = &mut numbering[batch.source];
+        let first = match *state {
+            Some(n) if n.generation == batch.generation && n.offset == batch.offset => Some(n.number),
+            _ if batch.offset == 0 => Some(1),
+            _ => None,
+        };
+        let Some(first) = first else {
+            *state = None;
+            return;
+        };
+        batch.numbers.clear();
+        let mut number = first;
+        let mut counted = 0;
+        if batch.starts.is_empty() {
+            batch.numbers.push((0, number));
+            for i in memchr::memchr_iter(delim, &batch.bytes) {
+                number += 1;
+                if i + 1 < batch.bytes.len() {
+                    batch.numbers.push((i + 1, number));
+                }
+            }
+        } else {
+            for &start in &batch.starts {
+                number += memchr::memchr_iter(delim, &batch.bytes[counted..start]).count() as u64;
+                counted = start;
+                batch.numbers.push((start, number));
+            }
+            number += memchr::memchr_iter(delim, &batch.bytes[counted..]).count() as u64;
+        }
+        *state = Some(Numbering {
+            generation: batch.generation,
+            offset: batch.offset + batch.bytes.len() as u64,
+            number,
+        });
     }
 
     /// `--since`: the time output starts at, if given.

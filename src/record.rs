@@ -60,6 +60,9 @@ pub(crate) struct Batch {
     /// `--merge` while following: the positions of records that came later than the merge
     /// window allowed (printed out of time order), in order.
     pub(crate) late: Vec<usize>,
+    /// `--line-number`: the line number in its generation (from 1) of each record whose number
+    /// is known, by the position of its first byte, in order.
+    pub(crate) numbers: Vec<(usize, u64)>,
 }
 
 /// One record of a [`Batch`].
@@ -73,6 +76,8 @@ pub(crate) struct Record<'a> {
     pub(crate) terminated: bool,
     /// Its time, when known.
     pub(crate) stamp: Option<Stamp>,
+    /// `--line-number`: the number of its (first) line in its generation, when known.
+    pub(crate) number: Option<u64>,
     /// It came later than `--merge`'s window allowed: printed out of time order.
     pub(crate) late: bool,
 }
@@ -89,22 +94,20 @@ impl Batch {
             stamps: Vec::new(),
             starts: Vec::new(),
             late: Vec::new(),
+            numbers: Vec::new(),
         }
     }
 
     /// The time of the record starting at position `pos`, looked for from `stamps[*next]` on
     /// (records are asked for in order; `next` moves past what was looked at).
     pub(crate) fn stamp_at(&self, pos: usize, next: &mut usize) -> Option<Stamp> {
-        while let Some(&(at, stamp)) = self.stamps.get(*next) {
-            if at > pos {
-                break;
-            }
-            *next += 1;
-            if at == pos {
-                return Some(stamp);
-            }
-        }
-        None
+        value_at(&self.stamps, pos, next)
+    }
+
+    /// The line number of the record starting at `pos` ([`Batch::numbers`]), looked for from
+    /// `numbers[*next]` on.
+    pub(crate) fn number_at(&self, pos: usize, next: &mut usize) -> Option<u64> {
+        value_at(&self.numbers, pos, next)
     }
 
     /// Whether the record starting at `pos` came late ([`Batch::late`]), looked for from
@@ -141,6 +144,10 @@ impl Batch {
                 self.stamps.push((base + at - start, stamp));
             }
         }
+        // (Numbers are few and asked for rarely: looked up in full.)
+        let first = from.numbers.partition_point(|&(at, _)| at < start);
+        let last = from.numbers.partition_point(|&(at, _)| at < end);
+        self.numbers.extend(from.numbers[first..last].iter().map(|&(at, n)| (base + at - start, n)));
         self.push(from.offset + start as u64, &from.bytes[start..end]);
     }
 
@@ -163,8 +170,33 @@ impl Batch {
 
     /// The records, in order, for lines ended by `delim`.
     pub(crate) fn records(&self, delim: u8) -> Records<'_> {
-        Records { batch: self, pos: 0, jump: 0, base: (0, self.offset), delim, stamp: 0, start: 0, late: 0 }
+        Records {
+            batch: self,
+            pos: 0,
+            jump: 0,
+            base: (0, self.offset),
+            delim,
+            stamp: 0,
+            start: 0,
+            late: 0,
+            number: 0,
+        }
     }
+}
+
+/// The value at position `pos` of a list sorted by position, looked for from `list[*next]` on
+/// (positions are asked for in order; `next` moves past what was looked at).
+fn value_at<T: Copy>(list: &[(usize, T)], pos: usize, next: &mut usize) -> Option<T> {
+    while let Some(&(at, value)) = list.get(*next) {
+        if at > pos {
+            break;
+        }
+        *next += 1;
+        if at == pos {
+            return Some(value);
+        }
+    }
+    None
 }
 
 /// The records of a batch; see [`Batch::records`].
@@ -182,6 +214,8 @@ pub(crate) struct Records<'a> {
     start: usize,
     /// The next of [`Batch::late`] not passed yet.
     late: usize,
+    /// The next of [`Batch::numbers`] not passed yet.
+    number: usize,
 }
 
 impl<'a> Iterator for Records<'a> {
@@ -222,6 +256,7 @@ impl<'a> Iterator for Records<'a> {
             terminated,
             stamp: self.batch.stamp_at(start, &mut self.stamp),
             late: self.batch.late_at(start, &mut self.late),
+            number: self.batch.number_at(start, &mut self.number),
         })
     }
 }

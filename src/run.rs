@@ -116,7 +116,8 @@ pub fn run(config: &Config) -> Result<Outcome> {
             && !config.json
             && config.serve.is_none()
             && !config.multiline
-            && config.since.is_none(),
+            && config.since.is_none()
+            && !config.line_number,
         filter,
         delim: config.delimiter,
         // The JSON lines and the web view carry each record's time; following with --merge,
@@ -126,6 +127,7 @@ pub fn run(config: &Config) -> Result<Outcome> {
         merge_window: (config.merge && config.follow.is_some() && !config.merge_window.is_zero())
             .then_some(config.merge_window),
         since: config.since.map(Stamp::from_system),
+        numbers: config.line_number,
     };
     let shutdown = Shutdown::new();
     let web = WebView::start(config, &shutdown)?;
@@ -206,6 +208,7 @@ fn outputs(
             names: Names::new(Arc::clone(names)),
             headers: config.print_headers(),
             prefix: config.prefix,
+            numbers: config.line_number,
             delim: config.delimiter,
             colour: config.color.then(|| filter.iter().flat_map(|f| f.highlights().cloned()).collect()),
             to_stderr: config.inputs.iter().position(|i| *i == Input::Command(Stream::Stderr)),

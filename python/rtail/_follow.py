@@ -82,7 +82,7 @@ class WaitTimeout(TimeoutError):
 class Line:
     """One record: a line of a followed file without its newline."""
 
-    __slots__ = ("path", "offset", "text", "partial", "seq", "_raw", "ts")
+    __slots__ = ("path", "offset", "text", "partial", "seq", "_raw", "ts", "line_number")
 
     def __init__(
         self,
@@ -93,6 +93,7 @@ class Line:
         seq: int,
         raw: Optional[bytes],
         ts: "Optional[datetime.datetime]" = None,
+        line_number: Optional[int] = None,
     ):
         #: The file's path: as given to :func:`follow`, or for a pattern, the matching file's path
         #: (the pattern's leading directories joined with the names found: ``logs/a.log``).
@@ -110,6 +111,9 @@ class Line:
         #: rtail reads the stamp at the line's start (ISO 8601, Python logging's, syslog, ...),
         #: and a line without one (a traceback's) has the time of the line before it.
         self.ts = ts
+        #: The number of the line in its file (from 1; from 1 again after a rotation or
+        #: truncation); a multi-line record's first line. None when rtail could not know it.
+        self.line_number = line_number
 
     @property
     def raw(self) -> bytes:
@@ -147,6 +151,10 @@ class Match:
     @property
     def ts(self) -> "Optional[datetime.datetime]":
         return self.line.ts
+
+    @property
+    def line_number(self) -> Optional[int]:
+        return self.line.line_number
 
     def __getitem__(self, group: Union[int, str]) -> Any:
         return self.match[group]
@@ -307,7 +315,7 @@ class Follow:
                 raise IsADirectoryError(f"rtail: cannot follow {p!r}: it is a directory")
         if since is not None and from_start:
             raise ValueError("follow(): give from_start or since, not both")
-        argv = [_binary(rtail), "--json", "-F"]
+        argv = [_binary(rtail), "--json", "-F", "--line-number"]
         if since is None:
             argv += ["-n", "+1" if from_start else "0"]
         elif isinstance(since, datetime.datetime):
@@ -412,6 +420,7 @@ class Follow:
                 self._next_seq,
                 base64.b64decode(b64) if b64 is not None else None,
                 _parse_ts(obj.get("ts")),
+                obj.get("line_number"),
             )
             self._next_seq += 1
             self._records.append(line)

@@ -890,3 +890,17 @@ def test_since_starts_at_a_time_then_follows(tmp_path):
             assert f.seen("minute 6") is None, since
     with pytest.raises(ValueError):
         follow(str(log), since="10m", from_start=True)
+
+
+def test_lines_carry_their_number_in_the_file(tmp_path):
+    log = tmp_path / "app.log"
+    log.write_text("one\ntwo\nthree\n")
+    with follow(str(log)) as f:
+        append(log, "four\n")
+        m = f.wait_for("four", timeout=10)
+        assert (m.line_number, m.line.line_number) == (4, 4)
+        os.rename(log, tmp_path / "app.log.1")
+        log.write_text("fresh\n")
+        assert f.wait_for("fresh", timeout=10).line_number == 1
+    with follow(str(log), from_start=True) as f:
+        assert f.wait_for("fresh", timeout=10).line_number == 1

@@ -46,6 +46,7 @@ struct Cli {
     merge: bool,
     merge_window: Option<String>,
     since: Option<String>,
+    line_number: bool,
     follow: Option<FollowHow>,
     follow_name_retry: bool,
     retry: bool,
@@ -136,6 +137,18 @@ fn command() -> Command {
                      makes the exit status 1. Works with -f/-F (then follows), --merge, --multiline, \
                      --grep, --json.\n\n\
                      Example: rtail --since 10m --grep ERROR app.log",
+                ),
+            flag("line_number")
+                .long("line-number")
+                .help("Number each line as grep -n does (line_number in --json)")
+                .long_help(
+                    "Print before each line its number in its file, as grep -n does (NUM:, after the \
+                     -P prefix), and give it as line_number in --json (a record's first line with \
+                     --multiline). Numbers count from the start of the file as it is now: after a \
+                     rotation or a truncation, from 1 again. Starting in the middle of a file, its \
+                     lines before are counted once (a read of the file). Lines whose number is not \
+                     known (the last lines of a compressed --history file) have none.\n\n\
+                     Example: rtail -n 5 --line-number --grep ERROR app.log",
                 ),
             flag("quiet")
                 .short('q')
@@ -480,6 +493,7 @@ impl Cli {
             merge: m.get_flag("merge"),
             merge_window: text(m, "merge_window"),
             since: text(m, "since"),
+            line_number: m.get_flag("line_number"),
             follow,
             follow_name_retry: m.get_flag("follow_name_retry"),
             retry: m.get_flag("retry"),
@@ -741,6 +755,16 @@ impl Cli {
                 count = Count { unit: Unit::Lines, n: 1, from_start: true };
             }
         }
+        if self.line_number && count.unit == Unit::Bytes {
+            return Err(Exit::Invalid(
+                "--line-number numbers lines: it cannot be used with -c/--bytes".into(),
+            ));
+        }
+        if self.line_number && self.merge {
+            return Err(Exit::Invalid(
+                "--line-number cannot be used with --merge yet: a merged file's lines are reordered".into(),
+            ));
+        }
         if self.merge_window.is_some() && !self.merge {
             return Err(Exit::Invalid("--merge-window is for --merge".into()));
         }
@@ -806,6 +830,7 @@ impl Cli {
                 None => rtail::DEFAULT_MERGE_WINDOW,
             },
             since,
+            line_number: self.line_number,
         })
     }
 }

@@ -391,6 +391,7 @@ mod tests {
             multiline: None,
             merge_window: None,
             since: None,
+            numbers: false,
         };
         crate::pipeline::channel(crate::pipeline::Shutdown::new(), shaping)
     }

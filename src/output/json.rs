@@ -42,6 +42,8 @@ struct RecordLine<'a> {
     path: &'a str,
     offset: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    line_number: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     ts: Option<&'a str>,
     line: Cow<'a, str>,
     #[serde(skip_serializing_if = "is_false")]
@@ -194,9 +196,13 @@ fn split(bytes: &[u8], delim: u8) -> (usize, bool, bool, bool) {
 
 /// A record of valid UTF-8 with nothing to escape, as serde_json would encode [`RecordLine`].
 fn plain_record(out: &mut Vec<u8>, prefix: &[u8], record: &Record<'_>) {
-    let Record { offset, bytes: text, terminated, stamp, late } = *record;
+    let Record { offset, bytes: text, terminated, stamp, late, number } = *record;
     out.extend_from_slice(prefix);
     out.extend_from_slice(itoa::Buffer::new().format(offset).as_bytes());
+    if let Some(number) = number {
+        out.extend_from_slice(b",\"line_number\":");
+        out.extend_from_slice(itoa::Buffer::new().format(number).as_bytes());
+    }
     if let Some(stamp) = stamp {
         out.extend_from_slice(b",\"ts\":\"");
         stamp.write_rfc3339(out);
@@ -271,6 +277,7 @@ impl Encoder {
         let object = RecordLine {
             path: &self.paths[source],
             offset: record.offset,
+            line_number: record.number,
             ts: ts.as_deref(),
             line,
             partial: !record.terminated,
@@ -319,7 +326,11 @@ impl Output for Json {
     }
 
     fn batch(&mut self, batch: &Batch) -> Result<(), Fail> {
-        if !batch.jumps.is_empty() || !batch.starts.is_empty() || !batch.late.is_empty() {
+        if !batch.jumps.is_empty()
+            || !batch.starts.is_empty()
+            || !batch.late.is_empty()
+            || !batch.numbers.is_empty()
+        {
             for record in batch.records(self.delim) {
                 let buf = self.out.buffer()?;
                 self.encoder.record(buf, batch.source, &record);
@@ -339,6 +350,7 @@ impl Output for Json {
                 terminated,
                 stamp: batch.stamp_at(pos, &mut next_stamp),
                 late: false,
+                number: None,
             };
             let buf = self.out.buffer()?;
             self.encoder.scanned_record(buf, batch.source, &record, escape, ascii);
@@ -443,11 +455,13 @@ mod tests {
         let stamps = [None, Some(crate::stamp::Stamp::from_nanos(1_764_583_200_123_000_000))];
         for path in ["app.log", "-", "we\"ird\\dir/\u{e9}.log"] {
             for text in lines {
-                for (terminated, stamp) in [true, false].into_iter().flat_map(|t| stamps.map(|s| (t, s))) {
+                let cases = [true, false].into_iter().flat_map(|t| stamps.map(|s| (t, s)));
+                for ((terminated, stamp), number) in cases.flat_map(|c| [(c, None), (c, Some(42))]) {
                     let ts = stamp.map(|s| s.to_string());
                     let object = RecordLine {
                         path,
                         offset: 1234,
+                        line_number: number,
                         ts: ts.as_deref(),
                         line: Cow::Borrowed(text),
                         partial: !terminated,
@@ -461,8 +475,14 @@ mod tests {
                         continue;
                     }
                     let mut got = Vec::new();
-                    let record =
-                        Record { offset: 1234, bytes: text.as_bytes(), terminated, stamp, late: false };
+                    let record = Record {
+                        offset: 1234,
+                        bytes: text.as_bytes(),
+                        terminated,
+                        stamp,
+                        late: false,
+                        number,
+                    };
                     plain_record(&mut got, &prefix(path), &record);
                     assert_eq!(
                         String::from_utf8_lossy(&got),

@@ -27,6 +27,8 @@ pub(crate) struct Layout {
     pub(crate) headers: bool,
     /// Print `NAME: ` before every line.
     pub(crate) prefix: bool,
+    /// `--line-number`: print `NUM:` before every line whose number is known.
+    pub(crate) numbers: bool,
     /// Line delimiter (for prefixes and colouring line by line).
     pub(crate) delim: u8,
     /// Colour output, with these patterns' matches highlighted.
@@ -153,14 +155,22 @@ impl Terminal {
         if self.last != Some(id) { self.header(id) } else { Ok(()) }
     }
 
-    /// Render `bytes` of source `id` line by line into `self.render`, with `NAME: ` prefixes
-    /// and colours.
-    fn render_lines(&mut self, id: SourceId, bytes: &[u8]) {
+    /// Render `bytes` of source `id` line by line into `self.render`, with `NAME: ` prefixes,
+    /// line numbers (`numbers`: the number of each record's first line, by position) and
+    /// colours.
+    fn render_lines(&mut self, id: SourceId, bytes: &[u8], numbers: &[(usize, u64)]) {
         let delim = self.layout.delim;
         let mut render = std::mem::take(&mut self.render);
         render.clear();
         let mut pos = 0;
+        let (mut next, mut number) = (0, None);
         while pos < bytes.len() {
+            if let Some(&(at, n)) = numbers.get(next)
+                && at == pos
+            {
+                number = Some(n);
+                next += 1;
+            }
             let end = memchr(delim, &bytes[pos..]).map_or(bytes.len(), |i| pos + i + 1);
             let line = &bytes[pos..end];
             let (body, ended) = match line.split_last() {
@@ -178,6 +188,13 @@ impl Terminal {
                 }
                 render.extend_from_slice(b": ");
             }
+            if self.layout.numbers
+                && self.open_line != Some(id)
+                && let Some(n) = number
+            {
+                render.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+                render.push(b':');
+            }
             match &self.palette {
                 Some(p) => {
                     p.paint(body, &mut render);
@@ -189,6 +206,9 @@ impl Terminal {
                 render.push(delim);
             }
             self.open_line = if ended { None } else { Some(id) };
+            if ended {
+                number = number.map(|n| n + 1);
+            }
             pos = end;
         }
         self.render = render;
@@ -239,9 +259,9 @@ impl Output for Terminal {
 
     fn batch(&mut self, batch: &Batch) -> Result<(), Fail> {
         self.switch_to(batch.source)?;
-        let rendered = self.layout.prefix || self.palette.is_some();
+        let rendered = self.layout.prefix || self.palette.is_some() || self.layout.numbers;
         if rendered {
-            self.render_lines(batch.source, &batch.bytes);
+            self.render_lines(batch.source, &batch.bytes, &batch.numbers);
         }
         let bytes = if rendered { std::mem::take(&mut self.render) } else { Vec::new() };
         let text = if rendered { &bytes[..] } else { &batch.bytes[..] };

@@ -274,6 +274,14 @@ impl<'a, 'n> Generations<'a, 'n> {
             }
             sink.send(Msg::Header(source))?;
             let next = Feed { sink, source, generation: Generation::next(), partial: Partial::default() };
+            if sink.numbers()
+                && chunk.offset > 0
+                && chunk.from.compression == history::Compression::Plain
+                && let Ok(Some(file)) = history::open(chunk.from)
+                && let Ok(before) = lines_before(&file, chunk.offset, sink.delim())
+            {
+                sink.number_from(source, next.generation, chunk.offset, before + 1);
+            }
             self.feed = Some((chunk.from.path.clone(), next));
         }
         let Some((_, f)) = self.feed.as_mut() else { return Ok(()) };
@@ -382,6 +390,22 @@ pub(crate) fn since_generations(
     Ok(())
 }
 
+/// `--line-number`: how many lines end before `end` in `file` (its delimiters there).
+fn lines_before(file: &File, end: u64, delim: u8) -> io::Result<u64> {
+    let mut block = vec![0u8; BLOCK];
+    let (mut pos, mut lines) = (0, 0);
+    while pos < end {
+        let want = (end - pos).min(BLOCK as u64) as usize;
+        let got = read_full_at(file, &mut block[..want], pos)?;
+        if got == 0 {
+            break;
+        }
+        lines += memchr_iter(delim, &block[..got]).count() as u64;
+        pos += got as u64;
+    }
+    Ok(lines)
+}
+
 /// Read at most `max` bytes into `buf` (replacing its contents), retrying on EINTR.
 fn read_up_to(file: &File, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
     buf.clear();
@@ -418,6 +442,9 @@ pub(crate) fn print_initial(
                 sink.prime_stamps(source, &first[..n]);
             }
             let start = output_start(file, lo, hi, count, source, sink)?;
+            if sink.numbers() {
+                sink.number_from(source, generation, start, lines_before(file, start, delim)? + 1);
+            }
             if start < hi {
                 feed.range(file, start, hi, &head)?;
             }
@@ -643,6 +670,7 @@ fn stream(file: &File, count: Count, delim: u8, mut feed: Feed<'_>, base: u64) -
     if count.from_start {
         let mut skip = ForwardSkip::new(count.n, count.unit, delim);
         let mut want = FIRST_STREAM_READ;
+        let mut numbered = false;
         loop {
             // A pipe may not have more for a long while: what came so far goes out first.
             feed.sink.flush()?;
@@ -656,6 +684,11 @@ fn stream(file: &File, count: Count, delim: u8, mut feed: Feed<'_>, base: u64) -
             consumed += got as u64;
             keep_head(&mut head, read_at, &buf);
             if let Some(at) = skip.feed(&buf) {
+                if !numbered && count.unit == Unit::Lines {
+                    // Output starts at line N.
+                    feed.sink.number_from(feed.source, feed.generation, read_at + at as u64, count.n);
+                    numbered = true;
+                }
                 if at > 0 {
                     buf.drain(..at);
                 }
@@ -669,6 +702,8 @@ fn stream(file: &File, count: Count, delim: u8, mut feed: Feed<'_>, base: u64) -
     // fewer than needed.
     let mut kept: VecDeque<(Vec<u8>, u64, u64)> = VecDeque::new();
     let mut total: u64 = 0;
+    // Units in the blocks let go (lines: their delimiters, for --line-number).
+    let mut dropped: u64 = 0;
     let measure = |b: &[u8]| match count.unit {
         Unit::Lines => memchr_iter(delim, b).count() as u64,
         Unit::Bytes => b.len() as u64,
@@ -699,6 +734,7 @@ fn stream(file: &File, count: Count, delim: u8, mut feed: Feed<'_>, base: u64) -
         while let Some((_, first, _)) = kept.front() {
             if kept.len() > 1 && total - first >= needed {
                 total -= first;
+                dropped += first;
                 kept.pop_front();
             } else {
                 break;
@@ -731,6 +767,12 @@ fn stream(file: &File, count: Count, delim: u8, mut feed: Feed<'_>, base: u64) -
             found
         }
     };
+    if count.unit == Unit::Lines && feed.sink.numbers() {
+        let before: u64 = kept.iter().take(first_block).map(|(_, units, _)| units).sum::<u64>()
+            + memchr_iter(delim, &kept[first_block].0[..first_at]).count() as u64;
+        let at = kept[first_block].2 + first_at as u64;
+        feed.sink.number_from(feed.source, feed.generation, at, dropped + before + 1);
+    }
     for (index, (mut bytes, _, mut at)) in kept.into_iter().enumerate().skip(first_block) {
         if index == first_block {
             bytes.drain(..first_at);
@@ -880,6 +922,7 @@ mod tests {
                 multiline: None,
                 merge_window: None,
                 since: None,
+                numbers: false,
             };
             let (sink, _rx) = crate::pipeline::channel(crate::pipeline::Shutdown::new(), shaping);
             let feed =

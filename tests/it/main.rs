@@ -13,6 +13,7 @@ mod lifecycle;
 mod merge;
 mod model;
 mod multiline;
+mod numbers;
 mod python;
 mod since;
 mod static_mode;
