@@ -280,6 +280,9 @@ pub(crate) enum EventKind {
     Following,
     /// The command whose output is followed ended by itself, with [`Event::status`].
     Exited,
+    /// A file matched by a pattern was renamed (rotated) and is read on under its new name.
+    /// Not a notice: standard error does not show it.
+    Renamed,
 }
 
 impl EventKind {
@@ -293,13 +296,14 @@ impl EventKind {
             EventKind::Gone => "gone",
             EventKind::Following => "following",
             EventKind::Exited => "exited",
+            EventKind::Renamed => "renamed",
         }
     }
 
     /// Whether standard error shows it (GNU's notices); [`EventKind::Following`] is for
     /// programs only.
     pub(crate) fn is_notice(self) -> bool {
-        self != EventKind::Following
+        !matches!(self, EventKind::Following | EventKind::Renamed)
     }
 }
 

@@ -254,6 +254,7 @@ fn command() -> Command {
                 ),
             single("merge_window", "DURATION")
                 .long("merge-window")
+                .hide_short_help(true)
                 .help("Following with --merge: how long a record waits (default 200ms)")
                 .long_help(
                     "Following with --merge: how long a record may wait for earlier records from \
@@ -320,6 +321,7 @@ fn command() -> Command {
                 ),
             single("max_unchanged_stats", "N")
                 .long("max-unchanged-stats")
+                .hide_short_help(true)
                 .help("Accepted for GNU compatibility")
                 .long_help(
                     "Accepted for GNU compatibility. rtail's poll re-checks the name on every tick, so \

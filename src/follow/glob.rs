@@ -326,15 +326,22 @@ impl Engine<'_> {
     fn rename(&mut self, j: usize, path: &Path) -> Result<(), Stopped> {
         self.unindex(j);
         let f = &mut self.files[j];
-        if let Some(old) = f.path.take() {
-            self.names.remove(&*old);
+        let old = f.path.take();
+        if let Some(old) = &old {
+            self.names.remove(&**old);
         }
         f.path = Some(Arc::from(path));
         f.watched = None;
         f.perms = None;
         self.names.insert(path.to_path_buf(), j);
         let name = path.as_os_str().as_encoded_bytes().to_vec();
-        self.sink.send(Msg::Name { source: self.files[j].id, name })?;
+        let id = self.files[j].id;
+        self.sink.send(Msg::Name { source: id, name: name.clone() })?;
+        if let Some(old) = old {
+            let text =
+                format!("{} has been renamed {}", quote(old.as_os_str().as_encoded_bytes()), quote(&name));
+            self.sink.event(id, EventKind::Renamed, text)?;
+        }
         self.watch(j)?;
         self.check(j, false)
     }

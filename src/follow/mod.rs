@@ -660,16 +660,27 @@ impl<'a> Engine<'a> {
             }
             NameChange::Gone => {
                 let err = now.err().unwrap_or_else(|| io::Error::from_raw_os_error(libc::ENOENT));
+                // A file a pattern found, renamed (not deleted: it still has a name)?
+                let renamed = self.files[i].from_pattern
+                    && self.files[i].cur.as_ref().is_some_and(|r| {
+                        use std::os::unix::fs::MetadataExt;
+                        r.file.metadata().is_ok_and(|m| m.nlink() > 0)
+                    });
                 self.retire_current(i);
                 let f = &mut self.files[i];
                 f.failure = Some(Failure::Errno(err.raw_os_error().unwrap_or(libc::ENOENT)));
+                if renamed {
+                    // To another name the pattern matches? The directories are read now, so its
+                    // reader reads on under its new name, and nothing says it became inaccessible.
+                    let before = self.files[i].path.clone();
+                    self.look_for_matches()?;
+                    if self.files[i].path != before {
+                        return Ok(());
+                    }
+                }
+                let f = &self.files[i];
                 let text = format!("{} has become inaccessible: {}", quote(f.name()), sys::error_text(&err));
                 self.sink.event(f.id, EventKind::Inaccessible, text)?;
-                if self.files[i].from_pattern {
-                    // Renamed to another name the pattern matches? Polled directories are read
-                    // now, not at the next tick, so its reader reads on under its new name.
-                    self.poll_patterns()?;
-                }
                 self.rewatch_if_dir_gone(i)
             }
             NameChange::Replaced => {

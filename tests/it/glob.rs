@@ -48,7 +48,29 @@ in_both_modes!(
     a_rename_between_matching_names_keeps_the_reader,
     a_rotation_whose_rotated_name_matches_prints_each_line_once,
     compressed_matches_are_not_followed,
+    a_rename_is_an_event_for_programs_not_a_notice,
 );
+
+fn a_rename_is_an_event_for_programs_not_a_notice(mode: &[&str]) {
+    let dir = TestDir::new();
+    logs(&dir);
+    dir.write("logs/a.log", "one\n");
+    let s = follow(&dir, mode, &["-F", "--json", "logs/*.log"]);
+    s.wait_for_stdout("\"event\":\"following\"");
+    fs::rename(dir.join("logs/a.log"), dir.join("logs/b.log")).expect("rename");
+    s.wait_for_stdout("\"event\":\"renamed\"");
+    dir.append("logs/b.log", "two\n");
+    s.wait_for_stdout("\"line\":\"two\"");
+    let (out, err) = s.finish();
+    assert!(
+        out.contains(
+            "{\"path\":\"logs/b.log\",\"event\":\"renamed\",\"message\":\"'logs/a.log' has been renamed 'logs/b.log'\"}\n"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("{\"path\":\"logs/b.log\",\"offset\":4,\"line\":\"two\"}"), "{out}");
+    assert_eq!(err, "", "not on standard error");
+}
 
 fn a_new_matching_file_is_followed_from_its_first_byte(mode: &[&str]) {
     let dir = TestDir::new();
