@@ -46,7 +46,7 @@ Register-ArgumentCompleter -Native -CommandName 'rtail' -ScriptBlock {
             [CompletionResult]::new('--serve', '--serve', [CompletionResultType]::ParameterName, 'Also show the lines live in a browser, on ADDR (default 127.0.0.1:7117)')
             [CompletionResult]::new('--serve-token', '--serve-token', [CompletionResultType]::ParameterName, 'The token the web view requires (also RTAIL_SERVE_TOKEN)')
             [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the man page or a shell completion script, and exit')
-            [CompletionResult]::new('--line-number', '--line-number', [CompletionResultType]::ParameterName, 'Number each line as grep -n does (line_number in --json)')
+            [CompletionResult]::new('--number', '--number', [CompletionResultType]::ParameterName, 'Number each line as grep -n does (line_number in --json)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Never print headers giving file names')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Never print headers giving file names')
             [CompletionResult]::new('--silent', '--silent', [CompletionResultType]::ParameterName, 'Never print headers giving file names')

@@ -23,7 +23,7 @@ _rtail() {
 
     case "${cmd}" in
         rtail)
-            opts="-c -n -q -v -z -P -f -F -s -g -x -i -h -V --bytes --lines --since --line-number --silent --quiet --verbose --zero-terminated --colour --color --prefix --history --multiline --record-start --merge --merge-window --json --follow --retry --sleep-interval --max-unchanged-stats --pid --poll --grep --exclude --ignore-case --until --timeout --idle-timeout --serve --serve-token --serve-once --generate --help --version"
+            opts="-c -n -q -v -z -P -f -F -s -g -x -i -h -V --bytes --lines --since --number --silent --quiet --verbose --zero-terminated --colour --color --prefix --history --multiline --record-start --merge --merge-window --json --follow --retry --sleep-interval --max-unchanged-stats --pid --poll --grep --exclude --ignore-case --until --timeout --idle-timeout --serve --serve-token --serve-once --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

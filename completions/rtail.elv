@@ -43,7 +43,7 @@ set edit:completion:arg-completer[rtail] = {|@words|
             cand --serve 'Also show the lines live in a browser, on ADDR (default 127.0.0.1:7117)'
             cand --serve-token 'The token the web view requires (also RTAIL_SERVE_TOKEN)'
             cand --generate 'Print the man page or a shell completion script, and exit'
-            cand --line-number 'Number each line as grep -n does (line_number in --json)'
+            cand --number 'Number each line as grep -n does (line_number in --json)'
             cand -q 'Never print headers giving file names'
             cand --quiet 'Never print headers giving file names'
             cand --silent 'Never print headers giving file names'

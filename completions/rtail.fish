@@ -24,7 +24,7 @@ complete-zsh\t'Zsh completion script'
 complete-fish\t'Fish completion script'
 complete-powershell\t'PowerShell completion script'
 complete-elvish\t'Elvish completion script'"
-complete -c rtail -l line-number -d 'Number each line as grep -n does (line_number in --json)'
+complete -c rtail -l number -d 'Number each line as grep -n does (line_number in --json)'
 complete -c rtail -s q -l quiet -l silent -d 'Never print headers giving file names'
 complete -c rtail -s v -l verbose -d 'Always print headers giving file names'
 complete -c rtail -s z -l zero-terminated -d 'Line delimiter is NUL, not newline'

@@ -180,7 +180,7 @@ pub struct Config {
     /// `--since WHEN`: each input's output starts at its first record stamped at or after this
     /// (the last `count.n` of those when `count` is not from the start).
     pub since: Option<std::time::SystemTime>,
-    /// `--line-number`: each line's number in its file generation, in the output.
+    /// `--number`: each line's number in its file generation, in the output.
     pub line_number: bool,
 }
 

@@ -165,11 +165,11 @@ pub(crate) struct Shaping {
     /// `--since`: sources that could not be searched ([`Sink::shut_until_since`]) start at
     /// their first record stamped at or after this.
     pub(crate) since: Option<Stamp>,
-    /// `--line-number`: each record gets the number of its line in its generation.
+    /// `--number`: each record gets the number of its line in its generation.
     pub(crate) numbers: bool,
 }
 
-/// `--line-number`: where a source's numbering stands: the line at `offset` of `generation`
+/// `--number`: where a source's numbering stands: the line at `offset` of `generation`
 /// is line `number`.
 #[derive(Clone, Copy, Debug)]
 struct Numbering {
@@ -279,7 +279,7 @@ pub(crate) struct Sink {
     reordering: Cell<bool>,
     /// `--since`: each source's gate, by [`crate::record::SourceId`].
     gates: RefCell<Vec<Gate>>,
-    /// `--line-number`: each source's numbering, by [`crate::record::SourceId`], when known.
+    /// `--number`: each source's numbering, by [`crate::record::SourceId`], when known.
     numbering: RefCell<Vec<Option<Numbering>>>,
 }
 
@@ -598,12 +598,12 @@ impl Sink {
         gates[source] = gate;
     }
 
-    /// Whether records are numbered (`--line-number`).
+    /// Whether records are numbered (`--number`).
     pub(crate) fn numbers(&self) -> bool {
         self.shaping.numbers
     }
 
-    /// `--line-number`: the line at `offset` of `source`'s `generation` is line `number` (its
+    /// `--number`: the line at `offset` of `source`'s `generation` is line `number` (its
     /// records are read from there; before, from offset 0, the numbering knows by itself).
     pub(crate) fn number_from(
         &self,
@@ -622,7 +622,7 @@ impl Sink {
         numbering[source] = Some(Numbering { generation, offset, number });
     }
 
-    /// `--line-number`: number `batch`'s records (contiguous, whole lines): from where its
+    /// `--number`: number `batch`'s records (contiguous, whole lines): from where its
     /// source's numbering stands when the batch goes on from there, from 1 at a generation's
     /// start; otherwise they stay unknown.
     fn number(&self, batch: &mut Batch) {

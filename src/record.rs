@@ -60,7 +60,7 @@ pub(crate) struct Batch {
     /// `--merge` while following: the positions of records that came later than the merge
     /// window allowed (printed out of time order), in order.
     pub(crate) late: Vec<usize>,
-    /// `--line-number`: the line number in its generation (from 1) of each record whose number
+    /// `--number`: the line number in its generation (from 1) of each record whose number
     /// is known, by the position of its first byte, in order.
     pub(crate) numbers: Vec<(usize, u64)>,
 }
@@ -76,7 +76,7 @@ pub(crate) struct Record<'a> {
     pub(crate) terminated: bool,
     /// Its time, when known.
     pub(crate) stamp: Option<Stamp>,
-    /// `--line-number`: the number of its (first) line in its generation, when known.
+    /// `--number`: the number of its (first) line in its generation, when known.
     pub(crate) number: Option<u64>,
     /// It came later than `--merge`'s window allowed: printed out of time order.
     pub(crate) late: bool,

@@ -315,7 +315,7 @@ class Follow:
                 raise IsADirectoryError(f"rtail: cannot follow {p!r}: it is a directory")
         if since is not None and from_start:
             raise ValueError("follow(): give from_start or since, not both")
-        argv = [_binary(rtail), "--json", "-F", "--line-number"]
+        argv = [_binary(rtail), "--json", "-F", "--number"]
         if since is None:
             argv += ["-n", "+1" if from_start else "0"]
         elif isinstance(since, datetime.datetime):

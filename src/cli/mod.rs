@@ -139,7 +139,7 @@ fn command() -> Command {
                      Example: rtail --since 10m --grep ERROR app.log",
                 ),
             flag("line_number")
-                .long("line-number")
+                .long("number")
                 .help("Number each line as grep -n does (line_number in --json)")
                 .long_help(
                     "Print before each line its number in its file, as grep -n does (NUM:, after the \
@@ -148,12 +148,14 @@ fn command() -> Command {
                      rotation or a truncation, from 1 again. Starting in the middle of a file, its \
                      lines before are counted once (a read of the file). Lines whose number is not \
                      known (the last lines of a compressed --history file) have none.\n\n\
-                     Example: rtail -n 5 --line-number --grep ERROR app.log",
+                     Example: rtail -n 5 --number --grep ERROR app.log",
                 ),
             flag("quiet")
                 .short('q')
                 .long("quiet")
                 .visible_alias("silent")
+                // GNU's --si, beside rtail's --since.
+                .alias("si")
                 .overrides_with("verbose")
                 .help("Never print headers giving file names"),
             flag("verbose")
@@ -310,7 +312,11 @@ fn command() -> Command {
                      truncation, copytruncate, deletion and re-creation), and wait for it while it is \
                      missing. The right choice for logs.\n\nExample: rtail -F /var/log/app.log",
                 ),
-            flag("retry").long("retry").help("Keep trying to open a file that is missing or unreadable"),
+            // GNU's abbreviations (--r, --re) keep GNU's meaning beside rtail's --record-start.
+            flag("retry")
+                .long("retry")
+                .aliases(["r", "re"])
+                .help("Keep trying to open a file that is missing or unreadable"),
             single("sleep_interval", "N")
                 .short('s')
                 .long("sleep-interval")
@@ -321,6 +327,7 @@ fn command() -> Command {
                 ),
             single("max_unchanged_stats", "N")
                 .long("max-unchanged-stats")
+                .alias("m")
                 .hide_short_help(true)
                 .help("Accepted for GNU compatibility")
                 .long_help(
@@ -329,6 +336,7 @@ fn command() -> Command {
                 ),
             repeated("pid", "PID")
                 .long("pid")
+                .alias("p")
                 .help("With -f: end after process PID dies (repeatable)")
                 .long_help(
                     "With -f: end after process PID dies (repeatable: after all of them), once the \
@@ -758,13 +766,11 @@ impl Cli {
             }
         }
         if self.line_number && count.unit == Unit::Bytes {
-            return Err(Exit::Invalid(
-                "--line-number numbers lines: it cannot be used with -c/--bytes".into(),
-            ));
+            return Err(Exit::Invalid("--number numbers lines: it cannot be used with -c/--bytes".into()));
         }
         if self.line_number && self.merge {
             return Err(Exit::Invalid(
-                "--line-number cannot be used with --merge yet: a merged file's lines are reordered".into(),
+                "--number cannot be used with --merge yet: a merged file's lines are reordered".into(),
             ));
         }
         if self.merge_window.is_some() && !self.merge {

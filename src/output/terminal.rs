@@ -27,7 +27,7 @@ pub(crate) struct Layout {
     pub(crate) headers: bool,
     /// Print `NAME: ` before every line.
     pub(crate) prefix: bool,
-    /// `--line-number`: print `NUM:` before every line whose number is known.
+    /// `--number`: print `NUM:` before every line whose number is known.
     pub(crate) numbers: bool,
     /// Line delimiter (for prefixes and colouring line by line).
     pub(crate) delim: u8,

@@ -390,7 +390,7 @@ pub(crate) fn since_generations(
     Ok(())
 }
 
-/// `--line-number`: how many lines end before `end` in `file` (its delimiters there).
+/// `--number`: how many lines end before `end` in `file` (its delimiters there).
 fn lines_before(file: &File, end: u64, delim: u8) -> io::Result<u64> {
     let mut block = vec![0u8; BLOCK];
     let (mut pos, mut lines) = (0, 0);
@@ -702,7 +702,7 @@ fn stream(file: &File, count: Count, delim: u8, mut feed: Feed<'_>, base: u64) -
     // fewer than needed.
     let mut kept: VecDeque<(Vec<u8>, u64, u64)> = VecDeque::new();
     let mut total: u64 = 0;
-    // Units in the blocks let go (lines: their delimiters, for --line-number).
+    // Units in the blocks let go (lines: their delimiters, for --number).
     let mut dropped: u64 = 0;
     let measure = |b: &[u8]| match count.unit {
         Unit::Lines => memchr_iter(delim, b).count() as u64,

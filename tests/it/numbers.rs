@@ -1,4 +1,4 @@
-//! `--line-number`: each line's number in its file generation, as `NUM:` in text (grep -n's
+//! `--number`: each line's number in its file generation, as `NUM:` in text (grep -n's
 //! form) and `line_number` in `--json`, wherever output starts and across rotation.
 
 use serde_json::Value;
@@ -27,22 +27,22 @@ fn numbers_count_from_the_file_start_wherever_output_starts() {
     let dir = TestDir::new();
     dir.write("app.log", lines(1..=20));
     let ok = |s: String| (s, String::new(), Some(0));
-    assert_eq!(run(&dir, &["--line-number", "-n", "3", "app.log"]), ok(numbered(18..=20)));
-    assert_eq!(run(&dir, &["--line-number", "-n", "+19", "app.log"]), ok(numbered(19..=20)));
+    assert_eq!(run(&dir, &["--number", "-n", "3", "app.log"]), ok(numbered(18..=20)));
+    assert_eq!(run(&dir, &["--number", "-n", "+19", "app.log"]), ok(numbered(19..=20)));
     assert_eq!(
-        run(&dir, &["--line-number", "-n", "+1", "--grep", "line 1[27]$", "app.log"]).0,
+        run(&dir, &["--number", "-n", "+1", "--grep", "line 1[27]$", "app.log"]).0,
         "12:line 12\n17:line 17\n"
     );
-    assert_eq!(run(&dir, &["--line-number", "-n", "1", "-P", "app.log"]).0, "app.log: 20:line 20\n");
+    assert_eq!(run(&dir, &["--number", "-n", "1", "-P", "app.log"]).0, "app.log: 20:line 20\n");
     // A pipe: the lines before the last N are counted as they go by.
     let piped = lines(1..=50_000);
-    let out = run_with_stdin(dir.rtail().args(["--line-number", "-n", "2"]), piped.as_bytes());
+    let out = run_with_stdin(dir.rtail().args(["--number", "-n", "2"]), piped.as_bytes());
     assert_eq!(String::from_utf8_lossy(&out.stdout), numbered(49_999..=50_000));
-    let out = run_with_stdin(dir.rtail().args(["--line-number", "-n", "+49999"]), piped.as_bytes());
+    let out = run_with_stdin(dir.rtail().args(["--number", "-n", "+49999"]), piped.as_bytes());
     assert_eq!(String::from_utf8_lossy(&out.stdout), numbered(49_999..=50_000));
     // A last line without its newline is numbered too.
     dir.write("open.log", "a\nb");
-    assert_eq!(run(&dir, &["--line-number", "open.log"]).0, "1:a\n2:b");
+    assert_eq!(run(&dir, &["--number", "open.log"]).0, "1:a\n2:b");
 }
 
 #[test]
@@ -52,7 +52,7 @@ fn json_has_line_number_and_a_record_has_its_first_lines() {
         "app.log",
         "2026-12-01T10:00:00Z INFO a\n2026-12-01T10:00:01Z ERROR b\nTraceback (most recent call last):\n  x\n2026-12-01T10:00:02Z INFO c\n",
     );
-    let (out, _, code) = run(&dir, &["--json", "--line-number", "--multiline", "-n", "2", "app.log"]);
+    let (out, _, code) = run(&dir, &["--json", "--number", "--multiline", "-n", "2", "app.log"]);
     assert_eq!(code, Some(0));
     let numbers: Vec<(u64, String)> = out
         .lines()
@@ -68,7 +68,7 @@ fn json_has_line_number_and_a_record_has_its_first_lines() {
     );
     // Text shows each line's own number.
     assert_eq!(
-        run(&dir, &["--line-number", "--multiline", "--grep", "ERROR", "-n", "+1", "app.log"]).0,
+        run(&dir, &["--number", "--multiline", "--grep", "ERROR", "-n", "+1", "app.log"]).0,
         "2:2026-12-01T10:00:01Z ERROR b\n3:Traceback (most recent call last):\n4:  x\n"
     );
 }
@@ -77,7 +77,7 @@ fn json_has_line_number_and_a_record_has_its_first_lines() {
 fn following_numbers_go_on_and_start_again_after_a_rotation_or_truncation() {
     let dir = TestDir::new();
     dir.write("app.log", lines(1..=5));
-    let s = dir.spawn(&["-F", "--json", "--line-number", "-n", "0", "app.log"]);
+    let s = dir.spawn(&["-F", "--json", "--number", "-n", "0", "app.log"]);
     s.wait_for_stdout("\"event\":\"following\"");
     dir.append("app.log", "line 6\nline 7\n");
     s.wait_for_stdout("line 7");
@@ -108,19 +108,14 @@ fn bytes_and_merge_are_refused() {
     let dir = TestDir::new();
     dir.write("a.log", "x\n");
     assert_eq!(
-        run(&dir, &["--line-number", "-c", "3", "a.log"]),
-        (
-            String::new(),
-            "rtail: --line-number numbers lines: it cannot be used with -c/--bytes\n".into(),
-            Some(1)
-        )
+        run(&dir, &["--number", "-c", "3", "a.log"]),
+        (String::new(), "rtail: --number numbers lines: it cannot be used with -c/--bytes\n".into(), Some(1))
     );
     assert_eq!(
-        run(&dir, &["--line-number", "--merge", "a.log"]),
+        run(&dir, &["--number", "--merge", "a.log"]),
         (
             String::new(),
-            "rtail: --line-number cannot be used with --merge yet: a merged file's lines are reordered\n"
-                .into(),
+            "rtail: --number cannot be used with --merge yet: a merged file's lines are reordered\n".into(),
             Some(1)
         )
     );

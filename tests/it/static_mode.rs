@@ -578,6 +578,13 @@ fn options_after_file_operands_are_options() {
     ok(&t, &["f1", "-n", "1", "f2"], b"", b"==> f1 <==\nb\n\n==> f2 <==\nc\n");
     ok(&t, &["--lin=1", "f1"], b"", b"b\n");
     ok(&t, &["--l", "1", "f1"], b"", b"b\n");
+    // GNU's abbreviations keep their meaning beside rtail's own options (--since, --prefix,
+    // --poll, --record-start, --merge, --multiline share their first letters).
+    for args in
+        [&["--si", "f1", "f2"][..], &["--p=1", "f1"], &["--r", "f1"], &["--re", "f1"], &["--m=5", "f1"]]
+    {
+        t.same_as_gnu(args, b"");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
