@@ -3,12 +3,15 @@
 //!
 //! Each input is read from where `-n` says its output starts (per file, as without `--merge`)
 //! to its end. Its records are stamped as the sink would ([`Stamper`], the layout detected from
-//! the file's first bytes; a record without a stamp takes the previous one's time). Within one
-//! block a file's records are put in time order by a stable sort (a file written by many
-//! processes is locally out of order); across files the record with the earliest time goes
-//! first, equal times in operand order. Records with no time at all (before a file's first
-//! stamp) come first. What comes out goes to the sink as ready batches: grouped (`--multiline`)
-//! and stamped here, filtered there.
+//! the file's first bytes; a record without a stamp takes the previous one's time). A file's
+//! records are put in time order a block at a time by a stable sort (a file written by many
+//! processes is locally out of order), and a block's records wait for the next block before
+//! they go out, so a record written up to a block late still goes out in its place: the records
+//! of block k not out yet are sorted together with block k+1's, and go out up to the last of
+//! block k's; the rest wait for block k+2 (at most two blocks are held). Across files the
+//! record with the earliest time goes first, equal times in operand order. Records with no time
+//! at all (before a file's first stamp) come first. What comes out goes to the sink as ready
+//! batches: grouped (`--multiline`) and stamped here, filtered there.
 
 use std::cell::RefCell;
 use std::cmp::Reverse;
@@ -65,9 +68,18 @@ pub(crate) struct Input {
 #[derive(Debug, Clone, Copy)]
 struct Rec {
     stamp: Option<Stamp>,
+    /// Where its bytes are in the cursor's `bytes`.
     start: usize,
     /// Past its delimiter (or the block's end).
     end: usize,
+    /// Where it is in the file.
+    offset: u64,
+}
+
+/// A block just read: its bytes, and its records in file order (`start` and `end` in `bytes`).
+struct Block {
+    bytes: Vec<u8>,
+    recs: Vec<Rec>,
 }
 
 /// One input being read: a block of its records, in time order.
@@ -78,11 +90,14 @@ struct Cursor<'a> {
     /// Bytes read and not yet made records (a line or record that may go on), at `carry_at`.
     carry: Vec<u8>,
     carry_at: u64,
-    /// The block: `bytes[0]` is at offset `base`.
+    /// The records not out yet: the rest of the block before and the last block read, their
+    /// bytes in `bytes`; in time order.
     bytes: Vec<u8>,
-    base: u64,
     recs: Vec<Rec>,
     next: usize,
+    /// `recs[..ready]` may go out now (up to the last record of the block before, or all at
+    /// the end of the input); the rest wait for the next block.
+    ready: usize,
     stamper: Stamper,
     /// Following: the unterminated last line stays for the engine.
     keep_partial: bool,
@@ -91,11 +106,59 @@ struct Cursor<'a> {
 impl Cursor<'_> {
     /// The time of the next record; `None` inside when it has none. `None` outside: no more.
     fn head(&self) -> Option<Option<Stamp>> {
-        self.recs.get(self.next).map(|r| r.stamp)
+        self.recs[..self.ready].get(self.next).map(|r| r.stamp)
     }
 
-    /// Read the next block and make its records; false at the end.
+    /// Read the next block and merge its records with those not out yet; false at the end
+    /// (nothing left).
     fn fill(&mut self, delim: u8, sink: &Sink) -> Result<bool, Fail> {
+        loop {
+            // The records still here came before the block about to be read: they go out
+            // in this round, merged with its records that are no later than they are.
+            let mut bytes = Vec::new();
+            let mut recs = Vec::with_capacity(self.recs.len() - self.next);
+            for r in &self.recs[self.next..] {
+                let start = bytes.len();
+                bytes.extend_from_slice(&self.bytes[r.start..r.end]);
+                recs.push(Rec { start, end: bytes.len(), ..*r });
+            }
+            let held = recs.len();
+            let ended = match self.read_block(delim, sink)? {
+                Some(block) => {
+                    let shift = bytes.len();
+                    bytes.extend_from_slice(&block.bytes);
+                    recs.extend(block.recs.into_iter().map(|r| Rec {
+                        start: r.start + shift,
+                        end: r.end + shift,
+                        ..r
+                    }));
+                    false
+                }
+                None => true,
+            };
+            let first_new = recs.get(held).map(|r| r.offset);
+            // Stable: equal times keep file order (the held records are earlier in the file).
+            recs.sort_by_key(|r| r.stamp);
+            self.ready = match first_new {
+                _ if ended => recs.len(),
+                Some(first_new) => recs.iter().rposition(|r| r.offset < first_new).map_or(0, |i| i + 1),
+                None => 0,
+            };
+            self.bytes = bytes;
+            self.recs = recs;
+            self.next = 0;
+            if self.ready > 0 {
+                return Ok(true);
+            }
+            if ended {
+                return Ok(false);
+            }
+            // The first block: nothing may go out before the second one is read.
+        }
+    }
+
+    /// Read the next block and make its records; `None` at the end.
+    fn read_block(&mut self, delim: u8, sink: &Sink) -> Result<Option<Block>, Fail> {
         let grouping = sink.multiline();
         loop {
             let at_end = self.pos >= self.input.end;
@@ -118,7 +181,7 @@ impl Cursor<'_> {
             }
             let ended = self.pos >= self.input.end;
             if buf.is_empty() {
-                return Ok(false);
+                return Ok(None);
             }
             // Record starts in the block (lines, or groups of lines).
             let starts = match grouping {
@@ -174,19 +237,13 @@ impl Cursor<'_> {
                 }
                 let end = starts.get(k + 1).copied().unwrap_or(cut).min(cut);
                 let stamp = self.stamper.stamp(&buf[start..end]);
-                recs.push(Rec { stamp, start, end });
+                recs.push(Rec { stamp, start, end, offset: base + start as u64 });
             }
-            // Stable: equal times keep file order.
-            recs.sort_by_key(|r| r.stamp);
-            self.bytes = buf;
-            self.base = base;
-            self.recs = recs;
-            self.next = 0;
-            if !self.recs.is_empty() {
-                return Ok(true);
+            if !recs.is_empty() {
+                return Ok(Some(Block { bytes: buf, recs }));
             }
             if ended {
-                return Ok(false);
+                return Ok(None);
             }
         }
     }
@@ -234,9 +291,9 @@ pub(crate) fn print_merged(inputs: &[Input], following: bool, sink: &Sink) -> Re
             carry: Vec::new(),
             carry_at: input.start,
             bytes: Vec::new(),
-            base: input.start,
             recs: Vec::new(),
             next: 0,
+            ready: 0,
             stamper,
             keep_partial: following && !input.complete,
         });
@@ -256,7 +313,7 @@ pub(crate) fn print_merged(inputs: &[Input], following: bool, sink: &Sink) -> Re
         let limit = heap.peek().map(|Reverse((stamp, j))| (*stamp, *j));
         let c = &mut cursors[k];
         loop {
-            let Some(&rec) = c.recs.get(c.next) else {
+            let Some(&rec) = c.recs[..c.ready].get(c.next) else {
                 if c.fill(delim, sink)? {
                     continue;
                 }
@@ -285,7 +342,7 @@ pub(crate) fn print_merged(inputs: &[Input], following: bool, sink: &Sink) -> Re
             if grouped {
                 batch.starts.push(pos);
             }
-            batch.push(c.base + rec.start as u64, &c.bytes[rec.start..rec.end]);
+            batch.push(rec.offset, &c.bytes[rec.start..rec.end]);
         }
     }
     if let Some(last) = out.take() {

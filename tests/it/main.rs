@@ -19,6 +19,7 @@ mod since;
 mod static_mode;
 mod stress;
 mod stress_glob;
+mod stress_merge;
 mod util;
 mod watching;
 mod web;
