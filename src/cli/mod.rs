@@ -245,7 +245,7 @@ fn command() -> Command {
                      layouts of --json's ts, detected per file), like sort -m but by time, whatever \
                      the layouts: -n applies to each FILE, then the records are merged, equal times \
                      in FILE order; within a file, records written out of order by several processes \
-                     are put in order a block (256 KiB) at a time. Each line is prefixed with its \
+                     are put in order (a record up to 128 KiB late is placed right). Each line is prefixed with its \
                      FILE (as -P) instead of ==> headers when there are several. Records with no \
                      time come before the rest of their file's. While following, a record waits up \
                      to --merge-window for earlier ones still on their way from other files; one \
