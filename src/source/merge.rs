@@ -68,7 +68,9 @@ pub(crate) struct Input {
 #[derive(Debug, Clone, Copy)]
 struct Rec {
     stamp: Option<Stamp>,
-    /// Where its bytes are in the cursor's `bytes`.
+    /// Its bytes are in the cursor's `prev` (the block before), not `bytes`.
+    in_prev: bool,
+    /// Where its bytes are in that block.
     start: usize,
     /// Past its delimiter (or the block's end).
     end: usize,
@@ -90,9 +92,10 @@ struct Cursor<'a> {
     /// Bytes read and not yet made records (a line or record that may go on), at `carry_at`.
     carry: Vec<u8>,
     carry_at: u64,
-    /// The records not out yet: the rest of the block before and the last block read, their
-    /// bytes in `bytes`; in time order.
+    /// The records not out yet, in time order: the rest of the block before (their bytes in
+    /// `prev`) and the last block read (in `bytes`).
     bytes: Vec<u8>,
+    prev: Vec<u8>,
     recs: Vec<Rec>,
     next: usize,
     /// `recs[..ready]` may go out now (up to the last record of the block before, or all at
@@ -114,24 +117,22 @@ impl Cursor<'_> {
     fn fill(&mut self, delim: u8, sink: &Sink) -> Result<bool, Fail> {
         loop {
             // The records still here came before the block about to be read: they go out
-            // in this round, merged with its records that are no later than they are.
-            let mut bytes = Vec::new();
-            let mut recs = Vec::with_capacity(self.recs.len() - self.next);
-            for r in &self.recs[self.next..] {
-                let start = bytes.len();
-                bytes.extend_from_slice(&self.bytes[r.start..r.end]);
-                recs.push(Rec { start, end: bytes.len(), ..*r });
+            // in this round, merged with its records that are no later than they are. They
+            // are all of the last block read (every record of the one before went out in the
+            // last round), whose bytes stay where they are, as `prev`.
+            let mut recs = std::mem::take(&mut self.recs);
+            recs.drain(..self.next);
+            debug_assert!(recs.iter().all(|r| !r.in_prev), "held records are of the last block");
+            for r in &mut recs {
+                r.in_prev = true;
             }
+            std::mem::swap(&mut self.prev, &mut self.bytes);
             let held = recs.len();
-            let ended = match self.read_block(delim, sink)? {
+            let spare = std::mem::take(&mut self.bytes);
+            let ended = match self.read_block(delim, sink, spare)? {
                 Some(block) => {
-                    let shift = bytes.len();
-                    bytes.extend_from_slice(&block.bytes);
-                    recs.extend(block.recs.into_iter().map(|r| Rec {
-                        start: r.start + shift,
-                        end: r.end + shift,
-                        ..r
-                    }));
+                    self.bytes = block.bytes;
+                    recs.extend(block.recs);
                     false
                 }
                 None => true,
@@ -144,7 +145,6 @@ impl Cursor<'_> {
                 Some(first_new) => recs.iter().rposition(|r| r.offset < first_new).map_or(0, |i| i + 1),
                 None => 0,
             };
-            self.bytes = bytes;
             self.recs = recs;
             self.next = 0;
             if self.ready > 0 {
@@ -157,12 +157,17 @@ impl Cursor<'_> {
         }
     }
 
-    /// Read the next block and make its records; `None` at the end.
-    fn read_block(&mut self, delim: u8, sink: &Sink) -> Result<Option<Block>, Fail> {
+    /// Read the next block and make its records; `None` at the end. `spare` is a buffer to
+    /// read into (its contents are dropped).
+    fn read_block(&mut self, delim: u8, sink: &Sink, mut spare: Vec<u8>) -> Result<Option<Block>, Fail> {
         let grouping = sink.multiline();
         loop {
             let at_end = self.pos >= self.input.end;
-            let mut buf = std::mem::take(&mut self.carry);
+            // What was carried, then the new bytes.
+            let mut buf = std::mem::take(&mut spare);
+            buf.clear();
+            buf.extend_from_slice(&self.carry);
+            self.carry.clear();
             let base = self.carry_at;
             if !at_end {
                 let want = (self.input.end - self.pos).min(BLOCK as u64) as usize;
@@ -227,7 +232,8 @@ impl Cursor<'_> {
                 self.carry_at = base;
                 continue;
             }
-            self.carry = buf[cut..].to_vec();
+            self.carry.clear();
+            self.carry.extend_from_slice(&buf[cut..]);
             self.carry_at = base + cut as u64;
             buf.truncate(cut);
             let mut recs = Vec::with_capacity(starts.len());
@@ -237,7 +243,7 @@ impl Cursor<'_> {
                 }
                 let end = starts.get(k + 1).copied().unwrap_or(cut).min(cut);
                 let stamp = self.stamper.stamp(&buf[start..end]);
-                recs.push(Rec { stamp, start, end, offset: base + start as u64 });
+                recs.push(Rec { stamp, in_prev: false, start, end, offset: base + start as u64 });
             }
             if !recs.is_empty() {
                 return Ok(Some(Block { bytes: buf, recs }));
@@ -291,6 +297,7 @@ pub(crate) fn print_merged(inputs: &[Input], following: bool, sink: &Sink) -> Re
             carry: Vec::new(),
             carry_at: input.start,
             bytes: Vec::new(),
+            prev: Vec::new(),
             recs: Vec::new(),
             next: 0,
             ready: 0,
@@ -342,7 +349,8 @@ pub(crate) fn print_merged(inputs: &[Input], following: bool, sink: &Sink) -> Re
             if grouped {
                 batch.starts.push(pos);
             }
-            batch.push(rec.offset, &c.bytes[rec.start..rec.end]);
+            let block = if rec.in_prev { &c.prev } else { &c.bytes };
+            batch.push(rec.offset, &block[rec.start..rec.end]);
         }
     }
     if let Some(last) = out.take() {
