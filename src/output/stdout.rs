@@ -59,6 +59,11 @@ impl Stdout {
         Ok(&mut self.buf)
     }
 
+    /// Give back the buffer [`Stdout::buffer`] handed out, taken with `mem::take` and appended to.
+    pub(crate) fn restore(&mut self, buf: Vec<u8>) {
+        self.buf = buf;
+    }
+
     pub(crate) fn flush(&mut self) -> Result<(), Fail> {
         if self.buf.is_empty() {
             return Ok(());

@@ -155,13 +155,11 @@ impl Terminal {
         if self.last != Some(id) { self.header(id) } else { Ok(()) }
     }
 
-    /// Render `bytes` of source `id` line by line into `self.render`, with `NAME: ` prefixes,
-    /// line numbers (`numbers`: the number of each record's first line, by position) and
-    /// colours.
-    fn render_lines(&mut self, id: SourceId, bytes: &[u8], numbers: &[(usize, u64)]) {
+    /// Render `bytes` of source `id` line by line onto the end of `render`, with `NAME: `
+    /// prefixes, line numbers (`numbers`: the number of each record's first line, by
+    /// position) and colours.
+    fn render_lines(&mut self, id: SourceId, bytes: &[u8], numbers: &[(usize, u64)], render: &mut Vec<u8>) {
         let delim = self.layout.delim;
-        let mut render = std::mem::take(&mut self.render);
-        render.clear();
         let mut pos = 0;
         let (mut next, mut number) = (0, None);
         while pos < bytes.len() {
@@ -197,7 +195,7 @@ impl Terminal {
             }
             match &self.palette {
                 Some(p) => {
-                    p.paint(body, &mut render);
+                    p.paint(body, render);
                     self.coloured = true;
                 }
                 None => render.extend_from_slice(body),
@@ -211,7 +209,6 @@ impl Terminal {
             }
             pos = end;
         }
-        self.render = render;
     }
 
     /// Text for standard error, after what came before it on standard output. A failing
@@ -260,20 +257,26 @@ impl Output for Terminal {
     fn batch(&mut self, batch: &Batch) -> Result<(), Fail> {
         self.switch_to(batch.source)?;
         let rendered = self.layout.prefix || self.palette.is_some() || self.layout.numbers;
-        if rendered {
-            self.render_lines(batch.source, &batch.bytes, &batch.numbers);
+        let to_stderr = self.layout.to_stderr == Some(batch.source);
+        match (rendered, to_stderr) {
+            (false, false) => self.out.put(&batch.bytes),
+            (false, true) => self.put_stderr(&batch.bytes),
+            (true, false) => {
+                // Rendered straight into the output buffer: no copy of the copy.
+                let mut out = std::mem::take(self.out.buffer()?);
+                self.render_lines(batch.source, &batch.bytes, &batch.numbers, &mut out);
+                self.out.restore(out);
+                Ok(())
+            }
+            (true, true) => {
+                let mut render = std::mem::take(&mut self.render);
+                render.clear();
+                self.render_lines(batch.source, &batch.bytes, &batch.numbers, &mut render);
+                let result = self.put_stderr(&render);
+                self.render = render;
+                result
+            }
         }
-        let bytes = if rendered { std::mem::take(&mut self.render) } else { Vec::new() };
-        let text = if rendered { &bytes[..] } else { &batch.bytes[..] };
-        let result = if self.layout.to_stderr == Some(batch.source) {
-            self.put_stderr(text)
-        } else {
-            self.out.put(text)
-        };
-        if rendered {
-            self.render = bytes;
-        }
-        result
     }
 
     fn range(&mut self, source: SourceId, file: &File, start: u64, end: u64) -> Result<(), Fail> {
