@@ -319,6 +319,8 @@ pub(crate) fn print_merged(inputs: &[Input], following: bool, sink: &Sink) -> Re
         // This cursor's records go out while they are no later than the next cursor's.
         let limit = heap.peek().map(|Reverse((stamp, j))| (*stamp, *j));
         let c = &mut cursors[k];
+        // (A gate that is open stays open: asked once for this run of records.)
+        let keep_stamps = sink.keeps_stamps(c.input.source);
         loop {
             let Some(&rec) = c.recs[..c.ready].get(c.next) else {
                 if c.fill(delim, sink)? {
@@ -342,7 +344,7 @@ pub(crate) fn print_merged(inputs: &[Input], following: bool, sink: &Sink) -> Re
             };
             let pos = batch.bytes.len();
             if let Some(stamp) = rec.stamp
-                && sink.keeps_stamps(batch.source)
+                && keep_stamps
             {
                 batch.stamps.push((pos, stamp));
             }

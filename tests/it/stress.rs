@@ -1186,6 +1186,70 @@ pub(crate) fn target_tmp() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
 }
 
+/// Writer processes, killed on drop if still running (a failing test leaves none behind).
+#[derive(Default)]
+pub(crate) struct Writers {
+    children: Vec<(String, Child)>,
+    names: Vec<String>,
+}
+
+impl Writers {
+    pub(crate) fn spawn(&mut self, name: String, mut cmd: Command, dir: &TestDir) {
+        let child = cmd
+            .current_dir(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn writer {name}: {e}"));
+        self.names.push(name.clone());
+        self.children.push((name, child));
+    }
+
+    /// The start barrier: all are running; let them go together.
+    pub(crate) fn go(&mut self) {
+        for (_, child) in &mut self.children {
+            let mut stdin = child.stdin.take().expect("writer stdin");
+            stdin.write_all(b"go\n").expect("start a writer");
+        }
+    }
+
+    pub(crate) fn names(&self) -> Vec<String> {
+        self.names.clone()
+    }
+
+    pub(crate) fn all_exited(&self) -> bool {
+        self.children.iter().all(|(_, c)| util::proc_info(c.id() as i32).is_none_or(|p| !p.is_live()))
+    }
+
+    /// Wait for every writer to exit successfully; their one-line summaries.
+    pub(crate) fn wait(&mut self) -> Vec<String> {
+        let done = util::poll_until(WAIT, || self.all_exited());
+        assert!(done, "the writers did not finish within {WAIT:?}");
+        let mut notes = Vec::new();
+        for (name, child) in std::mem::take(&mut self.children) {
+            let out = child.wait_with_output().expect("writer output");
+            assert!(
+                out.status.success(),
+                "writer {name} failed: {}\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            notes.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
+        }
+        notes
+    }
+}
+
+impl Drop for Writers {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 pub(crate) fn stress_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/stress")
 }

@@ -26,10 +26,10 @@ use std::fmt::Write as _;
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::stress::{self, END, Expected, Rng, START, Tally, WAIT};
+use crate::stress::{self, END, Expected, Rng, START, Tally, WAIT, Writers};
 use crate::util::{self, FileLock, Spawned, TestDir};
 
 // ---------------------------------------------------------------------------------------------
@@ -510,70 +510,6 @@ fn files_created_and_deleted_by_four_processes_leave_no_descriptor_behind() {
 
 // ---------------------------------------------------------------------------------------------
 // Writers and their ledgers
-
-/// Writer processes, killed on drop if still running (a failing test leaves none behind).
-#[derive(Default)]
-struct Writers {
-    children: Vec<(String, Child)>,
-    names: Vec<String>,
-}
-
-impl Writers {
-    fn spawn(&mut self, name: String, mut cmd: Command, dir: &TestDir) {
-        let child = cmd
-            .current_dir(dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn writer {name}: {e}"));
-        self.names.push(name.clone());
-        self.children.push((name, child));
-    }
-
-    /// The start barrier: all are running; let them go together.
-    fn go(&mut self) {
-        for (_, child) in &mut self.children {
-            let mut stdin = child.stdin.take().expect("writer stdin");
-            stdin.write_all(b"go\n").expect("start a writer");
-        }
-    }
-
-    fn names(&self) -> Vec<String> {
-        self.names.clone()
-    }
-
-    fn all_exited(&self) -> bool {
-        self.children.iter().all(|(_, c)| util::proc_info(c.id() as i32).is_none_or(|p| !p.is_live()))
-    }
-
-    /// Wait for every writer to exit successfully; their one-line summaries.
-    fn wait(&mut self) -> Vec<String> {
-        let done = util::poll_until(WAIT, || self.all_exited());
-        assert!(done, "the writers did not finish within {WAIT:?}");
-        let mut notes = Vec::new();
-        for (name, child) in std::mem::take(&mut self.children) {
-            let out = child.wait_with_output().expect("writer output");
-            assert!(
-                out.status.success(),
-                "writer {name} failed: {}\n{}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            );
-            notes.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
-        }
-        notes
-    }
-}
-
-impl Drop for Writers {
-    fn drop(&mut self) {
-        for (_, child) in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
 
 /// One ledger row: a record the writer wrote into the file named `key`, or dropped (`None`).
 struct Row {

@@ -29,8 +29,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs;
-use std::io::Write as _;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -349,8 +348,9 @@ fn eight_files_followed_merge_within_the_window_none_late() {
 // Writers and their ledgers
 
 /// The writer processes, killed on drop if still running.
+/// The merge writers (`tests/stress/merge_writer.py`), and the seed they were started with.
 struct Writers {
-    children: Vec<(String, Child)>,
+    procs: stress::Writers,
     seed: u64,
 }
 
@@ -362,51 +362,30 @@ impl Writers {
         let python = stress::python();
         let script = stress::stress_dir().join("merge_writer.py");
         let seed = stress::seed();
-        let mut children = Vec::new();
+        let mut procs = stress::Writers::default();
         for k in 0..WRITERS {
-            let child = Command::new(&python)
-                .arg("-B") // no __pycache__ in the source tree
+            let mut cmd = Command::new(&python);
+            cmd.arg("-B") // no __pycache__ in the source tree
                 .arg(&script)
                 .args(["--path", &path(k), "--writer", &k.to_string()])
                 .args(["--count", &RECORDS.to_string(), "--ledger", &format!("ledger.w{k}")])
                 .args(["--pause-ms", "2", "--skew-ms", &skew_ms.to_string()])
                 .args(["--traceback-every", &traceback_every.to_string()])
                 .args(["--seed", &(seed % (1 << 48) + 2 * k as u64).to_string()])
-                .env("TZ", "UTC")
-                .current_dir(dir.path())
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap_or_else(|e| panic!("spawn {}: {e}", python.display()));
-            children.push((format!("w{k}"), child));
+                .env("TZ", "UTC");
+            procs.spawn(format!("w{k}"), cmd, dir);
         }
-        // The start barrier: every writer is running; let them go together.
-        for (_, child) in &mut children {
-            child.stdin.take().expect("writer stdin").write_all(b"go\n").expect("start a writer");
-        }
-        Writers { children, seed }
+        procs.go();
+        Writers { procs, seed }
     }
 
     fn all_exited(&self) -> bool {
-        self.children.iter().all(|(_, c)| util::proc_info(c.id() as i32).is_none_or(|p| !p.is_live()))
+        self.procs.all_exited()
     }
 
     /// Wait for every writer to exit successfully; their one-line summaries.
     fn wait(&mut self) -> Vec<String> {
-        assert!(util::poll_until(WAIT, || self.all_exited()), "the writers did not finish within {WAIT:?}");
-        let mut notes = Vec::new();
-        for (name, child) in std::mem::take(&mut self.children) {
-            let out = child.wait_with_output().expect("writer output");
-            assert!(
-                out.status.success(),
-                "writer {name} failed: {}\n{}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            );
-            notes.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
-        }
-        notes
+        self.procs.wait()
     }
 
     /// Every writer's ledger (after [`Writers::wait`]).
@@ -422,15 +401,6 @@ impl Writers {
             }
         }
         Ledgers { rows }
-    }
-}
-
-impl Drop for Writers {
-    fn drop(&mut self) {
-        for (_, child) in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 
