@@ -375,11 +375,12 @@ fn fraction(b: &[u8], mut i: usize) -> (u32, usize) {
     (value * SCALE[digits], i)
 }
 
-/// A fraction at `b[i]` if one is there (a separator in `seps` and a digit): (nanos, end).
+/// A fraction at `b[i]` if one is there (a `.`, or with `comma` a `,` too, then a digit):
+/// (nanos, end).
 #[inline]
-fn maybe_fraction(b: &[u8], i: usize, seps: &[u8]) -> (u32, usize) {
+fn maybe_fraction(b: &[u8], i: usize, comma: bool) -> (u32, usize) {
     match b.get(i) {
-        Some(c) if seps.contains(c) && is_digit(b, i + 1) => fraction(b, i + 1),
+        Some(&c) if (c == b'.' || comma && c == b',') && is_digit(b, i + 1) => fraction(b, i + 1),
         _ => (0, i),
     }
 }
@@ -432,6 +433,15 @@ fn zone(b: &[u8], i: usize) -> Option<(Option<i32>, usize)> {
 /// `YYYY-MM-DD[T ]HH:MM:SS[(.|,)F…][zone]` at `b`'s start; with `minutes_ok` the seconds may be
 /// missing (`--since`). Returns the stamp and where it ends.
 fn iso(b: &[u8], minutes_ok: bool) -> Option<(Raw, usize)> {
+    let minute = iso_minute(b)?;
+    let (second, nanos, offset, end) = iso_seconds(b, minutes_ok)?;
+    let civil = Civil { sod: minute.sod + second, nanos, ..minute };
+    Some((offset.map_or(Raw::Local(civil), |o| Raw::Zoned(civil, o)), end))
+}
+
+/// The date, hour and minute of an ISO stamp (`YYYY-MM-DD[T ]HH:MM`, its first 16 bytes),
+/// checked: the civil time of the minute's start.
+fn iso_minute(b: &[u8]) -> Option<Civil> {
     let year = four(b, 0)?;
     if !is(b, 4, b'-') || !is(b, 7, b'-') || !matches!(b.get(10), Some(b'T' | b't' | b' ')) {
         return None;
@@ -441,24 +451,37 @@ fn iso(b: &[u8], minutes_ok: bool) -> Option<(Raw, usize)> {
         return None;
     }
     let (hour, minute) = (two(b, 11)?, two(b, 14)?);
+    civil(year, month, day, hour, minute, 0, 0)
+}
+
+/// The rest of an ISO stamp after its minute (byte 16 on): the second (a leap second counted
+/// as 59), the fraction in nanoseconds, the zone's offset if it has one, and where it ends.
+fn iso_seconds(b: &[u8], minutes_ok: bool) -> Option<(u32, u32, Option<i32>, usize)> {
     let (second, nanos, end) = if is(b, 16, b':') {
         let second = two(b, 17)?;
-        let (nanos, end) = maybe_fraction(b, 19, b".,");
+        let (nanos, end) = maybe_fraction(b, 19, true);
         (second, nanos, end)
     } else if minutes_ok {
         (0, 0, 16)
     } else {
         return None;
     };
-    let civil = civil(year, month, day, hour, minute, second, nanos)?;
-    let (offset, end) = match zone(b, end)? {
-        (None, end) if is(b, end, b' ') => spaced_zone(b, end + 1).unwrap_or((None, end)),
-        found => found,
+    if second > 60 {
+        return None;
+    }
+    let (offset, end) = match b.get(end) {
+        // Most stamps end the line's first word: no zone, and no need to look for one.
+        None => (None, end),
+        Some(b' ') if !matches!(b.get(end + 1), Some(b'U' | b'G' | b'+' | b'-')) => (None, end),
+        _ => match zone(b, end)? {
+            (None, end) if is(b, end, b' ') => spaced_zone(b, end + 1).unwrap_or((None, end)),
+            found => found,
+        },
     };
     if is_digit(b, end) {
         return None;
     }
-    Some((offset.map_or(Raw::Local(civil), |o| Raw::Zoned(civil, o)), end))
+    Some((second.min(59), nanos, offset, end))
 }
 
 /// Whether `b` starts with `YYYY-MM-DD[T ]HH:MM:SS` (digits and separators only: what
@@ -500,7 +523,7 @@ fn go(b: &[u8]) -> Option<Raw> {
     }
     let (month, day) = (two(b, 5)?, two(b, 8)?);
     let (hour, minute, second) = (two(b, 11)?, two(b, 14)?, two(b, 17)?);
-    let (nanos, end) = maybe_fraction(b, 19, b".");
+    let (nanos, end) = maybe_fraction(b, 19, false);
     if is_digit(b, end) {
         return None;
     }
@@ -524,7 +547,7 @@ fn syslog(b: &[u8]) -> Option<Raw> {
         return None;
     }
     let (hour, minute, second) = (two(b, i + 1)?, two(b, i + 4)?, two(b, i + 7)?);
-    let (nanos, end) = maybe_fraction(b, i + 9, b".");
+    let (nanos, end) = maybe_fraction(b, i + 9, false);
     if is_digit(b, end) {
         return None;
     }
@@ -539,7 +562,7 @@ fn epoch_number(b: &[u8]) -> Option<i64> {
         return None;
     }
     let value = b[..digits].iter().fold(0i64, |v, &c| v * 10 + i64::from(c - b'0'));
-    let (nanos, _) = maybe_fraction(b, digits, b".");
+    let (nanos, _) = maybe_fraction(b, digits, false);
     epoch_nanos(digits, value, nanos)
 }
 
@@ -568,7 +591,7 @@ fn clf(line: &[u8]) -> Option<Raw> {
     let month = month_abbr(b.get(3..6)?)?;
     let year = four(b, 7)?;
     let (hour, minute, second) = (two(b, 12)?, two(b, 15)?, two(b, 18)?);
-    let (nanos, mut end) = maybe_fraction(b, 20, b".");
+    let (nanos, mut end) = maybe_fraction(b, 20, false);
     let mut offset = None;
     if is(b, end, b' ') && matches!(b.get(end + 1), Some(b'+' | b'-')) {
         let (hours, minutes) = (two(b, end + 2)?, two(b, end + 4)?);
@@ -835,6 +858,10 @@ pub(crate) struct Parser {
     syslog_prev: Option<(i32, u32, i64)>,
     /// The previous stamp parsed (nanoseconds), which picks a side of a fold.
     last: Option<i64>,
+    /// ISO layouts: the previous stamp's first 16 bytes (date, hour, minute) and the civil
+    /// seconds they stand for. Consecutive records mostly share them, and the calendar is
+    /// then skipped.
+    minute: Option<([u8; 16], i64)>,
 }
 
 impl Parser {
@@ -842,7 +869,16 @@ impl Parser {
     /// reference for syslog's missing year.
     pub(crate) fn new(format: Format, now: Stamp, tz: TimeZone) -> Parser {
         let (now_civil, now_year) = local_now(now, &tz);
-        Parser { format, tz, cache: OffsetRange::EMPTY, now_civil, now_year, syslog_prev: None, last: None }
+        Parser {
+            format,
+            tz,
+            cache: OffsetRange::EMPTY,
+            now_civil,
+            now_year,
+            syslog_prev: None,
+            last: None,
+            minute: None,
+        }
     }
 
     pub(crate) fn format(&self) -> Format {
@@ -852,7 +888,38 @@ impl Parser {
     /// The stamp `line` starts with (for the common log format: has in its first bytes), if it
     /// has one in this parser's layout.
     pub(crate) fn parse(&mut self, line: &[u8]) -> Option<Stamp> {
-        let nanos = match raw(self.format, line)? {
+        let nanos = match self.format {
+            Format::Iso => self.iso(line)?,
+            Format::BracketedIso if line.first() == Some(&b'[') => self.iso(&line[1..])?,
+            format => self.instant(raw(format, line)?)?,
+        };
+        self.last = Some(nanos);
+        Some(Stamp(nanos))
+    }
+
+    /// [`iso`], the calendar skipped while the minute is the previous stamp's.
+    #[inline]
+    fn iso(&mut self, b: &[u8]) -> Option<i64> {
+        let head: [u8; 16] = b.get(..16)?.try_into().ok()?;
+        let minute = match self.minute {
+            Some((h, secs)) if h == head => secs,
+            _ => {
+                let secs = iso_minute(b)?.secs();
+                self.minute = Some((head, secs));
+                secs
+            }
+        };
+        let (second, nanos, offset, _) = iso_seconds(b, false)?;
+        let civil = minute + i64::from(second);
+        match offset {
+            Some(offset) => Some((civil - i64::from(offset)) * NANOS_PER_SEC + i64::from(nanos)),
+            None => self.local(civil, nanos),
+        }
+    }
+
+    /// Nanoseconds for a stamp as read.
+    fn instant(&mut self, raw: Raw) -> Option<i64> {
+        Some(match raw {
             Raw::Instant(nanos) => nanos,
             Raw::Zoned(c, offset) => (c.secs() - i64::from(offset)) * NANOS_PER_SEC + i64::from(c.nanos),
             Raw::Local(c) => self.local(c.secs(), c.nanos)?,
@@ -860,9 +927,7 @@ impl Parser {
                 let c = self.syslog_year(c)?;
                 self.local(c.secs(), c.nanos)?
             }
-        };
-        self.last = Some(nanos);
-        Some(Stamp(nanos))
+        })
     }
 
     /// Whether `line` starts a record: it has a stamp in this layout (checked, not converted).

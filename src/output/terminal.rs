@@ -171,37 +171,36 @@ impl Terminal {
             }
             let end = memchr(delim, &bytes[pos..]).map_or(bytes.len(), |i| pos + i + 1);
             let line = &bytes[pos..end];
-            let (body, ended) = match line.split_last() {
-                Some((&last, body)) if last == delim => (body, true),
-                _ => (line, false),
-            };
-            if self.layout.prefix && self.open_line != Some(id) {
-                match &self.palette {
-                    Some(p) => {
-                        render.extend_from_slice(p.name.0.as_bytes());
-                        render.extend_from_slice(self.layout.names.get(id));
-                        render.extend_from_slice(p.name.1.as_bytes());
+            let ended = line.last() == Some(&delim);
+            let continued = self.open_line == Some(id);
+            if !continued {
+                if self.layout.prefix {
+                    match &self.palette {
+                        Some(p) => {
+                            render.extend_from_slice(p.name.0.as_bytes());
+                            render.extend_from_slice(self.layout.names.get(id));
+                            render.extend_from_slice(p.name.1.as_bytes());
+                        }
+                        None => render.extend_from_slice(self.layout.names.get(id)),
                     }
-                    None => render.extend_from_slice(self.layout.names.get(id)),
+                    render.extend_from_slice(b": ");
                 }
-                render.extend_from_slice(b": ");
-            }
-            if self.layout.numbers
-                && self.open_line != Some(id)
-                && let Some(n) = number
-            {
-                render.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-                render.push(b':');
+                if self.layout.numbers
+                    && let Some(n) = number
+                {
+                    render.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+                    render.push(b':');
+                }
             }
             match &self.palette {
                 Some(p) => {
-                    p.paint(body, render);
+                    p.paint(if ended { &line[..line.len() - 1] } else { line }, render);
+                    if ended {
+                        render.push(delim);
+                    }
                     self.coloured = true;
                 }
-                None => render.extend_from_slice(body),
-            }
-            if ended {
-                render.push(delim);
+                None => render.extend_from_slice(line),
             }
             self.open_line = if ended { None } else { Some(id) };
             if ended {
