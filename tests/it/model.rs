@@ -31,6 +31,10 @@
 //! sync waits (deadline [`DEADLINE`], looking again each time stdout grows, never a fixed sleep)
 //! until every line that must show by then has; a sync that times out is a failure.
 //!
+//! rtail runs with `--pid` of a process the test ends last: rtail then reads what is left of
+//! every file it has open, prints every unfinished line and exits, and the whole output is
+//! judged (a file rtail may not have opened shows whole or not at all there).
+//!
 //! On failure the test prints the seed and the schedule shrunk by dropping operations while it
 //! still fails (within `RTAIL_MODEL_SHRINK_SECS`, default 180).
 //!
@@ -469,11 +473,20 @@ struct World {
     lines: Vec<Line>,
     by_token: HashMap<String, usize>,
     rtail: Option<Spawned>,
+    /// The process rtail's `--pid` waits for: its end ends the run.
+    guard: std::process::Child,
     /// `NOTIFY` or `POLL`.
     mode: &'static [&'static str],
     /// The operation being done, for messages.
     step: String,
     step_index: Option<usize>,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = self.guard.kill();
+        let _ = self.guard.wait();
+    }
 }
 
 /// A failed run: why, and what rtail printed.
@@ -517,6 +530,7 @@ impl World {
             lines: Vec::new(),
             by_token: HashMap::new(),
             rtail: None,
+            guard: std::process::Command::new("sleep").arg("3600").spawn().expect("spawn sleep"),
             mode,
             step: "the start".into(),
             step_index: None,
@@ -814,20 +828,6 @@ impl World {
         Ok(())
     }
 
-    /// Wait until rtail's initial output is over, however the schedule raced it: a line
-    /// appended to `a.log` (never a directory) must show, and rtail prints what it follows only
-    /// after every name's initial output. Until then, whether a file that left its name was
-    /// opened (and so must be printed whole, see [`World::must`]) cannot be told.
-    fn start_up_over(&mut self) -> Result<(), Failure> {
-        let w = self.writer(0);
-        self.write(w, Put { k: 1, partial: false }, (false, true));
-        let id = self.lines.len() - 1;
-        if self.rtail().wait_within(DEADLINE, |out, _| self.parse(out).lines.contains(&id)) {
-            return Ok(());
-        }
-        Err(self.fail("timeout", format!("the probe {} never printed", cut(&self.lines[id].token))))
-    }
-
     /// File `f` left its name (at `at`, taken before it did).
     fn leave(&mut self, f: usize, at: Instant, how: &str) {
         let printed = self.seen().files.contains(&f);
@@ -888,7 +888,8 @@ impl World {
                 }
             }
         }
-        let mut args: Vec<&str> = Vec::new();
+        let pid = self.guard.id().to_string();
+        let mut args: Vec<&str> = vec!["--pid", &pid];
         args.extend_from_slice(self.mode);
         args.extend_from_slice(&["-F", "-n", if s.from_start { "+1" } else { "0" }]);
         args.extend_from_slice(&NAMES[..s.names]);
@@ -1095,10 +1096,6 @@ impl World {
     /// The final look: after a last sync, every rule on the whole output.
     fn check(&mut self) -> Result<(), Failure> {
         self.step_index = None;
-        if self.schedule.from_start && !self.schedule.settle {
-            self.step = "the end probe".into();
-            self.start_up_over()?;
-        }
         self.step = "the final sync".into();
         // A file rtail may never have opened must show whole once any of it shows: sync again
         // while such files begin to show (they are drained meanwhile).
@@ -1109,7 +1106,16 @@ impl World {
                 break;
             }
         }
-        let rtail = self.rtail.take().expect("rtail");
+        // The end: the `--pid` process dies, and rtail reads what is left of every file it has
+        // open and prints every unfinished line before it exits. So whether a file that left
+        // its name unseen was opened is settled by the whole output, not by how far rtail got
+        // when the test stopped looking (a kill could land between its lines).
+        self.step = "the end".into();
+        let mut rtail = self.rtail.take().expect("rtail");
+        let _ = self.guard.kill();
+        let _ = self.guard.wait();
+        let ended = crate::util::poll_until(DEADLINE, || rtail.child.try_wait().expect("try_wait").is_some());
+        let status = rtail.child.try_wait().expect("try_wait");
         let (out, err) = rtail.finish();
         let seen = self.parse(&out);
         let fail = |kind: &'static str, why: String| Failure {
@@ -1119,6 +1125,13 @@ impl World {
             stdout: out.clone(),
             stderr: err.clone(),
         };
+        if !ended {
+            return Err(fail("timeout", format!("rtail did not exit within {DEADLINE:?} of its --pid")));
+        }
+        // 1 when a name could not be read at the start, as GNU's.
+        if !status.is_some_and(|s| matches!(s.code(), Some(0 | 1))) {
+            return Err(fail("status", format!("rtail ended with {status:?} after its --pid, not 0 or 1")));
+        }
         if let Some(g) = &seen.garbage {
             return Err(fail("garbage", format!("garbage on stdout: {g}")));
         }
@@ -1501,8 +1514,8 @@ fn rewrite_then_rotation_is_never_misread() {
 
 /// Found by seed 1510 (notify): a file copytruncated and then deleted while rtail starts,
 /// its writer writing on from the truncation. The fault was the model's: its last sync ended
-/// before rtail had printed anything, so no line of the file was a must yet; it now waits for
-/// the start-up to be over first ([`World::start_up_over`]).
+/// before rtail had printed anything, so no line of the file was a must yet, and the kill that
+/// ended the run came before them. The run now ends by rtail's `--pid` ([`World::check`]).
 #[test]
 fn copytruncate_then_delete_during_start_up_loses_nothing() {
     let s = Schedule {
