@@ -224,15 +224,6 @@ impl Reader {
         self.fingerprint.extend_from_slice(&read[skip..skip + take]);
     }
 
-    /// After the file's start changed around a read of `read` at offset `at`: whether those
-    /// bytes are what the file holds there now (the read came after the rewrite) rather than
-    /// old bytes the rewrite replaced.
-    fn read_the_new_content(&self, at: u64, read: &[u8]) -> io::Result<bool> {
-        let mut now = vec![0u8; read.len()];
-        let n = read_full_at(&self.file, &mut now, at)?;
-        Ok(n == read.len() && now == read)
-    }
-
     /// Whether the file's first bytes are no longer those we remember (false when we remember
     /// none yet).
     fn start_changed(&self) -> io::Result<bool> {
@@ -310,18 +301,15 @@ impl Reader {
         if got == 0 {
             return Ok(Read::Eof);
         }
-        // A truncate-and-rewrite around this read: the start we remember is gone.
+        // Truncated or rewritten around this read: the start we remember is gone. What was
+        // read may be the old content's last bytes (truncated after the read), or the middle
+        // of a new content (rewritten before it, and maybe truncated or rewritten again since,
+        // so that comparing with what is there now cannot tell). Nothing says which, so it is
+        // dropped, as lines written just before a truncation may be: never is a piece of a
+        // line printed as a line. The held unfinished line was read before, from the old
+        // content: it ends the old generation.
         if self.start_changed()? {
-            if self.read_the_new_content(before, &buf[held..])? {
-                // Rewritten before the read, which handed us the new content's middle: drop it.
-                return Ok(Read::Rewritten(self.restart()));
-            }
-            // Rewritten after the read: what we read (after the held partial line, which `buf`
-            // starts with) is the old content's last bytes, gone from the file now. They end
-            // the old generation.
-            let old = Batch::new(self.source, self.generation, at, buf);
-            self.restart();
-            return Ok(Read::Rewritten(old));
+            return Ok(Read::Rewritten(self.restart()));
         }
         self.offset += got as u64;
         self.last_growth = Instant::now();
