@@ -685,9 +685,9 @@ impl<'a> Engine<'a> {
             }
             NameChange::Replaced => {
                 self.retire_current(i);
-                self.open_name(i, &path, true)
+                self.open_name(i, &path, true, waiting)
             }
-            NameChange::Back => self.open_name(i, &path, false),
+            NameChange::Back => self.open_name(i, &path, false, waiting),
         }
     }
 
@@ -754,7 +754,8 @@ impl<'a> Engine<'a> {
     }
 
     /// Open the name of input `i` and read it from its first byte.
-    fn open_name(&mut self, i: usize, path: &Path, replaced: bool) -> Result<(), Stopped> {
+    /// `waiting`: as for [`Engine::check_name_then`].
+    fn open_name(&mut self, i: usize, path: &Path, replaced: bool, waiting: &[usize]) -> Result<(), Stopped> {
         // Without blocking: a FIFO put under the name has no writer yet, and opening it plainly
         // would wait for one, with every other file unread meanwhile.
         let opened = open_nonblocking(path).and_then(|file| {
@@ -788,6 +789,28 @@ impl<'a> Engine<'a> {
                 let before = f.failure.take();
                 f.perms = Some(perms_of(&meta));
                 f.unreadable = false;
+                // The name may have moved on again since it was looked at (a handler rotating
+                // twice in a row, the second time just now): the file opened can be one another
+                // input still reads as its current file. That input looks at its name first and
+                // hands it over, to its drains, where `carry_over` takes it from: never two
+                // readers of one file, and nothing of it printed twice.
+                let opened_id = Identity::of(&meta);
+                if self.files[i].from_pattern
+                    && let Some(j) = (0..self.files.len()).find(|&j| {
+                        j != i
+                            && !waiting.contains(&j)
+                            && self.files[j].cur.as_ref().is_some_and(|r| r.identity == opened_id)
+                    })
+                {
+                    self.pump_current(j)?;
+                    let waiting: Vec<usize> = waiting.iter().copied().chain([i]).collect();
+                    self.check_name_then(j, &waiting)?;
+                    // Its check may have found this name again (a pattern's directories are
+                    // read when a file it found loses its name) and opened it: done then.
+                    if self.files[i].cur.is_some() {
+                        return Ok(());
+                    }
+                }
                 // Under a pattern, a file read before under another name reads on from there.
                 let file = Arc::new(file);
                 let reader = self
