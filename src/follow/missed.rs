@@ -119,8 +119,10 @@ impl Engine<'_> {
                 quote(f.name())
             );
             self.sink.event(f.id, EventKind::Appeared, text)?;
+            // (The file opened when it was listed: by now its name may lead to another one,
+            // a handler shifting its backups along, and that one would be printed here whole.)
             if rot.compression == history::Compression::Plain
-                && let Ok(file) = super::open_nonblocking(&rot.path)
+                && let Some(file) = rot.held.clone()
                 && let Ok(meta) = file.metadata()
                 && Identity::of(&meta) == identity
             {
@@ -131,7 +133,7 @@ impl Engine<'_> {
                 let name = rot.path.as_os_str().as_encoded_bytes().to_vec();
                 self.sink.send(crate::pipeline::Msg::Name { source, name })?;
                 self.sink.send(crate::pipeline::Msg::Header(source))?;
-                let mut reader = Reader::new(source, std::sync::Arc::new(file), &meta, 0);
+                let mut reader = Reader::new(source, file, &meta, 0);
                 reader.last_growth = std::time::Instant::now();
                 self.files[i].drains.push(Drain { reader });
                 self.draining.insert(i);
