@@ -65,8 +65,6 @@ struct State {
     waiting: bool,
     /// The engine has ended: requests fail.
     closed: bool,
-    /// notify's event thread still holds a handler of ours.
-    handlers: usize,
 }
 
 /// The engine's inbox; shared (in an `Arc`) by everyone who may wake it.
@@ -179,29 +177,6 @@ impl Inbox {
         let mut mail = std::mem::take(mail);
         mail.hints = hinted.drain(..).map(|i| (i, std::mem::take(&mut flags[i]) & NAMES != 0)).collect();
         mail
-    }
-
-    /// notify's thread took a handler of ours (it is dropped with the thread).
-    pub(crate) fn handler_started(&self) {
-        self.lock().handlers += 1;
-    }
-
-    /// A handler of ours was dropped.
-    pub(crate) fn handler_dropped(&self) {
-        self.lock().handlers -= 1;
-        self.ready.notify_all();
-    }
-
-    /// Wait (until `deadline`) for notify's thread to drop every handler of ours.
-    pub(crate) fn wait_handlers_dropped(&self, deadline: Instant) {
-        let mut state = self.lock();
-        while state.handlers > 0 {
-            let now = Instant::now();
-            if now >= deadline {
-                return;
-            }
-            state = self.ready.wait_timeout(state, deadline - now).unwrap_or_else(PoisonError::into_inner).0;
-        }
     }
 }
 

@@ -2,18 +2,16 @@
 //!
 //! Directories are watched (one watch per directory, however many followed names it holds), and
 //! notifications are only hints: the engine re-stats and compares. The callback runs on notify's
-//! thread: it looks the event's paths up in the engine's [`PathIndex`] and posts the inputs they
-//! concern to the engine's [`Inbox`]; events about other files are dropped there.
+//! thread: [`route`] looks the event's paths up in the engine's [`PathIndex`] and posts the
+//! inputs they concern to the engine's [`Inbox`]; events about other files are dropped there.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant};
-
-use notify::{RecursiveMode, Watcher as _};
+use std::sync::{Arc, RwLock};
 
 use super::inbox::Inbox;
 use crate::source::glob::Pattern;
+use backend::Backend;
 
 /// What a notification concerns. Written by the engine as it watches and unwatches, read by the
 /// notification callback.
@@ -47,12 +45,20 @@ pub(crate) enum WatchFail {
     Refused(String),
 }
 
-/// The set of watched directories, whose hints go to the engine's inbox.
+/// Why a backend did not watch a path.
+enum Refusal {
+    Missing,
+    /// The kernel's limit on watches (inotify: ENOSPC).
+    Limit,
+    Other(String),
+}
+
+/// The set of watched paths, whose hints go to the engine's inbox.
 pub(crate) struct Watches {
-    watcher: Option<notify::RecommendedWatcher>,
+    /// `None` with `--poll`, or when notifications could not start.
+    backend: Option<Backend>,
     /// Watched path -> how many followed inputs rely on it. The inputs share the key.
     watched: HashMap<Arc<Path>, usize>,
-    inbox: Arc<Inbox>,
     /// The watch limit was reached and said so.
     limit_told: bool,
 }
@@ -62,9 +68,9 @@ impl Watches {
     /// cannot start, everything is polled; the second value is a notice to print in that case.
     pub(crate) fn new(enabled: bool, inbox: Arc<Inbox>, index: PathIndex) -> (Watches, Option<String>) {
         let mut notice = None;
-        let watcher = if enabled {
-            match make_watcher(Arc::clone(&inbox), index) {
-                Ok(w) => Some(w),
+        let backend = if enabled {
+            match Backend::start(inbox, index) {
+                Ok(b) => Some(b),
                 Err(e) => {
                     notice = Some(format!("cannot use change notifications ({e}); polling instead"));
                     None
@@ -73,128 +79,154 @@ impl Watches {
         } else {
             None
         };
-        (Watches { watcher, watched: HashMap::new(), inbox, limit_told: false }, notice)
+        (Watches { backend, watched: HashMap::new(), limit_told: false }, notice)
     }
 
-    /// Watch `dir` (non-recursively) on behalf of one more followed name; returns the path,
-    /// shared by every input watching it (thousands of files in one directory hold one copy).
-    pub(crate) fn add(&mut self, dir: &Path) -> Result<Arc<Path>, WatchFail> {
-        let Some(watcher) = self.watcher.as_mut() else {
+    /// Watch `path` (a directory, non-recursively, or a file) on behalf of one more followed
+    /// name; returns the path, shared by every input watching it (thousands of files in one
+    /// directory hold one copy).
+    pub(crate) fn add(&mut self, path: &Path) -> Result<Arc<Path>, WatchFail> {
+        let Some(backend) = self.backend.as_mut() else {
             // Already said once, when the backend failed to start.
             return Err(WatchFail::Refused(String::new()));
         };
-        if let Some((shared, count)) = self.watched.get_key_value(dir) {
+        if let Some((shared, count)) = self.watched.get_key_value(path) {
             let shared = Arc::clone(shared);
             self.watched.insert(Arc::clone(&shared), count + 1);
             return Ok(shared);
         }
-        match watcher.watch(dir, RecursiveMode::NonRecursive) {
+        let shared: Arc<Path> = Arc::from(path);
+        match backend.add(&shared) {
             Ok(()) => {
-                let shared: Arc<Path> = Arc::from(dir);
                 self.watched.insert(Arc::clone(&shared), 1);
                 Ok(shared)
             }
-            Err(e) => match e.kind {
-                notify::ErrorKind::PathNotFound => Err(WatchFail::Missing),
-                notify::ErrorKind::Io(ref io) if io.kind() == std::io::ErrorKind::NotFound => {
-                    Err(WatchFail::Missing)
-                }
-                // Said once: with thousands of directories, one line is enough.
-                notify::ErrorKind::MaxFilesWatch if self.limit_told => Err(WatchFail::Refused(String::new())),
-                notify::ErrorKind::MaxFilesWatch => {
-                    self.limit_told = true;
-                    Err(WatchFail::Refused(
-                        "inotify resources exhausted (see sysctl fs.inotify.max_user_watches; \
-                         later paths past the limit are polled too, without a word)"
-                            .into(),
-                    ))
-                }
-                _ => Err(WatchFail::Refused(e.to_string())),
-            },
+            Err(Refusal::Missing) => Err(WatchFail::Missing),
+            // Said once: with thousands of directories, one line is enough.
+            Err(Refusal::Limit) if self.limit_told => Err(WatchFail::Refused(String::new())),
+            Err(Refusal::Limit) => {
+                self.limit_told = true;
+                Err(WatchFail::Refused(
+                    "inotify resources exhausted (see sysctl fs.inotify.max_user_watches; \
+                     later paths past the limit are polled too, without a word)"
+                        .into(),
+                ))
+            }
+            Err(Refusal::Other(why)) => Err(WatchFail::Refused(why)),
         }
     }
 
     /// Forget a watch whose directory was removed, so a later [`Watches::add`] starts afresh.
-    pub(crate) fn forget(&mut self, dir: &Path) {
-        if self.watched.remove(dir).is_some()
-            && let Some(w) = self.watcher.as_mut()
+    pub(crate) fn forget(&mut self, path: &Path) {
+        if self.watched.remove(path).is_some()
+            && let Some(b) = self.backend.as_mut()
         {
-            let _ = w.unwatch(dir);
+            b.remove(path);
         }
     }
 }
 
-impl Drop for Watches {
-    /// notify's event thread is not joined by its watcher's drop; it ends soon after, dropping
-    /// our callback. Wait for that (bounded), so that no thread of ours outlives the engine.
-    fn drop(&mut self) {
-        if let Some(watcher) = self.watcher.take() {
-            drop(watcher);
-            self.inbox.wait_handlers_dropped(Instant::now() + Duration::from_secs(2));
-        }
+/// One notification about `path`, for both backends: post the inputs it concerns to `inbox`
+/// (`names`: it may have changed what a name leads to — a creation, deletion, rename or change
+/// of attributes — not only the data), or a name new to us in a directory a pattern looks in.
+fn route(index: &Index, path: &Path, names: bool, inbox: &Inbox) {
+    let known = index.inputs.get(path);
+    if let Some(inputs) = known {
+        inbox.hint(inputs, names);
     }
-}
-
-/// Owned by the callback: tells the inbox when notify's thread has dropped it.
-struct HandlerGuard(Arc<Inbox>);
-
-impl HandlerGuard {
-    fn new(inbox: Arc<Inbox>) -> HandlerGuard {
-        inbox.handler_started();
-        HandlerGuard(inbox)
-    }
-}
-
-impl Drop for HandlerGuard {
-    fn drop(&mut self) {
-        self.0.handler_dropped();
-    }
-}
-
-fn make_watcher(inbox: Arc<Inbox>, index: PathIndex) -> notify::Result<notify::RecommendedWatcher> {
-    let guard = HandlerGuard::new(inbox);
-    let handler = move |result: notify::Result<notify::Event>| {
-        let inbox = &guard.0;
-        let event = match result {
-            Ok(event) => event,
-            Err(_) => {
-                inbox.rescan();
-                return;
+    // A name new to us in a directory a pattern looks in: the engine decides whether it is a new
+    // file to follow (or a renamed one, or a directory to look into).
+    if known.is_none()
+        && !index.dirs.is_empty()
+        && let (Some(dir), Some(name)) = (path.parent(), path.file_name())
+        && let Some(watches) = index.dirs.get(dir)
+    {
+        for w in watches {
+            let spelled = w.glob.child(&w.spelled, name);
+            if w.glob.matches(&spelled) || w.glob.wants_dir(&spelled) {
+                inbox.found(w.pattern, spelled);
             }
-        };
-        if event.need_rescan() {
-            inbox.rescan();
         }
-        use notify::event::{EventKind, ModifyKind};
-        let names = match event.kind {
-            // Opening, reading or closing a file changes nothing (our own opens would wake us
-            // too); the writes before a close were reported as they happened. GNU tail does
-            // not ask for these events either.
-            EventKind::Access(_) => return,
-            EventKind::Modify(ModifyKind::Data(_)) => false,
-            _ => true,
-        };
-        let index = index.read().unwrap_or_else(PoisonError::into_inner);
-        for path in &event.paths {
-            let known = index.inputs.get(path);
-            if let Some(inputs) = known {
-                inbox.hint(inputs, names);
-            }
-            // A name new to us in a directory a pattern looks in: the engine decides whether it
-            // is a new file to follow (or a renamed one, or a directory to look into).
-            if known.is_none()
-                && !index.dirs.is_empty()
-                && let (Some(dir), Some(name)) = (path.parent(), path.file_name())
-                && let Some(watches) = index.dirs.get(dir)
-            {
-                for w in watches {
-                    let spelled = w.glob.child(&w.spelled, name);
-                    if w.glob.matches(&spelled) || w.glob.wants_dir(&spelled) {
-                        inbox.found(w.pattern, spelled);
-                    }
+    }
+}
+
+/// notify's recommended backend, on notify's thread.
+mod backend {
+    use std::path::Path;
+    use std::sync::{Arc, PoisonError, mpsc};
+    use std::time::Duration;
+
+    use notify::{RecursiveMode, Watcher as _};
+
+    use super::{Inbox, PathIndex, Refusal, route};
+
+    pub(super) struct Backend {
+        /// `None` once dropped (see `Drop`).
+        watcher: Option<notify::RecommendedWatcher>,
+        /// Disconnected when notify's thread has dropped our callback, which holds the sender.
+        released: mpsc::Receiver<()>,
+    }
+
+    impl Backend {
+        pub(super) fn start(inbox: Arc<Inbox>, index: PathIndex) -> notify::Result<Backend> {
+            let (held, released) = mpsc::channel::<()>();
+            let handler = move |result: notify::Result<notify::Event>| {
+                // Owned by the callback, so dropped with it.
+                let _held = &held;
+                let event = match result {
+                    Ok(event) => event,
+                    Err(_) => return inbox.rescan(),
+                };
+                if event.need_rescan() {
+                    inbox.rescan();
                 }
+                use notify::event::{EventKind, ModifyKind};
+                let names = match event.kind {
+                    // Opening, reading or closing a file changes nothing (our own opens would
+                    // wake us too); the writes before a close were reported as they happened.
+                    // GNU tail does not ask for these events either.
+                    EventKind::Access(_) => return,
+                    EventKind::Modify(ModifyKind::Data(_)) => false,
+                    _ => true,
+                };
+                let index = index.read().unwrap_or_else(PoisonError::into_inner);
+                for path in &event.paths {
+                    route(&index, path, names, &inbox);
+                }
+            };
+            let watcher = notify::RecommendedWatcher::new(handler, notify::Config::default())?;
+            Ok(Backend { watcher: Some(watcher), released })
+        }
+
+        pub(super) fn add(&mut self, path: &Arc<Path>) -> Result<(), Refusal> {
+            let Some(watcher) = self.watcher.as_mut() else { return Err(Refusal::Other(String::new())) };
+            match watcher.watch(path, RecursiveMode::NonRecursive) {
+                Ok(()) => Ok(()),
+                Err(e) => match e.kind {
+                    notify::ErrorKind::PathNotFound => Err(Refusal::Missing),
+                    notify::ErrorKind::Io(ref io) if io.kind() == std::io::ErrorKind::NotFound => {
+                        Err(Refusal::Missing)
+                    }
+                    notify::ErrorKind::MaxFilesWatch => Err(Refusal::Limit),
+                    _ => Err(Refusal::Other(e.to_string())),
+                },
             }
         }
-    };
-    notify::RecommendedWatcher::new(handler, notify::Config::default())
+
+        pub(super) fn remove(&mut self, path: &Path) {
+            if let Some(w) = self.watcher.as_mut() {
+                let _ = w.unwatch(path);
+            }
+        }
+    }
+
+    impl Drop for Backend {
+        /// notify's event thread is not joined by its watcher's drop; it ends soon after,
+        /// dropping our callback. Wait for that (bounded), so that no thread of ours outlives
+        /// the engine.
+        fn drop(&mut self) {
+            drop(self.watcher.take());
+            let _ = self.released.recv_timeout(Duration::from_secs(2));
+        }
+    }
 }
