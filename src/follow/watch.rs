@@ -1,11 +1,22 @@
-//! Change notifications: the only file that imports `notify`.
+//! Change notifications: what is watched, and what a notification means to the engine. The only
+//! file that imports `inotify` or `notify`.
 //!
-//! Directories are watched (one watch per directory, however many followed names it holds), and
-//! notifications are only hints: the engine re-stats and compares. The callback runs on notify's
-//! thread: [`route`] looks the event's paths up in the engine's [`PathIndex`] and posts the
-//! inputs they concern to the engine's [`Inbox`]; events about other files are dropped there.
+//! Directories are watched (one watch per directory, however many followed names it holds; in
+//! descriptor mode a followed file itself), and notifications are only hints: the engine
+//! re-stats and compares. [`route`] looks a notification's path up in the engine's
+//! [`PathIndex`] and posts the inputs it concerns to the engine's [`Inbox`], or a name new to us
+//! in a directory a pattern looks in; notifications about other files are dropped there.
+//!
+//! Two backends, one for each side of `cfg(target_os = "linux")`, behind [`Watches`]:
+//! - Linux: inotify(7), read on the engine's own thread. The engine sleeps in poll(2) on the
+//!   inotify descriptor ([`Watches::fd`], [`Inbox::wait_beside`]) and reads what came
+//!   ([`Watches::receive`]), so an appended line wakes one thread, as in GNU tail. Watch
+//!   descriptors are mapped back to paths here.
+//! - elsewhere: `notify` (kqueue, FSEvents, ...), whose callback runs on notify's own thread and
+//!   posts to the inbox; the engine sleeps on the inbox alone.
 
 use std::collections::HashMap;
+use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
@@ -13,8 +24,8 @@ use super::inbox::Inbox;
 use crate::source::glob::Pattern;
 use backend::Backend;
 
-/// What a notification concerns. Written by the engine as it watches and unwatches, read by the
-/// notification callback.
+/// What a notification concerns. Written by the engine as it watches and unwatches, read where
+/// notifications are received (the engine's thread on Linux, notify's thread elsewhere).
 #[derive(Default)]
 pub(crate) struct Index {
     /// Watched path (a directory, a followed name in it, or a watched file) -> indexes of the
@@ -69,7 +80,7 @@ impl Watches {
     pub(crate) fn new(enabled: bool, inbox: Arc<Inbox>, index: PathIndex) -> (Watches, Option<String>) {
         let mut notice = None;
         let backend = if enabled {
-            match Backend::start(inbox, index) {
+            match start(inbox, index) {
                 Ok(b) => Some(b),
                 Err(e) => {
                     notice = Some(format!("cannot use change notifications ({e}); polling instead"));
@@ -124,6 +135,31 @@ impl Watches {
             b.remove(path);
         }
     }
+
+    /// A descriptor that is readable when notifications wait to be [received](Self::receive)
+    /// on the engine's thread (Linux); `None` where they are posted by another thread, or when
+    /// nothing is watched.
+    pub(crate) fn fd(&self) -> Option<BorrowedFd<'_>> {
+        self.backend.as_ref().and_then(Backend::fd)
+    }
+
+    /// Read the notifications that came (without blocking) and post what they mean.
+    pub(crate) fn receive(&mut self) {
+        if let Some(b) = self.backend.as_mut() {
+            b.receive();
+        }
+    }
+}
+
+/// Start the backend. A backend read on the engine's thread needs the inbox's bell too: the engine
+/// will sleep in poll(2) on the backend's descriptor, and posts from other threads must be able
+/// to wake it there.
+fn start(inbox: Arc<Inbox>, index: PathIndex) -> Result<Backend, String> {
+    let backend = Backend::start(Arc::clone(&inbox), index).map_err(|e| e.to_string())?;
+    if backend.fd().is_some() {
+        inbox.open_bell().map_err(|e| e.to_string())?;
+    }
+    Ok(backend)
 }
 
 /// One notification about `path`, for both backends: post the inputs it concerns to `inbox`
@@ -150,8 +186,150 @@ fn route(index: &Index, path: &Path, names: bool, inbox: &Inbox) {
     }
 }
 
-/// notify's recommended backend, on notify's thread.
+/// inotify(7), read on the engine's thread.
+#[cfg(target_os = "linux")]
 mod backend {
+    use std::collections::HashMap;
+    use std::io;
+    use std::os::fd::{AsFd, BorrowedFd};
+    use std::path::Path;
+    use std::sync::{Arc, PoisonError};
+
+    use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask};
+
+    use super::{Inbox, PathIndex, Refusal, route};
+    use crate::sys;
+
+    /// What a watch asks to hear of: writes, and whatever may change what a name leads to.
+    /// Opening, reading and closing files are left out: they change nothing, the writes before a
+    /// close were reported as they happened, and our own opens would wake us. GNU tail does not
+    /// ask for them either.
+    const MASK: WatchMask = WatchMask::MODIFY
+        .union(WatchMask::ATTRIB)
+        .union(WatchMask::CREATE)
+        .union(WatchMask::DELETE)
+        .union(WatchMask::MOVED_FROM)
+        .union(WatchMask::MOVED_TO)
+        .union(WatchMask::DELETE_SELF)
+        .union(WatchMask::MOVE_SELF);
+
+    /// Events that may have changed what a name leads to (see [`route`]'s `names`).
+    const NAMES: EventMask = EventMask::ATTRIB
+        .union(EventMask::CREATE)
+        .union(EventMask::DELETE)
+        .union(EventMask::MOVED_FROM)
+        .union(EventMask::MOVED_TO)
+        .union(EventMask::DELETE_SELF)
+        .union(EventMask::MOVE_SELF);
+
+    /// One read's worth of events: a hundred or so (an event is 16 bytes and its padded name).
+    /// More wait in the kernel for the next read, which comes as soon as these are handled.
+    const READ_SIZE: usize = 4096;
+
+    pub(super) struct Backend {
+        inotify: Inotify,
+        /// Watch descriptor (its number) -> the descriptor and the paths it watches: one, or
+        /// more when the kernel gave the same watch for several (a directory watched under its
+        /// old name and again under its new one; hard links in descriptor mode). An event is
+        /// reported for each.
+        by_wd: HashMap<i32, (WatchDescriptor, Vec<Arc<Path>>)>,
+        /// Watched path -> its watch descriptor's number.
+        by_path: HashMap<Arc<Path>, i32>,
+        index: PathIndex,
+        inbox: Arc<Inbox>,
+    }
+
+    impl Backend {
+        pub(super) fn start(inbox: Arc<Inbox>, index: PathIndex) -> io::Result<Backend> {
+            let inotify = Inotify::init()?;
+            Ok(Backend { inotify, by_wd: HashMap::new(), by_path: HashMap::new(), index, inbox })
+        }
+
+        pub(super) fn add(&mut self, path: &Arc<Path>) -> Result<(), Refusal> {
+            match self.inotify.watches().add(path, MASK) {
+                Ok(wd) => {
+                    let id = wd.get_watch_descriptor_id();
+                    self.by_wd.entry(id).or_insert_with(|| (wd, Vec::new())).1.push(Arc::clone(path));
+                    self.by_path.insert(Arc::clone(path), id);
+                    Ok(())
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Refusal::Missing),
+                Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => Err(Refusal::Limit),
+                Err(e) => Err(Refusal::Other(sys::error_text(&e))),
+            }
+        }
+
+        pub(super) fn remove(&mut self, path: &Path) {
+            let Some(id) = self.by_path.remove(path) else { return };
+            let Some((_, paths)) = self.by_wd.get_mut(&id) else { return };
+            paths.retain(|p| **p != *path);
+            if paths.is_empty()
+                && let Some((wd, _)) = self.by_wd.remove(&id)
+            {
+                // Fails only when the kernel already dropped the watch (its directory was
+                // deleted): nothing left to undo.
+                let _ = self.inotify.watches().remove(wd);
+            }
+        }
+
+        pub(super) fn fd(&self) -> Option<BorrowedFd<'_>> {
+            Some(self.inotify.as_fd())
+        }
+
+        pub(super) fn receive(&mut self) {
+            let mut buffer = [0u8; READ_SIZE];
+            let events = match self.inotify.read_events(&mut buffer) {
+                Ok(events) => events,
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {
+                    return;
+                }
+                // What we could not read is lost: check everything.
+                Err(_) => return self.inbox.rescan(),
+            };
+            let index = self.index.read().unwrap_or_else(PoisonError::into_inner);
+            for event in events {
+                let id = event.wd.get_watch_descriptor_id();
+                if event.mask.contains(EventMask::Q_OVERFLOW) {
+                    // The kernel's queue was full: events were lost.
+                    self.inbox.rescan();
+                    continue;
+                }
+                if event.mask.contains(EventMask::IGNORED) {
+                    // The watch is gone: its file was deleted (after a DELETE_SELF, which was
+                    // routed), or unmounted, or we removed it.
+                    if let Some((_, paths)) = self.by_wd.remove(&id) {
+                        for path in paths {
+                            if self.by_path.get(&path) == Some(&id) {
+                                self.by_path.remove(&path);
+                            }
+                        }
+                    }
+                    continue;
+                }
+                let names = if event.mask.intersects(NAMES) {
+                    true
+                } else if event.mask.contains(EventMask::MODIFY) {
+                    false
+                } else {
+                    continue;
+                };
+                // A watch removed since the event was queued concerns nobody any more.
+                let Some((_, paths)) = self.by_wd.get(&id) else { continue };
+                for watched in paths {
+                    match event.name {
+                        Some(name) => route(&index, &watched.join(name), names, &self.inbox),
+                        None => route(&index, watched, names, &self.inbox),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// notify's recommended backend, on notify's thread.
+#[cfg(not(target_os = "linux"))]
+mod backend {
+    use std::os::fd::BorrowedFd;
     use std::path::Path;
     use std::sync::{Arc, PoisonError, mpsc};
     use std::time::Duration;
@@ -218,6 +396,13 @@ mod backend {
                 let _ = w.unwatch(path);
             }
         }
+
+        pub(super) fn fd(&self) -> Option<BorrowedFd<'_>> {
+            None
+        }
+
+        /// Nothing to do: notify's thread posts as events come.
+        pub(super) fn receive(&mut self) {}
     }
 
     impl Drop for Backend {
