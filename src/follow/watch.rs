@@ -237,12 +237,21 @@ mod backend {
         by_path: HashMap<Arc<Path>, i32>,
         index: PathIndex,
         inbox: Arc<Inbox>,
+        /// Where events are read to: kept, not zeroed anew for every read.
+        buffer: Box<[u8]>,
     }
 
     impl Backend {
         pub(super) fn start(inbox: Arc<Inbox>, index: PathIndex) -> io::Result<Backend> {
             let inotify = Inotify::init()?;
-            Ok(Backend { inotify, by_wd: HashMap::new(), by_path: HashMap::new(), index, inbox })
+            Ok(Backend {
+                inotify,
+                by_wd: HashMap::new(),
+                by_path: HashMap::new(),
+                index,
+                inbox,
+                buffer: vec![0; READ_SIZE].into_boxed_slice(),
+            })
         }
 
         pub(super) fn add(&mut self, path: &Arc<Path>) -> Result<(), Refusal> {
@@ -277,8 +286,7 @@ mod backend {
         }
 
         pub(super) fn receive(&mut self) {
-            let mut buffer = [0u8; READ_SIZE];
-            let events = match self.inotify.read_events(&mut buffer) {
+            let events = match self.inotify.read_events(&mut self.buffer) {
                 Ok(events) => events,
                 Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {
                     return;
