@@ -9,8 +9,8 @@
 //! of at most [`BLOCK`] bytes are in flight. Two shortcuts skip the hand-over where it only
 //! costs: static output prints on the producer's thread ([`direct`]), and while following, a
 //! small message finds the printer idle most of the time and is printed by the producer itself
-//! ([`shared`]), so a lone appended line crosses one thread boundary (notify's thread to the
-//! engine), not two.
+//! ([`shared`]), so a lone appended line is read and printed by the one thread its change
+//! notification woke (the engine's; elsewhere than Linux, notify's thread wakes it first).
 
 use std::cell::{Cell, RefCell};
 use std::fs::File;

@@ -1,11 +1,13 @@
 //! The one place for operating-system specific calls.
 //!
-//! Everything Linux-only (pipe resizing, `sendfile`) lives behind `cfg(target_os = "linux")`
-//! here, each with a portable fallback, so the rest of the crate stays plain Unix.
+//! Everything Linux-only (pipe resizing, `sendfile`, eventfd) lives behind
+//! `cfg(target_os = "linux")` here, each with a portable fallback, so the rest of the crate stays
+//! plain Unix. (inotify is the one exception: `follow/watch.rs` holds it, beside the `notify`
+//! backend it replaces on Linux.)
 
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
 
 /// The plain text of an OS error (`No such file or directory`), without Rust's `(os error 2)`.
 pub fn error_text(err: &io::Error) -> String {
@@ -122,6 +124,44 @@ pub fn pid_watch(pid: i32) -> io::Result<Option<std::os::fd::OwnedFd>> {
     #[cfg(not(target_os = "linux"))]
     {
         if pid_alive(pid) { Ok(None) } else { Err(io::Error::from_raw_os_error(libc::ESRCH)) }
+    }
+}
+
+/// A bell: a descriptor that another thread makes readable ([`ring`]) to wake one sleeping in
+/// poll(2) on it, which then [`hush`]es it. Linux: an eventfd (non-blocking, close-on-exec);
+/// elsewhere `Unsupported` (nothing sleeps in poll(2) there).
+pub fn bell() -> io::Result<OwnedFd> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::FromRawFd;
+        // SAFETY: eventfd takes a starting count and flags and returns a new descriptor or -1.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the kernel just gave us this descriptor; nobody else owns it.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+    #[cfg(not(target_os = "linux"))]
+    Err(io::ErrorKind::Unsupported.into())
+}
+
+/// Make a [`bell`] readable. It cannot fail in a way worth telling: a full count (2^64 - 2
+/// rings unheard) still leaves it readable.
+pub fn ring(bell: BorrowedFd<'_>) {
+    let one = 1u64.to_ne_bytes();
+    // SAFETY: write(2) reads 8 bytes from our buffer.
+    unsafe {
+        libc::write(bell.as_raw_fd(), one.as_ptr().cast(), one.len());
+    }
+}
+
+/// Make a rung [`bell`] quiet again (reading an eventfd resets its count).
+pub fn hush(bell: BorrowedFd<'_>) {
+    let mut count = [0u8; 8];
+    // SAFETY: read(2) writes at most 8 bytes into our buffer; the descriptor is non-blocking.
+    unsafe {
+        libc::read(bell.as_raw_fd(), count.as_mut_ptr().cast(), count.len());
     }
 }
 

@@ -1,8 +1,8 @@
 //! Following patterns: files that start matching a pattern while rtail runs are followed too.
 //!
 //! The engine watches every directory a pattern may find matches in (`source::glob` says
-//! which). notify's callback reports names new to us in those directories that the pattern
-//! matches, or directories it may find matches under ([`super::Inbox::found`]); polled
+//! which). Change notifications there report names new to us that the pattern matches, or
+//! directories it may find matches under (`watch.rs`, [`super::Inbox::found`]); polled
 //! directories are read again on every poll tick. For each, the engine decides here:
 //!
 //! - a directory: watch it too, and follow what already matches in it;

@@ -1,18 +1,29 @@
-//! Where the engine's wake-ups arrive: hints from notify's thread, control requests from the
+//! Where the engine's wake-ups arrive: hints of change notifications, control requests from the
 //! other threads, and the run's shutdown.
 //!
-//! One mutex and condition variable rather than a select over three channels: a hint costs the
-//! notify thread a lock and, only when the engine is asleep, one wake; the engine sleeps on one
-//! futex. Hints name followed inputs by index (notify's thread maps paths to inputs), and hints
-//! for the same input merge while the engine is busy: a burst of appends to a few files is a
-//! few checks, and what waits is bounded by the number of inputs, whatever the burst.
+//! One mutex-guarded mail box rather than a select over channels: posting costs a lock and,
+//! only when the engine is asleep, one wake. Hints name followed inputs by index (`watch.rs`
+//! maps paths to inputs), and hints for the same input merge while the engine is busy: a burst
+//! of appends to a few files is a few checks, and what waits is bounded by the number of
+//! inputs, whatever the burst.
+//!
+//! The engine sleeps one of two ways. On Linux it reads the change notifications itself
+//! ([`Inbox::wait_beside`]): it sleeps in poll(2) on the inotify descriptor and on the inbox's
+//! bell (an eventfd that posting rings), so an appended line wakes one thread, once, as in GNU
+//! tail. Elsewhere (notify posts hints from its own thread), and for a command's output, it
+//! sleeps on a condition variable ([`Inbox::wait`]).
 
 use std::collections::VecDeque;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
 use super::Control;
+use crate::sys;
 
 /// A waiting hint's flags, by input index.
 const DUE: u8 = 1;
@@ -54,6 +65,27 @@ impl Mail {
     }
 }
 
+/// How the engine sleeps, if it does: what waking it takes.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Sleep {
+    #[default]
+    Awake,
+    /// In [`Inbox::wait`]: notify the condition variable.
+    OnCondvar,
+    /// In [`Inbox::wait_beside`]: ring the bell.
+    InPoll,
+}
+
+/// What [`Inbox::wait_beside`] woke for.
+#[derive(Debug)]
+pub(crate) enum Woke {
+    /// Mail, or the deadline passed (the mail is empty then).
+    Mail(Mail),
+    /// The descriptor waited on beside the inbox became readable: read it (posting what it
+    /// says here), then wait again.
+    Readable,
+}
+
 #[derive(Debug, Default)]
 struct State {
     mail: Mail,
@@ -61,12 +93,24 @@ struct State {
     hinted: Vec<usize>,
     /// `DUE | NAMES` flags of the inputs in `hinted`, by input index.
     flags: Vec<u8>,
-    /// The engine is asleep in [`Inbox::wait`] and must be woken.
-    waiting: bool,
+    /// Whether the engine sleeps, and how to wake it.
+    sleep: Sleep,
     /// The engine has ended: requests fail.
     closed: bool,
-    /// notify's event thread still holds a handler of ours.
-    handlers: usize,
+}
+
+impl State {
+    fn has_mail(&self) -> bool {
+        !self.mail.is_empty() || !self.hinted.is_empty()
+    }
+
+    /// Take the mail, hints in the order first posted.
+    fn take(&mut self) -> Mail {
+        let State { mail, hinted, flags, .. } = self;
+        let mut mail = std::mem::take(mail);
+        mail.hints = hinted.drain(..).map(|i| (i, std::mem::take(&mut flags[i]) & NAMES != 0)).collect();
+        mail
+    }
 }
 
 /// The engine's inbox; shared (in an `Arc`) by everyone who may wake it.
@@ -74,6 +118,8 @@ struct State {
 pub(crate) struct Inbox {
     state: Mutex<State>,
     ready: Condvar,
+    /// Rung to wake an engine asleep in [`Inbox::wait_beside`]; opened by [`Inbox::open_bell`].
+    bell: OnceLock<OwnedFd>,
 }
 
 impl Inbox {
@@ -89,10 +135,16 @@ impl Inbox {
     fn post(&self, post: impl FnOnce(&mut State)) {
         let mut state = self.lock();
         post(&mut state);
-        let wake = std::mem::take(&mut state.waiting);
+        let sleep = std::mem::take(&mut state.sleep);
         drop(state);
-        if wake {
-            self.ready.notify_all();
+        match sleep {
+            Sleep::Awake => {}
+            Sleep::OnCondvar => self.ready.notify_all(),
+            Sleep::InPoll => {
+                if let Some(bell) = self.bell.get() {
+                    sys::ring(bell.as_fd());
+                }
+            }
         }
     }
 
@@ -161,8 +213,8 @@ impl Inbox {
     /// deadline passed first.
     pub(crate) fn wait(&self, deadline: Option<Instant>) -> Mail {
         let mut state = self.lock();
-        while state.mail.is_empty() && state.hinted.is_empty() {
-            state.waiting = true;
+        while !state.has_mail() {
+            state.sleep = Sleep::OnCondvar;
             state = match deadline {
                 None => self.ready.wait(state).unwrap_or_else(PoisonError::into_inner),
                 Some(at) => {
@@ -174,33 +226,59 @@ impl Inbox {
                 }
             };
         }
-        state.waiting = false;
-        let State { mail, hinted, flags, .. } = &mut *state;
-        let mut mail = std::mem::take(mail);
-        mail.hints = hinted.drain(..).map(|i| (i, std::mem::take(&mut flags[i]) & NAMES != 0)).collect();
-        mail
+        state.sleep = Sleep::Awake;
+        state.take()
     }
 
-    /// notify's thread took a handler of ours (it is dropped with the thread).
-    pub(crate) fn handler_started(&self) {
-        self.lock().handlers += 1;
+    /// Make [`Inbox::wait_beside`] possible: open the bell that posting rings.
+    pub(crate) fn open_bell(&self) -> io::Result<()> {
+        if self.bell.get().is_none() {
+            let _ = self.bell.set(sys::bell()?);
+        }
+        Ok(())
     }
 
-    /// A handler of ours was dropped.
-    pub(crate) fn handler_dropped(&self) {
-        self.lock().handlers -= 1;
-        self.ready.notify_all();
-    }
-
-    /// Wait (until `deadline`) for notify's thread to drop every handler of ours.
-    pub(crate) fn wait_handlers_dropped(&self, deadline: Instant) {
+    /// [`Inbox::wait`], sleeping in poll(2) on `events` too (the inotify descriptor, whose
+    /// events the engine reads itself): [`Woke::Readable`] when that became readable first.
+    /// Posts from other threads ring the bell, which [`Inbox::open_bell`] must have opened.
+    pub(crate) fn wait_beside(&self, deadline: Option<Instant>, events: BorrowedFd<'_>) -> Woke {
+        let Some(bell) = self.bell.get() else {
+            debug_assert!(false, "wait_beside without a bell");
+            return Woke::Mail(self.wait(deadline));
+        };
         let mut state = self.lock();
-        while state.handlers > 0 {
-            let now = Instant::now();
-            if now >= deadline {
-                return;
+        loop {
+            if state.has_mail() {
+                return Woke::Mail(state.take());
             }
-            state = self.ready.wait_timeout(state, deadline - now).unwrap_or_else(PoisonError::into_inner).0;
+            let timeout = match deadline {
+                None => PollTimeout::NONE,
+                Some(at) => {
+                    let now = Instant::now();
+                    if now >= at {
+                        return Woke::Mail(state.take());
+                    }
+                    // Rounded up: waking before the deadline would only mean polling again.
+                    let ms = (at - now).as_nanos().div_ceil(1_000_000);
+                    PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
+                }
+            };
+            state.sleep = Sleep::InPoll;
+            drop(state);
+            let mut fds =
+                [PollFd::new(bell.as_fd(), PollFlags::POLLIN), PollFd::new(events, PollFlags::POLLIN)];
+            // An error (EINTR) is a spurious wake-up: look again.
+            let _ = poll(&mut fds, timeout);
+            let ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
+            let (rung, readable) = (ready(&fds[0]), ready(&fds[1]));
+            state = self.lock();
+            state.sleep = Sleep::Awake;
+            if rung {
+                sys::hush(bell.as_fd());
+            }
+            if readable {
+                return Woke::Readable;
+            }
         }
     }
 }
@@ -232,7 +310,7 @@ mod tests {
         let other = Arc::clone(&inbox);
         let sender = std::thread::spawn(move || {
             // Send only once the engine sleeps, so that the wake-up is what is tested.
-            while !other.lock().waiting {
+            while other.lock().sleep == Sleep::Awake {
                 std::thread::yield_now();
             }
             other.send(Control::Mark(7))
@@ -242,5 +320,34 @@ mod tests {
         assert_eq!(sender.join().expect("sender"), Ok(()));
         inbox.close();
         assert_eq!(inbox.send(Control::PidsGone), Err(Closed));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_engine_in_poll_is_woken_by_the_bell_and_by_its_descriptor() {
+        let inbox = Arc::new(Inbox::new());
+        inbox.open_bell().expect("bell");
+        let (events, writer) = nix::unistd::pipe().expect("pipe");
+        // Nothing comes: the deadline ends the wait, with empty mail.
+        let soon = Instant::now() + Duration::from_millis(20);
+        assert!(matches!(inbox.wait_beside(Some(soon), events.as_fd()), Woke::Mail(m) if m.is_empty()));
+        assert!(Instant::now() >= soon);
+        // A post from another thread while the engine sleeps in poll(2).
+        let other = Arc::clone(&inbox);
+        let sender = std::thread::spawn(move || {
+            while other.lock().sleep != Sleep::InPoll {
+                std::thread::yield_now();
+            }
+            other.hint(&[2], true);
+        });
+        let far = Some(Instant::now() + Duration::from_secs(10));
+        match inbox.wait_beside(far, events.as_fd()) {
+            Woke::Mail(mail) => assert_eq!(mail.hints, [(2, true)]),
+            Woke::Readable => panic!("nothing was written to the descriptor"),
+        }
+        sender.join().expect("sender");
+        // The descriptor becomes readable: the caller is told, and the bell was hushed.
+        nix::unistd::write(&writer, b"x").expect("write");
+        assert!(matches!(inbox.wait_beside(far, events.as_fd()), Woke::Readable));
     }
 }

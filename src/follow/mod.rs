@@ -36,6 +36,7 @@ use file::{Change, Identity, NameChange, Read, Reader, name_change};
 use glob::{Closed, Looking, remember_closed};
 pub(crate) use glob::{Globbed, is_compressed};
 pub(crate) use inbox::Inbox;
+use inbox::{Mail, Woke};
 use watch::{PathIndex, WatchFail, Watches};
 
 /// How long a renamed or deleted file is still read after it last grew. Writers that had it
@@ -182,7 +183,7 @@ pub(crate) struct Engine<'a> {
     /// Watched path (a directory, a followed name in it, or a watched file) -> indexes into
     /// `files` that a hint for that path concerns.
     by_path: PathIndex,
-    /// Hints, requests and the shutdown, from the other threads.
+    /// Hints of change notifications, requests from the other threads, and the shutdown.
     inbox: Arc<Inbox>,
     next_poll: Option<Instant>,
     /// Inputs that have draining files (looked at on every wake-up, and timed).
@@ -348,7 +349,7 @@ impl<'a> Engine<'a> {
             // About to wait: what was printed on this thread goes out now.
             self.sink.flush()?;
             let deadline = self.next_deadline(Instant::now());
-            let mut mail = self.inbox.wait(deadline);
+            let mut mail = self.wait(deadline);
             if mail.shutdown {
                 // Lines already read go out if there is room; nothing waits on a stalled reader.
                 for f in &mut self.files {
@@ -387,6 +388,20 @@ impl<'a> Engine<'a> {
             {
                 self.flush_all_partials()?;
                 return Ok(FollowEnd::Idle);
+            }
+        }
+    }
+
+    /// Sleep until there is mail, or until `deadline`. On Linux the change notifications are
+    /// read here, on this thread, when they come: they become hints in the inbox on the way.
+    fn wait(&mut self, deadline: Option<Instant>) -> Mail {
+        loop {
+            let Some(events) = self.watches.fd() else {
+                return self.inbox.wait(deadline);
+            };
+            match self.inbox.wait_beside(deadline, events) {
+                Woke::Mail(mail) => return mail,
+                Woke::Readable => self.watches.receive(),
             }
         }
     }
