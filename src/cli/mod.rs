@@ -210,7 +210,8 @@ fn command() -> Command {
                      own ==> app.log.1 <== header, and with --json its own path. A damaged .gz is \
                      reported (exit status 1) and the rest is still printed. While following by name, a \
                      generation that was created and rotated away before rtail could look is read \
-                     from its rotated name, whole, before the newer file.\n\n\
+                     from its rotated name, whole, before the newer file (without --history too for \
+                     files a pattern found, when the pattern matches the rotated names).\n\n\
                      Example: rtail --history -n 1000 -F app.log",
                 ),
             flag("multiline")

@@ -194,6 +194,12 @@ impl Engine<'_> {
     /// match, name a renamed one anew, look into a new directory.
     pub(super) fn found(&mut self, k: usize, path: PathBuf) -> Result<(), Stopped> {
         if let Some(&i) = self.names.get(&path) {
+            // A rotated name after its live name (see `Engine::handle`).
+            if self.files[i].from_pattern
+                && let Some(live) = self.live_name_of(i)
+            {
+                self.check(live, true)?;
+            }
             return self.check(i, true);
         }
         let glob = Arc::clone(&self.patterns[k].glob);

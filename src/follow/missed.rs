@@ -1,5 +1,7 @@
-//! `--history` while following by name: generations that passed unseen are read from where
-//! they were rotated to.
+//! Generations that passed unseen while following by name are read from where they were
+//! rotated to: with `--history`, and for a file a pattern found, those of its generations a
+//! pattern matches too (`'logs/*.log*'`: they would be printed anyway, found under their
+//! rotated names, but after the newer file's lines).
 //!
 //! Under load a whole generation of a followed file can be created, filled and rotated away
 //! between two looks at its name (a handler that rotates every few hundred lines, on a busy
@@ -7,13 +9,14 @@
 //! leads to a new file, the name's rotated generations are listed (`source::history`), and
 //! each one rtail has never read is printed whole, oldest first, before the new file.
 //!
-//! "Never read" is decided by identity, never by names: a generation is known when its device
-//! and inode are those of a file rtail has open or had open under this name, or of one that
-//! was there when following started (that is history, not news); a compressed copy is a new
-//! inode, so it is known when its first bytes (decompressed) are those of such a file. The
-//! limit of that rule: generations whose first bytes are all alike (a fixed banner of 64
-//! bytes) cannot be told apart when compressed, and such a missed one is not printed — never
-//! one printed twice.
+//! "Never read" is decided by identity and first bytes, never by names: a generation is known
+//! when its device and inode are those of a file rtail has open (an open file's inode cannot
+//! be reused), or when its first bytes are those of a file this name led to or of one that was
+//! there when following started (that is history, not news). A closed file is known by its
+//! first bytes only: its inode number is soon another file's. A compressed copy is a new
+//! inode, known the same way by its first bytes (decompressed). The limit of that rule:
+//! generations whose first bytes are all alike (a fixed banner of 64 bytes) cannot be told
+//! apart once closed, and such a missed one is not printed — never one printed twice.
 
 use super::file::{FINGERPRINT_LEN, Identity, Reader};
 use super::{Drain, Engine, Seen};
@@ -38,7 +41,16 @@ impl Engine<'_> {
     /// rotated, and a generation read back late was then printed only in part, where without
     /// it none of it is: the stress test `rotating_file_handler_four_processes_…` says so.)
     pub(super) fn recovers(&self, i: usize) -> bool {
-        self.by_name && self.history && self.files[i].path.is_some()
+        let f = &self.files[i];
+        self.by_name && (self.history || f.from_pattern) && f.path.is_some()
+    }
+
+    /// Without `--history`, a pattern's file reads back only the generations a pattern
+    /// matches (plain ones): those are printed anyway once found under their rotated names,
+    /// and read back they come before the newer file's lines instead of after them.
+    fn reads_back(&self, rotated: &std::path::Path) -> bool {
+        self.history
+            || (!super::glob::is_compressed(rotated) && self.patterns.iter().any(|p| p.glob.matches(rotated)))
     }
 
     /// When following starts: every rotated generation there now is known (not news).
@@ -56,16 +68,16 @@ impl Engine<'_> {
         };
         let rotated = history::generations_among(&path, names);
         for rot in &rotated {
-            let identity = Identity { dev: rot.dev, ino: rot.ino };
             let head = history::head(rot, FINGERPRINT_LEN).unwrap_or_default();
-            self.files[i].seen.push(Seen { identity, head });
+            self.files[i].seen.push(Seen { head });
         }
     }
 
     /// Whether some reader has the file with `identity` open, or one starting like `head`.
     fn read_here(&self, i: usize, identity: Identity, head: Option<&[u8]>) -> bool {
         let f = &self.files[i];
-        if f.seen.iter().any(|s| s.identity == identity || head.is_some_and(|h| same_start(&s.head, h))) {
+        // By first bytes: a closed file's inode number is soon another file's.
+        if head.is_some_and(|h| f.seen.iter().any(|s| same_start(&s.head, h))) {
             return true;
         }
         self.files.iter().any(|g| {
@@ -97,7 +109,7 @@ impl Engine<'_> {
             .max();
         for rot in rotated {
             let identity = Identity { dev: rot.dev, ino: rot.ino };
-            if opening == Some(identity) || self.read_here(i, identity, None) {
+            if !self.reads_back(&rot.path) || opening == Some(identity) || self.read_here(i, identity, None) {
                 continue;
             }
             let mtime = rot.mtime.duration_since(std::time::UNIX_EPOCH).map_or((0, 0), |d| {
@@ -108,7 +120,7 @@ impl Engine<'_> {
             }
             let Some(head) = history::head(&rot, FINGERPRINT_LEN) else { continue };
             let known = head.is_empty() || self.read_here(i, identity, Some(&head));
-            self.files[i].seen.push(Seen { identity, head });
+            self.files[i].seen.push(Seen { head });
             if known {
                 continue;
             }

@@ -111,10 +111,10 @@ pub(crate) enum Failure {
 }
 
 /// A file this name led to: read by us, or there as a rotated generation when following
-/// started (`--history`: see `missed.rs`).
+/// started (`--history`: see `missed.rs`). Known by its first bytes: its inode number is
+/// another file's once it is closed and deleted.
 #[derive(Debug)]
 struct Seen {
-    identity: Identity,
     /// Its first bytes (decompressed), at most [`file::FINGERPRINT_LEN`].
     head: Vec<u8>,
 }
@@ -473,7 +473,27 @@ impl<'a> Engine<'a> {
         for &i in &self.draining {
             due.entry(i).or_default();
         }
+        // A pattern's rotated name (`app.log.2`) that may lead to another file is looked at
+        // after the live name's input (`app.log`): that one reads its file to the end and, when
+        // its name moved on, reads back the generations it missed, oldest first, before the
+        // newer file (`missed.rs`). A file that passed the live name unseen then comes in its
+        // place, and the rotated name finds it among that input's drains and reads on from
+        // there, instead of printing it after lines written later.
+        let mut order: Vec<(usize, bool)> = Vec::with_capacity(due.len());
+        let mut placed: BTreeSet<usize> = BTreeSet::new();
         for (i, names) in due {
+            if names
+                && self.files[i].from_pattern
+                && let Some(live) = self.live_name_of(i)
+                && placed.insert(live)
+            {
+                order.push((live, true));
+            }
+            if placed.insert(i) {
+                order.push((i, names));
+            }
+        }
+        for (i, names) in order {
             self.check(i, names)?;
         }
         // After the known names: a rotation's new name is then seen as the rotated file.
@@ -706,6 +726,21 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// The input following the live name whose rotated generation input `i`'s name is
+    /// (`app.log` for `app.log.1`, `app.log.2.gz`, `app.log-20261130`), if one does.
+    fn live_name_of(&self, i: usize) -> Option<usize> {
+        use std::os::unix::ffi::OsStrExt;
+        let path = self.files[i].path.as_ref()?;
+        let name = path.file_name()?.as_bytes();
+        // The live name is the rotated one cut at one of its separators.
+        (1..name.len()).rev().filter(|&k| matches!(name[k], b'.' | b'-')).find_map(|k| {
+            let live = &name[..k];
+            crate::source::history::rotation_stamp(live, name)?;
+            let j = *self.names.get(&path.with_file_name(std::ffi::OsStr::from_bytes(live)))?;
+            (j != i).then_some(j)
+        })
+    }
+
     /// The name of input `i` still leads to its open file: when its mode or owner changed, may
     /// we still read it? GNU's notices when that changes (as root, it always may); while it
     /// may not, the file is not read, and afterwards reading goes on from where it stopped, so
@@ -759,7 +794,7 @@ impl<'a> Engine<'a> {
                 if f.seen.len() >= SEEN_CAP {
                     f.seen.remove(0);
                 }
-                f.seen.push(Seen { identity: id, head });
+                f.seen.push(Seen { head });
             }
         }
         // Grace counts from now: the rotation is the moment writers start to move on.
