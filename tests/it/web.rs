@@ -499,14 +499,13 @@ fn stop_ends_a_child_command_too() {
     let dir = TestDir::new();
     dir.write("app.log", "x\n");
     let mut s = serve(&dir, &["--serve=0", "app.log", "--", "sleep", "1000"]);
-    let deadline = Instant::now() + DEADLINE;
-    let child = loop {
-        if let Some(p) = crate::util::live_descendants(s.rtail.pid()).first() {
-            break p.pid;
-        }
-        assert!(Instant::now() < deadline, "the command did not start");
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let mut child = None;
+    let started = crate::util::poll_until(DEADLINE, || {
+        child = crate::util::live_descendants(s.rtail.pid()).first().map(|p| p.pid);
+        child.is_some()
+    });
+    assert!(started, "the command did not start");
+    let child = child.expect("started");
     let origin = s.base.clone();
     assert_eq!(request("POST", &s.at("/stop"), &[("Origin", &origin)]).status, 200);
     assert_eq!(s.rtail.wait_exit(), Some(0));
