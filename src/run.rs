@@ -541,7 +541,7 @@ fn print_merged(
     let mut inputs = Vec::new();
     let mut next_source = config.inputs.len();
     for (id, input) in config.inputs.iter().enumerate() {
-        let mut start = follow::Start { id, open: None, failure: None, troubled: false };
+        let mut start = follow::Start { id, open: None, failure: None, troubled: false, listed: None };
         let opened = open_input(input).and_then(|file| {
             let meta = file.metadata()?;
             if meta.is_dir() {
@@ -556,8 +556,14 @@ fn print_merged(
                     && let Input::Path(path) = input
                 {
                     // Its rotated generations go first: equal times keep that order.
-                    start.troubled |=
-                        merged_generations(path, &names[id], &file, &mut next_source, &mut inputs, sink)?;
+                    start.troubled |= merged_generations(
+                        path,
+                        &names[id],
+                        Some(&file),
+                        &mut next_source,
+                        &mut inputs,
+                        sink,
+                    )?;
                 }
                 let file = Arc::new(file);
                 // A pipe is read whole, from where it is; a file from where -n says.
@@ -600,11 +606,20 @@ fn print_merged(
                     _ => format!("error reading {name}: {}", sys::error_text(&e)),
                 };
                 sink.event(id, EventKind::Inaccessible, text)?;
-                start.failure = Some(if e.raw_os_error() == Some(libc::EISDIR) {
+                let untailable = e.raw_os_error() == Some(libc::EISDIR);
+                start.failure = Some(if untailable {
                     follow::Failure::Untailable
                 } else {
                     follow::Failure::Errno(e.raw_os_error().unwrap_or(libc::EIO))
                 });
+                // Its generations are history all the same (see `print_one`).
+                if config.history
+                    && !untailable
+                    && let Input::Path(path) = input
+                {
+                    start.troubled |=
+                        merged_generations(path, &names[id], None, &mut next_source, &mut inputs, sink)?;
+                }
             }
         }
         starts.push(start);
@@ -644,14 +659,15 @@ fn print_merged(
     Ok((starts, next_source))
 }
 
-/// `--merge --history`: the rotated generations of `path` (whose live file is `live`) as
+/// `--merge --history`: the rotated generations of `path` (whose live file is `live`, `None`
+/// when it could not be opened) as
 /// inputs of the merge, sources numbered from `next_source` and named after their files; with
 /// `--since` only those that may hold its records. Returns whether some could not be read
 /// (said on stderr).
 fn merged_generations(
     path: &std::path::Path,
     name: &[u8],
-    live: &File,
+    live: Option<&File>,
     next_source: &mut SourceId,
     inputs: &mut Vec<merge::Input>,
     sink: &Sink,
@@ -765,6 +781,51 @@ fn warnings(config: &Config) -> Vec<&'static str> {
     out
 }
 
+/// `--history`: print the generations of `path` that come before its live `file` (`None`:
+/// it could not be opened), reporting what could not be read on stderr and in `start`.
+/// Following by name, the generations listed go to the engine in `start` (they are history,
+/// not news: see `follow::missed`). Returns the count the live file is then printed with.
+fn print_history(
+    config: &Config,
+    path: &std::path::Path,
+    name: &[u8],
+    file: Option<&File>,
+    start: &mut follow::Start,
+    next_source: &mut SourceId,
+    sink: &Sink,
+) -> Result<crate::config::Count, Stopped> {
+    let count = config.count;
+    let rotated = match crate::source::history::generations(path) {
+        Ok(rotated) => rotated,
+        Err(e) => {
+            sink.diag(format!("cannot list the rotated files of {}: {}", quote(name), sys::error_text(&e)))?;
+            start.troubled = true;
+            return Ok(count);
+        }
+    };
+    if config.follow.as_ref().is_some_and(|f| f.mode == FollowMode::Name) {
+        start.listed = Some(rotated.clone());
+    }
+    let printed = initial::print_rotated(rotated, file, count, next_source, sink);
+    // A rotated generation ends where it ends: its last record is complete.
+    sink.flush_held(None)?;
+    match printed {
+        Ok((report, live)) => {
+            for problem in &report.problems {
+                sink.diag(problem.to_string())?;
+            }
+            start.troubled |= report.failed();
+            Ok(live)
+        }
+        Err(ReadFail::Stopped) => Err(Stopped),
+        Err(ReadFail::Io(e)) => {
+            sink.diag(format!("error reading {}: {}", quote(name), sys::error_text(&e)))?;
+            start.troubled = true;
+            Ok(count)
+        }
+    }
+}
+
 /// Open and print one input; report a failure on stderr and in the returned [`follow::Start`].
 /// Without following, its unfinished last line is its last record, sent now; following, the
 /// engine goes on with it.
@@ -776,7 +837,7 @@ fn print_one(
     next_source: &mut SourceId,
     sink: &Sink,
 ) -> Result<follow::Start, Stopped> {
-    let mut start = follow::Start { id, open: None, failure: None, troubled: false };
+    let mut start = follow::Start { id, open: None, failure: None, troubled: false, listed: None };
     if config.count.is_nothing() && config.follow.is_none() {
         return Ok(start);
     }
@@ -786,6 +847,13 @@ fn print_one(
             let text = format!("cannot open {} for reading: {}", quote(name), sys::error_text(&e));
             sink.event(id, EventKind::Inaccessible, text)?;
             start.failure = Some(follow::Failure::Errno(e.raw_os_error().unwrap_or(libc::EIO)));
+            // Its generations are history all the same (the name may be missing for an
+            // instant: rotated away, not yet created again).
+            if config.history
+                && let Input::Path(path) = input
+            {
+                print_history(config, path, name, None, &mut start, next_source, sink)?;
+            }
             return Ok(start);
         }
     };
@@ -793,25 +861,7 @@ fn print_one(
     if config.history
         && let Input::Path(path) = input
     {
-        let printed = initial::print_rotated(path, &file, count, next_source, sink);
-        // A rotated generation ends where it ends: its last record is complete.
-        sink.flush_held(None)?;
-        match printed {
-            Ok((report, live)) => {
-                for problem in &report.problems {
-                    sink.diag(problem.to_string())?;
-                }
-                start.troubled = report.failed();
-                count = live;
-            }
-            Err(ReadFail::Stopped) => return Err(Stopped),
-            Err(ReadFail::Io(e)) => {
-                let text =
-                    format!("cannot list the rotated files of {}: {}", quote(name), sys::error_text(&e));
-                sink.diag(text)?;
-                start.troubled = true;
-            }
-        }
+        count = print_history(config, path, name, Some(&file), &mut start, next_source, sink)?;
     }
     sink.send(Msg::Header(id))?;
     let generation = Generation::next();

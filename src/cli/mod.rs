@@ -208,7 +208,9 @@ fn command() -> Command {
                      FILE. gzip is read; .bz2, .xz and .zst files are reported and skipped. Each \
                      generation is a source of its own: with headers (-v, or several FILEs) it gets its \
                      own ==> app.log.1 <== header, and with --json its own path. A damaged .gz is \
-                     reported (exit status 1) and the rest is still printed. While following by name, a \
+                     reported (exit status 1) and the rest is still printed. A FILE missing just now (rotated \
+                     away, not yet created again) still has its generations printed, after the \
+                     error. While following by name, a \
                      generation that was created and rotated away before rtail could look is read \
                      from its rotated name, whole, before the newer file (without --history too for \
                      files a pattern found, when the pattern matches the rotated names).\n\n\

@@ -53,20 +53,32 @@ impl Engine<'_> {
             || (!super::glob::is_compressed(rotated) && self.patterns.iter().any(|p| p.glob.matches(rotated)))
     }
 
-    /// When following starts: every rotated generation there now is known (not news).
-    /// `listings`: the directories listed so far (each is listed once, however many inputs
-    /// live in it).
-    pub(super) fn remember_generations(&mut self, i: usize, listings: &mut Listings) {
+    /// When following starts: every rotated generation there is known (not news): those the
+    /// initial output `listed`, or (not listed then) those there now. `listings`: the
+    /// directories listed so far (each is listed once, however many inputs live in it).
+    pub(super) fn remember_generations(
+        &mut self,
+        i: usize,
+        listed: Option<Vec<history::Rotated>>,
+        listings: &mut Listings,
+    ) {
         let Some(path) = self.files[i].path.clone() else { return };
-        let dir = history::live_dir(&path).to_path_buf();
-        let names = match listings.entry(dir) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let Ok(names) = history::list_dir(e.key()) else { return };
-                e.insert(names)
+        let rotated = match listed {
+            // (Listing again would take a generation that came meanwhile for a known one, and
+            // it would never be printed.)
+            Some(listed) => listed,
+            None => {
+                let dir = history::live_dir(&path).to_path_buf();
+                let names = match listings.entry(dir) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        let Ok(names) = history::list_dir(e.key()) else { return };
+                        e.insert(names)
+                    }
+                };
+                history::generations_among(&path, names)
             }
         };
-        let rotated = history::generations_among(&path, names);
         for rot in &rotated {
             let head = history::head(rot, FINGERPRINT_LEN).unwrap_or_default();
             self.files[i].seen.push(Seen { head });

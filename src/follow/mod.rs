@@ -89,6 +89,9 @@ pub(crate) struct Start {
     pub(crate) failure: Option<Failure>,
     /// Something it brought could not be read (a rotated generation, with `--history`).
     pub(crate) troubled: bool,
+    /// `--history`, following by name: its rotated generations as the initial output listed
+    /// them (`None`: not listed; the engine lists them when it starts).
+    pub(crate) listed: Option<Vec<crate::source::history::Rotated>>,
 }
 
 /// An input the initial output read.
@@ -247,6 +250,8 @@ impl<'a> Engine<'a> {
             history: config.history,
             closed: std::collections::VecDeque::new(),
         };
+        // Each followed input's generations as the initial output listed them.
+        let mut listed = Vec::new();
         for start in starts {
             let input = &config.inputs[start.id];
             let path = match input {
@@ -298,14 +303,15 @@ impl<'a> Engine<'a> {
                 unreadable: false,
                 seen: Vec::new(),
             });
+            listed.push(start.listed);
         }
         let mut listings = missed::Listings::new();
-        for index in 0..engine.files.len() {
+        for (index, listed) in listed.into_iter().enumerate() {
             if let Some(path) = &engine.files[index].path {
                 engine.names.insert(path.to_path_buf(), index);
             }
             if engine.recovers(index) {
-                engine.remember_generations(index, &mut listings);
+                engine.remember_generations(index, listed, &mut listings);
             }
             engine.watch(index)?;
         }

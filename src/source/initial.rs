@@ -320,14 +320,16 @@ pub(crate) fn print_generations(
 }
 
 /// `--history`: before `file`'s own lines, the lines it lacks of the last `count` lines,
-/// taken from the rotated generations of `path` (`app.log.1`, `app.log.2.gz`, …), oldest
-/// first; with `-n +K`, every generation from the oldest, line K on. Each generation read is
-/// a source of its own, numbered from `next_source` and named after its file (so a header or
-/// a JSON object says which one a line came from). Returns what reading them ran into, and
-/// the count the live file itself is then printed with.
+/// taken from `rotated`, the generations of its name listed oldest first (`app.log.1`,
+/// `app.log.2.gz`, …); with `-n +K`, every generation from the oldest, line K on. Without a
+/// live `file` (its name is missing just now: rotated away and not yet created again) the
+/// generations have all of the last `count` lines. Each generation read is a source of its
+/// own, numbered from `next_source` and named after its file (so a header or a JSON object
+/// says which one a line came from). Returns what reading them ran into, and the count the
+/// live file itself is then printed with.
 pub(crate) fn print_rotated(
-    path: &std::path::Path,
-    file: &File,
+    mut rotated: Vec<history::Rotated>,
+    file: Option<&File>,
     count: Count,
     next_source: &mut SourceId,
     sink: &Sink,
@@ -336,7 +338,6 @@ pub(crate) fn print_rotated(
     if count.is_nothing() {
         return Ok((history::Report::default(), count));
     }
-    let mut rotated = history::generations(path)?;
     if let Some(when) = sink.since()
         && count.from_start
     {
@@ -352,7 +353,10 @@ pub(crate) fn print_rotated(
     let report = if count.from_start {
         history::all_lines(&rotated, delim, &mut emit)?
     } else {
-        let lacking = lines_lacking(file, count.n, delim)?;
+        let lacking = match file {
+            Some(file) => lines_lacking(file, count.n, delim)?,
+            None => count.n,
+        };
         if lacking == 0 {
             return Ok((history::Report::default(), count));
         }
@@ -372,15 +376,17 @@ pub(crate) fn print_rotated(
 /// `file` starts before it.
 pub(crate) fn since_generations(
     rotated: &mut Vec<history::Rotated>,
-    file: &File,
+    file: Option<&File>,
     when: Stamp,
     delim: u8,
 ) -> io::Result<()> {
-    let mut first = vec![0u8; DETECT_LEN as usize];
-    let got = read_full_at(file, &mut first, 0)?;
-    if since::first_stamp(&first[..got], delim).is_some_and(|s| s < when) {
-        rotated.clear();
-        return Ok(());
+    if let Some(file) = file {
+        let mut first = vec![0u8; DETECT_LEN as usize];
+        let got = read_full_at(file, &mut first, 0)?;
+        if since::first_stamp(&first[..got], delim).is_some_and(|s| s < when) {
+            rotated.clear();
+            return Ok(());
+        }
     }
     let before = rotated.iter().rposition(|rot| {
         let head = history::head(rot, DETECT_LEN as usize).unwrap_or_default();

@@ -264,3 +264,37 @@ fn merge_takes_the_rotated_generations_in() {
     let from = want.iter().position(|l| l.contains("b 1")).expect("b 1");
     assert_eq!(out.lines().collect::<Vec<_>>(), want[from..], "from inside the gzip generation");
 }
+
+/// The live name missing at the start (rotated away and not yet created again, for an instant
+/// under a busy handler): its generations are history all the same, printed after the error;
+/// following, the name is taken when it appears, and nothing is printed twice.
+#[test]
+fn a_missing_live_file_still_has_its_history() {
+    let dir = TestDir::new();
+    gzipped(&dir, "app.log.2", "g1\ng2\ng3\n", 300);
+    generation(&dir, "app.log.1", "r1\nr2\nr3\n", 200);
+    let missing = "rtail: cannot open 'app.log' for reading: No such file or directory\n";
+    assert_eq!(
+        run(&dir, &["--history", "-n", "4", "app.log"]),
+        ("g3\nr1\nr2\nr3\n".into(), missing.into(), Some(1))
+    );
+    assert_eq!(
+        run(&dir, &["--history", "-n", "+2", "app.log"]),
+        ("g2\ng3\nr1\nr2\nr3\n".into(), missing.into(), Some(1))
+    );
+    assert_eq!(
+        run(&dir, &["--merge", "--history", "-n", "+1", "app.log"]),
+        ("g1\ng2\ng3\nr1\nr2\nr3\n".into(), missing.into(), Some(1))
+    );
+    let s = dir.spawn(&["--history", "-F", "-n", "+1", "app.log"]);
+    s.wait_for_stdout("g1\ng2\ng3\nr1\nr2\nr3\n");
+    dir.write("app.log", "l1\n");
+    s.wait_for_stdout("l1\n");
+    std::fs::rename(dir.join("app.log"), dir.join("app.log.0")).expect("rotate");
+    dir.write("app.log", "n1\n");
+    s.wait_for_stdout("n1\n");
+    sentinel(&s, &dir, "app.log", "n2");
+    let (out, err) = s.finish();
+    assert_eq!(out, "g1\ng2\ng3\nr1\nr2\nr3\nl1\nn1\nn2\n", "stderr:\n{err}");
+    assert!(err.starts_with(missing), "{err}");
+}
