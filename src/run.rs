@@ -804,7 +804,10 @@ fn print_history(
         }
     };
     if config.follow.as_ref().is_some_and(|f| f.mode == FollowMode::Name) {
-        start.listed = Some(rotated.clone());
+        // (First bytes, not the files: thousands of inputs must not hold their generations
+        // open until following starts.)
+        let head = |rot| crate::source::history::head(rot, follow::FINGERPRINT_LEN).unwrap_or_default();
+        start.listed = Some(rotated.iter().map(head).collect());
     }
     let printed = initial::print_rotated(rotated, file, count, next_source, sink);
     // A rotated generation ends where it ends: its last record is complete.

@@ -54,19 +54,19 @@ impl Engine<'_> {
     }
 
     /// When following starts: every rotated generation there is known (not news): those the
-    /// initial output `listed`, or (not listed then) those there now. `listings`: the
+    /// initial output listed (`listed`: their first bytes), or (not listed then) those there now. `listings`: the
     /// directories listed so far (each is listed once, however many inputs live in it).
     pub(super) fn remember_generations(
         &mut self,
         i: usize,
-        listed: Option<Vec<history::Rotated>>,
+        listed: Option<Vec<Vec<u8>>>,
         listings: &mut Listings,
     ) {
         let Some(path) = self.files[i].path.clone() else { return };
-        let rotated = match listed {
+        let heads = match listed {
             // (Listing again would take a generation that came meanwhile for a known one, and
             // it would never be printed.)
-            Some(listed) => listed,
+            Some(heads) => heads,
             None => {
                 let dir = history::live_dir(&path).to_path_buf();
                 let names = match listings.entry(dir) {
@@ -76,13 +76,11 @@ impl Engine<'_> {
                         e.insert(names)
                     }
                 };
-                history::generations_among(&path, names)
+                let rotated = history::generations_among(&path, names);
+                rotated.iter().map(|rot| history::head(rot, FINGERPRINT_LEN).unwrap_or_default()).collect()
             }
         };
-        for rot in &rotated {
-            let head = history::head(rot, FINGERPRINT_LEN).unwrap_or_default();
-            self.files[i].seen.push(Seen { head });
-        }
+        self.files[i].seen.extend(heads.into_iter().map(|head| Seen { head }));
     }
 
     /// Whether some reader has the file with `identity` open, or one starting like `head`.

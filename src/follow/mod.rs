@@ -32,6 +32,7 @@ use crate::source::initial::Reached;
 use crate::sys;
 use crate::text::{quote, quotef};
 pub(crate) use command::follow as follow_command;
+pub(crate) use file::FINGERPRINT_LEN;
 use file::{Change, Identity, NameChange, Read, Reader, name_change};
 use glob::{Closed, Looking, remember_closed};
 pub(crate) use glob::{Globbed, is_compressed};
@@ -89,9 +90,9 @@ pub(crate) struct Start {
     pub(crate) failure: Option<Failure>,
     /// Something it brought could not be read (a rotated generation, with `--history`).
     pub(crate) troubled: bool,
-    /// `--history`, following by name: its rotated generations as the initial output listed
-    /// them (`None`: not listed; the engine lists them when it starts).
-    pub(crate) listed: Option<Vec<crate::source::history::Rotated>>,
+    /// `--history`, following by name: the first bytes of its rotated generations as the
+    /// initial output listed them (`None`: not listed; the engine lists them when it starts).
+    pub(crate) listed: Option<Vec<Vec<u8>>>,
 }
 
 /// An input the initial output read.
