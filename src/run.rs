@@ -496,14 +496,16 @@ fn initial(
             }
         }
     }
-    if config.follow.is_some() {
-        // One descriptor per followed file, plus a few for ourselves.
+    if let Some(follow) = &config.follow {
+        // One descriptor per followed file, plus a few for ourselves. By name, files past the
+        // limit are closed while quiet and opened again when they change (`follow::park`); by
+        // descriptor each one must stay open.
         let limit = sys::raise_open_file_limit();
         let needed = config.inputs.len() as u64 + 32;
-        if needed > limit {
+        if needed > limit && follow.mode == FollowMode::Descriptor {
             sink.diag(format!(
                 "warning: following {} files needs about {needed} open files, but the limit is {limit}; \
-                 files past it cannot be opened (raise it with 'ulimit -n')",
+                 files past it cannot be opened (raise it with 'ulimit -n', or follow by name: -F)",
                 config.inputs.len()
             ))?;
         }
@@ -525,8 +527,41 @@ pub(crate) fn print_all(
     }
     let mut starts = Vec::with_capacity(config.inputs.len());
     let mut next_source = config.inputs.len();
+    // Following by name more files than may be open at once: the least recently modified ones
+    // are closed again once printed (the engine opens them when they change: `follow::park`).
+    let budget = match &config.follow {
+        Some(f) if f.mode == FollowMode::Name => follow::descriptor_budget(sys::open_file_limit()),
+        _ => usize::MAX,
+    };
+    let mut open = std::collections::BinaryHeap::new();
     for (id, input) in config.inputs.iter().enumerate() {
-        starts.push(print_one(config, id, input, &names[id], &mut next_source, sink)?);
+        let mut start = print_one(config, id, input, &names[id], &mut next_source, sink)?;
+        if budget < config.inputs.len()
+            && matches!(input, Input::Path(_))
+            && let Some(opened) = &mut start.open
+            && let follow::Held::Open(file) = &opened.file
+            && let Ok(meta) = file.metadata()
+            && meta.is_file()
+        {
+            let mtime = meta.modified().ok();
+            open.push(std::cmp::Reverse((mtime, id)));
+            if open.len() > budget
+                && let Some(std::cmp::Reverse((_, oldest))) = open.pop()
+            {
+                let park = |opened: &mut follow::Opened| {
+                    if let follow::Held::Open(file) = &opened.file
+                        && let Ok(meta) = file.metadata()
+                    {
+                        opened.file = follow::Held::Parked(meta);
+                    }
+                };
+                match starts.get_mut(oldest) {
+                    Some(follow::Start { open: Some(o), .. }) => park(o),
+                    _ => park(opened),
+                }
+            }
+        }
+        starts.push(start);
     }
     Ok((starts, next_source))
 }
@@ -629,8 +664,11 @@ fn print_merged(
             for (input, reached) in inputs.into_iter().zip(reached) {
                 // (Rotated generations are not followed.)
                 if let Some(start) = starts.get_mut(input.source) {
-                    start.open =
-                        Some(follow::Opened { file: input.file, generation: input.generation, reached });
+                    start.open = Some(follow::Opened {
+                        file: follow::Held::Open(input.file),
+                        generation: input.generation,
+                        reached,
+                    });
                 }
             }
         }
@@ -877,7 +915,7 @@ fn print_one(
                 sink.flush_held(None)?;
             }
             start.troubled |= tell_no_stamps(id, name, sink)?;
-            start.open = Some(follow::Opened { file, generation, reached });
+            start.open = Some(follow::Opened { file: follow::Held::Open(file), generation, reached });
         }
         Err(ReadFail::Stopped) => return Err(Stopped),
         Err(ReadFail::Io(e)) => {

@@ -224,6 +224,19 @@ pub fn stdout() -> BorrowedFd<'static> {
     unsafe { BorrowedFd::borrow_raw(1) }
 }
 
+/// The soft limit on open files (1024 when it cannot be read).
+pub fn open_file_limit() -> u64 {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit fills the struct we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return 1024;
+    }
+    // rlim_t is u64 on Linux but not everywhere.
+    #[allow(clippy::unnecessary_cast)]
+    let soft = lim.rlim_cur as u64;
+    soft
+}
+
 /// Raise the soft limit on open files to the hard limit (following thousands of files needs a
 /// descriptor each). Returns the soft limit now in force.
 pub fn raise_open_file_limit() -> u64 {

@@ -313,7 +313,11 @@ fn command() -> Command {
                 .long_help(
                     "Same as --follow=name --retry: follow a log by name across rotation (rename, \
                      truncation, copytruncate, deletion and re-creation), and wait for it while it is \
-                     missing. The right choice for logs.\n\nExample: rtail -F /var/log/app.log",
+                     missing. The right choice for logs. More files than the open-file limit \
+                     allows (a pattern matching thousands): the least recently changed are closed \
+                     while quiet and opened again when they change; what is written to a closed \
+                     file just before it is renamed away or deleted is missed.\n\n\
+                     Example: rtail -F /var/log/app.log",
                 ),
             // GNU's abbreviations (--r, --re) keep GNU's meaning beside rtail's --record-start.
             flag("retry")

@@ -94,10 +94,12 @@ pub(crate) enum Read {
 /// How many [`Reader::old_heads`] are kept.
 const OLD_HEADS: usize = 16;
 
-/// An open file being read forward.
+/// A file being read forward: open, or closed for a while to keep within the descriptor limit
+/// (parked: see [`Reader::park`]).
 #[derive(Debug)]
 pub(crate) struct Reader {
-    pub(crate) file: Arc<File>,
+    /// `None` while parked.
+    file: Option<Arc<File>>,
     pub(crate) identity: Identity,
     /// The input whose records these are.
     source: SourceId,
@@ -149,6 +151,11 @@ impl Reader {
 
     /// Start reading `file` for `source` at `offset` (0 for a new file), in a new generation.
     pub(crate) fn new(source: SourceId, file: Arc<File>, meta: &Metadata, offset: u64) -> Reader {
+        Reader::with(source, Some(file), meta, offset)
+    }
+
+    /// [`Reader::new`], parked from the start when `file` is `None`.
+    fn with(source: SourceId, file: Option<Arc<File>>, meta: &Metadata, offset: u64) -> Reader {
         let reader = Reader {
             identity: Identity::of(meta),
             regular: meta.file_type().is_file(),
@@ -165,24 +172,63 @@ impl Reader {
             last_read_full: false,
             old_heads: Vec::new(),
         };
-        if !reader.regular {
+        if !reader.regular
+            && let Some(file) = &reader.file
+        {
             // A pipe or device must never block the engine: read what is there, then wait.
-            let _ = set_nonblocking(&reader.file);
+            let _ = set_nonblocking(file);
         }
         reader
+    }
+
+    /// Its open file (an error while parked: the engine opens it again first).
+    pub(crate) fn file(&self) -> io::Result<&File> {
+        self.file.as_deref().ok_or_else(|| io::Error::from_raw_os_error(libc::EBADF))
+    }
+
+    /// Whether it is closed for now ([`Reader::park`]).
+    pub(crate) fn is_parked(&self) -> bool {
+        self.file.is_none()
+    }
+
+    /// Whether it may be parked: a regular file, open (a pipe cannot be opened again).
+    pub(crate) fn parkable(&self) -> bool {
+        self.regular && self.file.is_some()
+    }
+
+    /// Close the file for now, keeping where reading is, its first bytes and the unfinished
+    /// line: too many files are followed to keep each one open. What it misses while closed is
+    /// what its name cannot lead back to ([`Reader::unpark`]).
+    pub(crate) fn park(&mut self) {
+        debug_assert!(self.regular, "only a regular file can be opened again");
+        self.file = None;
+    }
+
+    /// Whether `meta` (what its name leads to now) is this parked file with something new:
+    /// another size or modification time than at the last look.
+    pub(crate) fn changed_since_parked(&self, meta: &Metadata) -> bool {
+        Identity::of(meta) == self.identity
+            && (meta.len(), (meta.mtime(), meta.mtime_nsec())) != (self.last_size, self.last_mtime)
+    }
+
+    /// Open again after [`Reader::park`]: `file` is the same file (its identity checked by the
+    /// caller); the next look compares size and first bytes as usual.
+    pub(crate) fn unpark(&mut self, file: Arc<File>) {
+        self.file = Some(file);
     }
 
     /// Go on after the initial output, in its `generation`: `head` is the file's start as it was
     /// then, and the first look compares everything, so a truncation or rewrite in between is
     /// noticed; `pending` is the unfinished line it read last.
+    /// `file`: `None` when the initial output closed it already (parked: too many files).
     pub(crate) fn resume(
         source: SourceId,
-        file: Arc<File>,
+        file: Option<Arc<File>>,
         meta: &Metadata,
         generation: Generation,
         reached: crate::source::initial::Reached,
     ) -> Reader {
-        let mut reader = Reader::new(source, file, meta, reached.offset);
+        let mut reader = Reader::with(source, file, meta, reached.offset);
         reader.generation = generation;
         debug_assert_eq!(
             reached.partial.end(),
@@ -213,7 +259,7 @@ impl Reader {
         let Some(skip) = (have as u64).checked_sub(at) else {
             // A gap (bytes consumed that it never saw): take them from the file, as they are now.
             let mut head = vec![0u8; self.offset.min(FINGERPRINT_LEN as u64) as usize];
-            if let Ok(n) = read_full_at(&self.file, &mut head, 0) {
+            if let Ok(n) = self.file().and_then(|file| read_full_at(file, &mut head, 0)) {
                 head.truncate(n);
                 self.fingerprint = head;
             }
@@ -232,7 +278,7 @@ impl Reader {
         }
         let mut head = [0u8; FINGERPRINT_LEN];
         let head = &mut head[..self.fingerprint.len()];
-        let n = read_full_at(&self.file, head, 0)?;
+        let n = read_full_at(self.file()?, head, 0)?;
         Ok(rewritten(&self.fingerprint, &head[..n]))
     }
 
@@ -241,7 +287,7 @@ impl Reader {
         if !self.regular {
             return Ok(Change::Fine);
         }
-        let meta = self.file.metadata()?;
+        let meta = self.file()?.metadata()?;
         let (size, mtime) = (meta.len(), (meta.mtime(), meta.mtime_nsec()));
         if size == self.last_size && mtime == self.last_mtime {
             return Ok(Change::Fine);
@@ -295,7 +341,7 @@ impl Reader {
         let before = self.offset;
         // One read: a regular file only returns fewer bytes than asked at its end.
         let pos = self.regular.then_some(self.offset);
-        let got = read_append(&self.file, &mut buf, want, pos, true)?;
+        let got = read_append(self.file()?, &mut buf, want, pos, true)?;
         self.at_end = self.regular && got < want;
         self.last_read_full = got == want;
         if got == 0 {

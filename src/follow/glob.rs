@@ -24,7 +24,7 @@ use std::sync::{Arc, PoisonError};
 
 use super::file::{FINGERPRINT_LEN, Identity, Reader};
 use super::watch::{DirWatch, WatchFail};
-use super::{Engine, Followed, absolute_dir, open_nonblocking, perms_of};
+use super::{Engine, Followed, absolute_dir, perms_of};
 use crate::pipeline::{Msg, Stopped};
 use crate::record::{EventKind, Generation, SourceId};
 use crate::source::glob::{Pattern, Scan};
@@ -216,7 +216,8 @@ impl Engine<'_> {
         if !glob.matches(&path) || is_compressed(&path) {
             return Ok(());
         }
-        let opened = open_nonblocking(&path).and_then(|file| {
+        // (Room is made for it as for the input it becomes: none of the known ones is kept.)
+        let opened = self.open_with_room(usize::MAX, &path).and_then(|file| {
             let meta = file.metadata()?;
             Ok((file, meta))
         });
@@ -325,7 +326,7 @@ impl Engine<'_> {
         let k = self.closed_at(identity, file)?;
         let Closed { head, offset, .. } = self.closed.remove(k)?;
         let reached = Reached { offset, head, partial: Partial::resume(offset, Vec::new()) };
-        Some(Reader::resume(source, Arc::clone(file), meta, Generation::next(), reached))
+        Some(Reader::resume(source, Some(Arc::clone(file)), meta, Generation::next(), reached))
     }
 
     /// Input `j` is called `path` from now on: the same file, read on from where it was.

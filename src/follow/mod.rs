@@ -15,6 +15,7 @@ mod file;
 mod glob;
 mod inbox;
 mod missed;
+mod park;
 mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,6 +39,7 @@ use glob::{Closed, Looking, remember_closed};
 pub(crate) use glob::{Globbed, is_compressed};
 pub(crate) use inbox::Inbox;
 use inbox::{Mail, Woke};
+pub(crate) use park::budget as descriptor_budget;
 use watch::{PathIndex, WatchFail, Watches};
 
 /// How long a renamed or deleted file is still read after it last grew. Writers that had it
@@ -98,11 +100,30 @@ pub(crate) struct Start {
 /// An input the initial output read.
 #[derive(Debug)]
 pub(crate) struct Opened {
-    pub(crate) file: Arc<File>,
+    pub(crate) file: Held,
     /// The generation its records were read as.
     pub(crate) generation: Generation,
     /// Where its initial output ended, its first bytes then, and its unfinished last line.
     pub(crate) reached: Reached,
+}
+
+/// An input's file after its initial output.
+#[derive(Debug)]
+pub(crate) enum Held {
+    Open(Arc<File>),
+    /// Closed again to keep within the descriptor limit (many files followed by name): the
+    /// file as it was then. Following opens it again by its name when it changes.
+    Parked(std::fs::Metadata),
+}
+
+impl Held {
+    /// The file's metadata: now when it is open, as it was when closed otherwise.
+    fn metadata(&self) -> Option<std::fs::Metadata> {
+        match self {
+            Held::Open(file) => file.metadata().ok(),
+            Held::Parked(meta) => Some(meta.clone()),
+        }
+    }
 }
 
 /// Why a name is not being read.
@@ -210,6 +231,8 @@ pub(crate) struct Engine<'a> {
     /// Files a pattern's input stopped reading, for when they come back under a name a
     /// pattern matches (`glob.rs`).
     closed: std::collections::VecDeque<Closed>,
+    /// How many followed files may be open at once (`park.rs`).
+    open_budget: usize,
 }
 
 impl<'a> Engine<'a> {
@@ -250,6 +273,7 @@ impl<'a> Engine<'a> {
             next_id: globbed.first_new_source.max(config.inputs.len()),
             history: config.history,
             closed: std::collections::VecDeque::new(),
+            open_budget: park::budget(crate::sys::open_file_limit()),
         };
         // Each followed input's generations as the initial output listed them.
         let mut listed = Vec::new();
@@ -259,7 +283,7 @@ impl<'a> Engine<'a> {
                 Input::Path(p) => Some(Arc::<Path>::from(p.as_path())),
                 Input::Stdin | Input::Command(_) => None,
             };
-            let meta = start.open.as_ref().and_then(|o| o.file.metadata().ok());
+            let meta = start.open.as_ref().and_then(|o| o.file.metadata());
             // POSIX: following standard input is ignored when it is a pipe. A terminal or other
             // device on standard input is shared with the shell, so it is not followed either.
             if path.is_none() && meta.as_ref().is_some_and(|m| !m.is_file()) {
@@ -274,7 +298,11 @@ impl<'a> Engine<'a> {
             }
             let cur = match (start.open, &meta) {
                 (Some(o), Some(meta)) if !meta.is_dir() => {
-                    Some(Reader::resume(start.id, o.file, meta, o.generation, o.reached))
+                    let file = match o.file {
+                        Held::Open(file) => Some(file),
+                        Held::Parked(_) => None,
+                    };
+                    Some(Reader::resume(start.id, file, meta, o.generation, o.reached))
                 }
                 _ => None,
             };
@@ -544,7 +572,9 @@ impl<'a> Engine<'a> {
             self.rewatch_if_dir_gone(i)?;
         }
         let f = &self.files[i];
-        if self.by_name && !f.dead && f.path.is_some() && (names || f.cur.is_none()) {
+        // (A parked file's hint may be its name's: it is not read to tell.)
+        let parked = f.cur.as_ref().is_some_and(Reader::is_parked);
+        if self.by_name && !f.dead && f.path.is_some() && (names || f.cur.is_none() || parked) {
             self.check_name(i)?;
         } else if !self.by_name && f.cur.is_none() && !f.dead && f.path.is_some() {
             // Descriptor mode with --retry: only the initial open is retried.
@@ -605,6 +635,9 @@ impl<'a> Engine<'a> {
     /// sent only after the draining files were read again, so a writer's older lines come first.
     fn pump_current(&mut self, i: usize) -> Result<(), Stopped> {
         if self.files[i].unreadable {
+            return Ok(());
+        }
+        if self.files[i].cur.as_ref().is_some_and(Reader::is_parked) && !self.unpark(i) {
             return Ok(());
         }
         let Some(reader) = self.files[i].cur.as_mut() else {
@@ -706,9 +739,10 @@ impl<'a> Engine<'a> {
                 let renamed = self.files[i].from_pattern
                     && self.files[i].cur.as_ref().is_some_and(|r| {
                         use std::os::unix::fs::MetadataExt;
-                        r.file.metadata().is_ok_and(|m| m.nlink() > 0)
+                        // (A parked one may have been: the pattern's directories are read.)
+                        r.file().map_or(true, |file| file.metadata().is_ok_and(|m| m.nlink() > 0))
                     });
-                self.retire_current(i);
+                self.retire_current(i)?;
                 let f = &mut self.files[i];
                 f.failure = Some(Failure::Errno(err.raw_os_error().unwrap_or(libc::ENOENT)));
                 if renamed {
@@ -726,7 +760,7 @@ impl<'a> Engine<'a> {
                 self.rewatch_if_dir_gone(i)
             }
             NameChange::Replaced => {
-                self.retire_current(i);
+                self.retire_current(i)?;
                 self.open_name(i, &path, true, waiting)
             }
             NameChange::Back => self.open_name(i, &path, false, waiting),
@@ -783,14 +817,14 @@ impl<'a> Engine<'a> {
     }
 
     /// Move the open file of input `i` to its draining list (already read to its end).
-    fn retire_current(&mut self, i: usize) {
+    fn retire_current(&mut self, i: usize) -> Result<(), Stopped> {
         let f = &mut self.files[i];
         f.unreadable = false;
-        let Some(mut reader) = f.cur.take() else { return };
+        let Some(mut reader) = f.cur.take() else { return Ok(()) };
         // Renamed onto another followed name: that name follows it now; no second reader.
         let id = reader.identity;
         if self.files.iter().any(|g| g.cur.as_ref().is_some_and(|r| r.identity == id)) {
-            return;
+            return Ok(());
         }
         let recovers = self.recovers(i);
         let f = &mut self.files[i];
@@ -804,10 +838,19 @@ impl<'a> Engine<'a> {
                 f.seen.push(Seen { head });
             }
         }
+        if reader.is_parked() {
+            // Closed: nothing leads back to it to drain it (`park.rs`). A pattern may find it
+            // under another name, and read on from where it was.
+            if f.from_pattern {
+                remember_closed(&mut self.closed, &reader);
+            }
+            return self.sink.data(reader.take_pending());
+        }
         // Grace counts from now: the rotation is the moment writers start to move on.
         reader.last_growth = Instant::now();
         f.drains.push(Drain { reader });
         self.draining.insert(i);
+        Ok(())
     }
 
     /// Open the name of input `i` and read it from its first byte.
@@ -815,7 +858,7 @@ impl<'a> Engine<'a> {
     fn open_name(&mut self, i: usize, path: &Path, replaced: bool, waiting: &[usize]) -> Result<(), Stopped> {
         // Without blocking: a FIFO put under the name has no writer yet, and opening it plainly
         // would wait for one, with every other file unread meanwhile.
-        let opened = open_nonblocking(path).and_then(|file| {
+        let opened = self.open_with_room(i, path).and_then(|file| {
             let meta = file.metadata()?;
             Ok((file, meta))
         });

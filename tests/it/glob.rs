@@ -49,6 +49,8 @@ in_both_modes!(
     a_rotation_whose_rotated_name_matches_prints_each_line_once,
     compressed_matches_are_not_followed,
     a_rename_is_an_event_for_programs_not_a_notice,
+    more_matches_than_the_descriptor_limit_allows,
+    more_names_than_the_descriptor_limit_allows,
 );
 
 fn a_rename_is_an_event_for_programs_not_a_notice(mode: &[&str]) {
@@ -281,4 +283,78 @@ fn a_mark_waits_for_files_created_just_before_it() {
         let mark = out.find(&format!("\"mark\":{k}}}")).unwrap_or(0);
         assert!(line < mark, "new{k}.log's line is not before mark {k}:\n{out}");
     }
+}
+
+/// `cmd` runs with at most `n` open files (soft and hard limit: rtail cannot raise it).
+fn limit_descriptors(cmd: &mut std::process::Command, n: u64) {
+    use std::os::unix::process::CommandExt;
+    let limit = libc::rlimit { rlim_cur: n as libc::rlim_t, rlim_max: n as libc::rlim_t };
+    // SAFETY: setrlimit is async-signal-safe and reads a struct copied into the closure.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The limit [`descriptors_beyond_the_limit`] runs rtail with, and how many files it follows.
+const FD_LIMIT: u64 = 64;
+const MANY: usize = 200;
+
+fn more_matches_than_the_descriptor_limit_allows(mode: &[&str]) {
+    descriptors_beyond_the_limit(mode, &["logs/*.log"]);
+}
+
+fn more_names_than_the_descriptor_limit_allows(mode: &[&str]) {
+    let names: Vec<String> = (0..MANY).map(|k| format!("logs/f{k:03}.log")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    descriptors_beyond_the_limit(mode, &names);
+}
+
+/// Following 200 files by name with at most 64 open files: the quiet ones are closed and opened
+/// again when they change. Every line comes once, a truncation and a rotation of a file closed
+/// for a while are followed, nothing fails to open, and descriptors are left for the rest.
+fn descriptors_beyond_the_limit(mode: &[&str], names: &[&str]) {
+    let dir = TestDir::new();
+    fs::create_dir(dir.join("logs")).expect("mkdir logs");
+    let file = |k: usize| format!("logs/f{k:03}.log");
+    for k in 0..MANY {
+        dir.write(&file(k), format!("a{k}\n"));
+    }
+    let mut cmd = dir.rtail();
+    cmd.args(mode).args(["-F", "-q", "-n", "1"]).args(names);
+    limit_descriptors(&mut cmd, FD_LIMIT);
+    let s = Spawned::start(&mut cmd);
+    let first: String = (0..MANY).map(|k| format!("a{k}\n")).collect();
+    wait_stdout_is(&s, &first);
+    // Every file grows, in an order unlike their names' (the first ones grow first: by the
+    // end they are the least recently active, closed).
+    let order: Vec<usize> = (0..MANY).map(|k| (k * 37) % MANY).collect();
+    for &k in &order {
+        dir.append(&file(k), format!("b{k}\n"));
+    }
+    let lines = |s: &Spawned| s.stdout.text().lines().map(String::from).collect::<Vec<_>>();
+    s.wait_until("every file's second line", |out, _| out.lines().count() >= 2 * MANY);
+    let fds = fs::read_dir(format!("/proc/{}/fd", s.pid())).map(|d| d.count()).unwrap_or(0);
+    assert!(fds as u64 <= FD_LIMIT - 16, "{fds} descriptors open: too few left for anything else");
+    // The first file to grow, closed since: truncated and written again.
+    fs::write(dir.join(&file(0)), "c0\n").expect("truncate");
+    s.wait_for_stdout("c0\n");
+    // The second, closed too: rotated by rename, a new file under its name.
+    fs::rename(dir.join(&file(37)), dir.join("logs/f037.log.1")).expect("rotate");
+    dir.write(&file(37), "d37\n");
+    s.wait_for_stdout("d37\n");
+    sentinel(&s, &dir, &file(1), "end");
+    let mut got = lines(&s);
+    let (out, err) = s.finish();
+    got.sort();
+    let mut want: Vec<String> = (0..MANY).flat_map(|k| [format!("a{k}"), format!("b{k}")]).collect();
+    want.extend(["c0", "d37", "end"].map(String::from));
+    want.sort();
+    assert_eq!(got, want, "every line once; stdout:\n{out}\nstderr:\n{err}");
+    assert!(!err.contains("Too many open files"), "{err}");
+    assert!(err.contains("logs/f000.log: file truncated"), "{err}");
 }
