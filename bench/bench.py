@@ -429,12 +429,17 @@ def sendfile_feeder(path: str):
 # --------------------------------------------------------------------------------------------
 
 class Follow:
-    def __init__(self, argv: list[str], sink, tmp: str):
+    def __init__(self, argv: list[str], sink, tmp: str, fd_limit: int | None = None):
+        """`fd_limit`: the tail runs with at most that many open files (soft and hard)."""
         r, w = os.pipe()
         self.errpath = os.path.join(tmp, "follow.err")
+        limit = None
+        if fd_limit is not None:
+            def limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, fd_limit))
         with open(self.errpath, "wb") as err:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=w, stderr=err,
-                                         env=ENV)
+                                         env=ENV, preexec_fn=limit)
         LIVE.append(self.proc)
         os.close(w)
         self.r = r
@@ -763,20 +768,24 @@ def run_follow_idle(tool: str, tmp: str, nfiles: int, window: float) -> dict:
         shutil.rmtree(d, ignore_errors=True)
 
 
-def run_follow_many(tool: str, tmp: str, nfiles: int, nappends: int) -> dict:
+def run_follow_many(tool: str, tmp: str, nfiles: int, nappends: int,
+                    fd_limit: int | None = None, wait: float = 30) -> dict:
+    """Workload 7: `-F` over `nfiles` files, `nappends` lines appended at random to them;
+    with `fd_limit`, the tail may have that many files open (fewer than it follows)."""
     d = tempfile.mkdtemp(dir=tmp, prefix="w7-")
     paths = [os.path.join(d, "f%04d.log" % k) for k in range(nfiles)]
     for p in paths:
         open(p, "wb").close()
     writer = Writer("many", d, nfiles, nappends, 7)
     sink = ManySink(nappends)
-    fol = Follow([tool, "-F", *paths], sink, tmp)
+    fol = Follow([tool, "-F", *paths], sink, tmp, fd_limit)
     try:
-        await_probe(paths[-1], fol)
+        # (The first file: past a descriptor limit GNU tail cannot open the last ones.)
+        await_probe(paths[0], fol)
         time.sleep(0.2)
         c0 = CpuMark(fol.pid)
         writer.go()
-        sink.done.wait(30)
+        sink.done.wait(wait)
         c1 = CpuMark(fol.pid)
         writer.wait()
         time.sleep(0.3)  # late duplicates
@@ -2270,6 +2279,25 @@ def main() -> int:
                         if rr:
                             rr.add(k, res["rss"])
             rows.extend([crow, brow])
+            # The same past the descriptor limit: rtail closes quiet files and opens them again
+            # when they change; GNU tail cannot open the files past the limit.
+            lim = nf // 4
+            lrow = Row("7", f"-F {nf} files, {lim} descriptors (ulimit -n), {na:,} appends",
+                       "CPU µs / append", "", None)
+            lbrow = Row("7", f"{lim} descriptors: lines missing + duplicated + under wrong "
+                             "header", "lines, all runs", "0", lambda rm, gm, q, refs: rm == 0,
+                        total=True, gnu_label="cannot open past the limit")
+            for warm, rep in rounds():
+                res = run_follow_many(rtail, tmp, nf, na, fd_limit=lim)
+                lbrow.add("rtail", res["bad"])
+                if not warm:
+                    lrow.add("rtail", res["us_per_append"])
+                if rep == 0:
+                    # Once: it never prints them all, each run waits out its deadline.
+                    res = run_follow_many(gnu, tmp, nf, na, fd_limit=lim, wait=3)
+                    lbrow.add("gnu", res["bad"])
+            lrow.refs["rtail without the limit"] = list(crow.r)
+            rows.extend([lrow, lbrow])
 
         follow_workload(7, "many files (-F)", w7)
 

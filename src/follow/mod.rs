@@ -273,7 +273,8 @@ impl<'a> Engine<'a> {
             next_id: globbed.first_new_source.max(config.inputs.len()),
             history: config.history,
             closed: std::collections::VecDeque::new(),
-            open_budget: park::budget(crate::sys::open_file_limit()),
+            // (By descriptor every file stays open: its name may lead elsewhere.)
+            open_budget: if by_name { park::budget(crate::sys::open_file_limit()) } else { usize::MAX },
         };
         // Each followed input's generations as the initial output listed them.
         let mut listed = Vec::new();

@@ -45,6 +45,9 @@ impl Engine<'_> {
     /// failed for want of descriptors), park the least recently grown current files, but not
     /// input `keep`'s, a sixteenth of the budget at once so that parking is not done per open.
     fn make_room(&mut self, keep: usize, now: bool) {
+        if !self.by_name {
+            return; // by descriptor every file stays open: its name may lead elsewhere
+        }
         if !now {
             // Cheap first: a file and its drains each at most one descriptor.
             let drains: usize = self.draining.iter().map(|&i| self.files[i].drains.len()).sum();

@@ -7,7 +7,7 @@
 
 use std::fs;
 
-use crate::util::{Spawned, TestDir, sentinel, wait_for_condition};
+use crate::util::{self, Spawned, TestDir, sentinel, wait_for_condition};
 
 const NOTIFY: &[&str] = &[];
 const POLL: &[&str] = &["--poll", "-s", "0.1"];
@@ -285,21 +285,6 @@ fn a_mark_waits_for_files_created_just_before_it() {
     }
 }
 
-/// `cmd` runs with at most `n` open files (soft and hard limit: rtail cannot raise it).
-fn limit_descriptors(cmd: &mut std::process::Command, n: u64) {
-    use std::os::unix::process::CommandExt;
-    let limit = libc::rlimit { rlim_cur: n as libc::rlim_t, rlim_max: n as libc::rlim_t };
-    // SAFETY: setrlimit is async-signal-safe and reads a struct copied into the closure.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
-
 /// The limit [`descriptors_beyond_the_limit`] runs rtail with, and how many files it follows.
 const FD_LIMIT: u64 = 64;
 const MANY: usize = 200;
@@ -326,7 +311,7 @@ fn descriptors_beyond_the_limit(mode: &[&str], names: &[&str]) {
     }
     let mut cmd = dir.rtail();
     cmd.args(mode).args(["-F", "-q", "-n", "1"]).args(names);
-    limit_descriptors(&mut cmd, FD_LIMIT);
+    util::limit_descriptors(&mut cmd, FD_LIMIT);
     let s = Spawned::start(&mut cmd);
     let first: String = (0..MANY).map(|k| format!("a{k}\n")).collect();
     wait_stdout_is(&s, &first);

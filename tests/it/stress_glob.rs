@@ -16,7 +16,9 @@
 //!    concurrent-log-handler with gzip, several processes): everything still on disk, once, in
 //!    the documented order; and `--history -n +1 -F app.log` started while they write.
 //! 3. [`files_created_and_deleted_by_four_processes_leave_no_descriptor_behind`]: 1,000 files
-//!    created and deleted by 4 processes at once under `-F 'logs/*.log'`.
+//!    created and deleted by 4 processes at once under `-F 'logs/*.log'`; and
+//!    [`four_processes_appending_to_300_files_past_the_descriptor_limit`]: more files followed
+//!    than may be open at once.
 //!
 //! Every wait is for an expected output or state, with a deadline. The tests take the stress
 //! lock (`stress.rs`): one at a time, as they measure on a machine with two cores.
@@ -510,6 +512,80 @@ fn files_created_and_deleted_by_four_processes_leave_no_descriptor_behind() {
     }
     if !(ended && running) {
         o.failures.push(format!("rtail stopped following (end printed: {ended}, running: {running})"));
+    }
+    o.notes.extend(notes);
+    o.stderr = tail(&stderr, 4);
+    o.elapsed = started.elapsed();
+    eprintln!("{o}");
+    o.assert_ok();
+}
+
+/// 4 processes append at random to 300 files (`many_files_writer.py`, 1,000 records/s each for
+/// 3 s) under `-F 'logs/*.log'`, rtail allowed 64 open files (soft and hard limit): it keeps 32
+/// followed files open, so files are closed and opened again all the time (`follow/park.rs`).
+/// Every line must be printed exactly once, each file's lines in the order written, and no
+/// open may fail.
+#[test]
+fn four_processes_appending_to_300_files_past_the_descriptor_limit() {
+    const FILES: usize = 300;
+    let _one_at_a_time = FileLock::acquire(&stress::target_tmp().join("stress.lock"));
+    let started = Instant::now();
+    let seed = stress::seed();
+    let dir = TestDir::new();
+    fs::create_dir(dir.join("logs")).expect("mkdir logs");
+    for j in 0..FILES {
+        dir.write(&format!("logs/f{j}.log"), "");
+    }
+    dir.write("logs/keep.log", format!("{START}\n"));
+    let mut cmd = dir.rtail();
+    cmd.args(["-F", "-n", "+1", "logs/*.log"]);
+    util::limit_descriptors(&mut cmd, 64);
+    let mut run = Run { spawned: Spawned::start(&mut cmd), consumed: 0 };
+    let ready = run.spawned.wait_within(WAIT, |out, _| out.contains(&format!("\n{START}\n")));
+    assert!(ready, "rtail did not print {START:?}; stderr:\n{}", run.spawned.stderr.text());
+    let python = stress::python();
+    let script = stress::stress_dir().join("many_files_writer.py");
+    let mut writers = Writers::default();
+    for k in 0..4u64 {
+        let mut cmd = Command::new(&python);
+        cmd.arg("-B")
+            .arg(&script)
+            .args(["--dir", "logs", "--files", &FILES.to_string(), "--writer", &format!("p{k}")])
+            .args(["--count", "3000", "--rate", "1000", "--ledger", &format!("ledger.p{k}")])
+            .args(["--seed", &(seed ^ k).to_string()]);
+        writers.spawn(format!("p{k}"), cmd, &dir);
+    }
+    writers.go();
+    let notes = writers.wait();
+    let mut expected = Expected::default();
+    for name in writers.names() {
+        let ledger = fs::read_to_string(dir.join(&format!("ledger.{name}"))).expect("ledger");
+        for row in ledger.lines() {
+            let mut words = row.split(' ');
+            let (Some(who), Some(seq), Some(file)) = (words.next(), words.next(), words.next()) else {
+                panic!("ledger row {row:?}");
+            };
+            expected.add(who, seq.parse().expect("ledger seq"), Some(file));
+        }
+    }
+    let files: BTreeSet<String> = expected.files.iter().cloned().collect();
+    let mut tally = Tally::new(expected);
+    let waited = Instant::now();
+    let all = run.wait(&mut tally, WAIT, Tally::all_found);
+    let waited = waited.elapsed();
+    dir.append("logs/keep.log", format!("{END}\n"));
+    let ended = run.wait(&mut tally, WAIT, |t| t.end_seen);
+    let pid = run.spawned.pid();
+    let fds = fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0);
+    let stderr = run.finish(&mut tally);
+    let mut o = Outcome::new("4 processes × 300 files, 64 descriptors".into(), tally, seed);
+    o.required(&files, "every file");
+    o.notes.push(format!("all printed {waited:.1?} after the writers finished; {fds} descriptors open"));
+    if !(all && ended) {
+        o.failures.push(format!("TIMED OUT waiting for every line and `end` ({WAIT:?})"));
+    }
+    if stderr.contains("Too many open files") {
+        o.failures.push("an open failed for want of descriptors".into());
     }
     o.notes.extend(notes);
     o.stderr = tail(&stderr, 4);

@@ -677,3 +677,18 @@ pub fn stop(s: &Spawned) {
 pub fn resume(s: &Spawned) {
     s.signal(libc::SIGCONT);
 }
+
+/// `cmd` runs with at most `n` open files (soft and hard limit: rtail cannot raise it).
+pub fn limit_descriptors(cmd: &mut std::process::Command, n: u64) {
+    use std::os::unix::process::CommandExt;
+    let limit = libc::rlimit { rlim_cur: n as libc::rlim_t, rlim_max: n as libc::rlim_t };
+    // SAFETY: setrlimit is async-signal-safe and reads a struct copied into the closure.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
