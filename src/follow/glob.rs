@@ -202,6 +202,13 @@ impl Engine<'_> {
             }
             return self.check(i, true);
         }
+        // A rotated name no input follows (its input moved on along the backups): as above,
+        // its live name's input looks first. A generation that passed the live name unseen is
+        // then read back in its place (`missed.rs`) and known below, instead of being printed
+        // here, after the live file's older lines.
+        if let Some(live) = self.live_input_of(&path) {
+            self.check(live, true)?;
+        }
         let glob = Arc::clone(&self.patterns[k].glob);
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
             return Ok(()); // gone again already

@@ -771,15 +771,19 @@ impl<'a> Engine<'a> {
     /// The input following the live name whose rotated generation input `i`'s name is
     /// (`app.log` for `app.log.1`, `app.log.2.gz`, `app.log-20261130`), if one does.
     fn live_name_of(&self, i: usize) -> Option<usize> {
-        use std::os::unix::ffi::OsStrExt;
         let path = self.files[i].path.as_ref()?;
+        self.live_input_of(path).filter(|&j| j != i)
+    }
+
+    /// The input following the live name whose rotated generation `path` names, if one does.
+    fn live_input_of(&self, path: &Path) -> Option<usize> {
+        use std::os::unix::ffi::OsStrExt;
         let name = path.file_name()?.as_bytes();
         // The live name is the rotated one cut at one of its separators.
         (1..name.len()).rev().filter(|&k| matches!(name[k], b'.' | b'-')).find_map(|k| {
             let live = &name[..k];
             crate::source::history::rotation_stamp(live, name)?;
-            let j = *self.names.get(&path.with_file_name(std::ffi::OsStr::from_bytes(live)))?;
-            (j != i).then_some(j)
+            self.names.get(&path.with_file_name(std::ffi::OsStr::from_bytes(live))).copied()
         })
     }
 
