@@ -711,10 +711,13 @@ impl<'a> Engine<'a> {
         let Some(path) = self.files[i].path.clone() else {
             return Ok(());
         };
-        let now = std::fs::metadata(&path);
-        let open_id = self.files[i].cur.as_ref().map(|r| r.identity);
-        let now_id = now.as_ref().ok().map(Identity::of);
-        let change = name_change(open_id, now_id);
+        let look = |engine: &Self| {
+            let now = std::fs::metadata(&path);
+            let open_id = engine.files[i].cur.as_ref().map(|r| r.identity);
+            let now_id = now.as_ref().ok().map(Identity::of);
+            (name_change(open_id, now_id), now_id, now)
+        };
+        let (mut change, now_id, mut now) = look(self);
         if matches!(change, NameChange::Replaced | NameChange::Back)
             && let Some(j) = (0..self.files.len()).find(|&j| {
                 j != i && !waiting.contains(&j) && self.files[j].cur.as_ref().map(|r| r.identity) == now_id
@@ -724,6 +727,11 @@ impl<'a> Engine<'a> {
             self.pump_current(j)?;
             let waiting: Vec<usize> = waiting.iter().copied().chain([i]).collect();
             self.check_name_then(j, &waiting)?;
+            // That check may have settled this name already: a pattern's directories are read
+            // when a file it found loses its name, and this name, found there, was looked at and
+            // given the file it leads to. Acting on the first look would then open that file
+            // again as a new one, and print it twice.
+            (change, _, now) = look(self);
         }
         match change {
             NameChange::Same => {

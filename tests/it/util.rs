@@ -409,6 +409,17 @@ pub fn context_switches(pid: i32) -> u64 {
         .sum()
 }
 
+/// Whether every thread of a process is asleep (state `S` in /proc/PID/task/TID/stat): not
+/// running, and not about to.
+pub fn asleep(pid: i32) -> bool {
+    threads(pid).into_iter().all(|tid| {
+        std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat"))
+            .ok()
+            .and_then(|stat| Some(stat.rsplit_once(") ")?.1.starts_with('S')))
+            .unwrap_or(true)
+    })
+}
+
 /// Number of inotify watches a process holds (the `inotify wd:` lines of its fdinfo).
 pub fn inotify_watches(pid: i32) -> usize {
     let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else { return 0 };
