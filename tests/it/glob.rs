@@ -6,6 +6,7 @@
 //! written afterwards.
 
 use std::fs;
+use std::process::Command;
 
 use crate::util::{self, Spawned, TestDir, sentinel, wait_for_condition};
 
@@ -342,4 +343,51 @@ fn descriptors_beyond_the_limit(mode: &[&str], names: &[&str]) {
     assert_eq!(got, want, "every line once; stdout:\n{out}\nstderr:\n{err}");
     assert!(!err.contains("Too many open files"), "{err}");
     assert!(err.contains("logs/f000.log: file truncated"), "{err}");
+}
+
+/// The kernel's limit on inotify watches reached: rtail runs in a user namespace of its own
+/// whose limit (`/proc/sys/user/max_inotify_watches`) is 3 watches, so nothing else on the
+/// machine is touched. One line says so, and the directories past the limit are polled: lines
+/// appended there, and files created there or in a new directory, are still printed, each once.
+#[test]
+fn past_the_inotify_watch_limit_directories_are_polled() {
+    let dir = TestDir::new();
+    let dirs = 8;
+    for d in 0..dirs {
+        fs::create_dir(dir.join(&format!("d{d}"))).expect("mkdir");
+        dir.write(&format!("d{d}/a.log"), format!("start {d}\n"));
+    }
+    let mut cmd = Command::new("unshare");
+    util::scrub(&mut cmd);
+    cmd.current_dir(dir.path())
+        .args(["--user", "--map-root-user", "sh", "-c"])
+        .arg("echo 3 > /proc/sys/user/max_inotify_watches && exec \"$0\" \"$@\"")
+        .arg(util::rtail_bin())
+        .args(["-F", "-q", "-s", "0.1", "-n", "+1", "d*/*.log"]);
+    let s = Spawned::start(&mut cmd);
+    let starts: String = (0..dirs).map(|d| format!("start {d}\n")).collect();
+    wait_stdout_is(&s, &starts);
+    let mut want = starts;
+    for d in 0..dirs {
+        dir.append(&format!("d{d}/a.log"), format!("more {d}\n"));
+        want.push_str(&format!("more {d}\n"));
+        wait_stdout_is(&s, &want);
+    }
+    dir.write(&format!("d{}/b.log", dirs - 1), "new\n");
+    want.push_str("new\n");
+    wait_stdout_is(&s, &want);
+    // A directory created now cannot be watched either.
+    fs::create_dir(dir.join(&format!("d{dirs}"))).expect("mkdir");
+    dir.write(&format!("d{dirs}/a.log"), "newer\n");
+    want.push_str("newer\n");
+    wait_stdout_is(&s, &want);
+    let (_, err) = s.finish();
+    // Which name meets the limit first is the engine's business; that it is said once is not.
+    let lines: Vec<&str> = err.lines().collect();
+    let limit = "': inotify resources exhausted (see sysctl fs.inotify.max_user_watches; later paths \
+                 past the limit are polled too, without a word); polling it instead";
+    assert_eq!(lines.len(), 3, "{err}");
+    assert!(lines[0].starts_with("rtail: cannot watch 'd") && lines[0].ends_with(limit), "{err}");
+    assert_eq!(lines[1], format!("rtail: 'd{}/b.log' has appeared;  following new file", dirs - 1));
+    assert_eq!(lines[2], format!("rtail: 'd{dirs}/a.log' has appeared;  following new file"));
 }
