@@ -61,6 +61,7 @@
 //! line about 27 ns, a JSON line about 165 ns (serde_json reads the whole object). The ignored
 //! test `stamp::tests::speed` prints these; its documentation has the command.
 
+use std::cell::Cell;
 use std::cmp::Reverse;
 use std::fmt;
 
@@ -139,23 +140,36 @@ impl Stamp {
     }
 
     fn encode(self, buf: &mut [u8; 30]) -> usize {
+        thread_local! {
+            /// The second last written and its text (`2026-12-01T10:00:00`): records come in
+            /// runs within one second, and the calendar is the costly part.
+            static LAST: Cell<(i64, [u8; 19])> = const { Cell::new((i64::MIN, [0; 19])) };
+        }
         let secs = self.0.div_euclid(NANOS_PER_SEC);
         let frac = self.0.rem_euclid(NANOS_PER_SEC) as u32;
-        let days = secs.div_euclid(SECS_PER_DAY);
-        let sod = secs.rem_euclid(SECS_PER_DAY) as u32;
-        let (year, month, day) = civil_from_days(days);
-        // An i64 of nanoseconds is in the years 1677 to 2262: always four digits.
-        put_digits(&mut buf[0..4], year.unsigned_abs());
-        buf[4] = b'-';
-        put_digits(&mut buf[5..7], month);
-        buf[7] = b'-';
-        put_digits(&mut buf[8..10], day);
-        buf[10] = b'T';
-        put_digits(&mut buf[11..13], sod / 3600);
-        buf[13] = b':';
-        put_digits(&mut buf[14..16], sod / 60 % 60);
-        buf[16] = b':';
-        put_digits(&mut buf[17..19], sod % 60);
+        let (last, text) = LAST.get();
+        if last == secs {
+            buf[..19].copy_from_slice(&text);
+        } else {
+            let days = secs.div_euclid(SECS_PER_DAY);
+            let sod = secs.rem_euclid(SECS_PER_DAY) as u32;
+            let (year, month, day) = civil_from_days(days);
+            // An i64 of nanoseconds is in the years 1677 to 2262: always four digits.
+            put_digits(&mut buf[0..4], year.unsigned_abs());
+            buf[4] = b'-';
+            put_digits(&mut buf[5..7], month);
+            buf[7] = b'-';
+            put_digits(&mut buf[8..10], day);
+            buf[10] = b'T';
+            put_digits(&mut buf[11..13], sod / 3600);
+            buf[13] = b':';
+            put_digits(&mut buf[14..16], sod / 60 % 60);
+            buf[16] = b':';
+            put_digits(&mut buf[17..19], sod % 60);
+            let mut text = [0; 19];
+            text.copy_from_slice(&buf[..19]);
+            LAST.set((secs, text));
+        }
         let mut n = 19;
         let (digits, value) = if frac == 0 {
             (0, 0)
@@ -1335,6 +1349,19 @@ mod tests {
             assert_eq!(days_from_civil(y, m, d), days);
             let dt = TimeZone::UTC.to_datetime(Timestamp::from_second(days * SECS_PER_DAY).unwrap());
             assert_eq!((i32::from(dt.year()), dt.month() as u32, dt.day() as u32), (y, m, d), "day {days}");
+        }
+    }
+
+    #[test]
+    fn rfc3339_of_stamps_in_and_out_of_the_last_second_written() {
+        // The text of the last second is kept: each must still show its own second.
+        let base = at("2026-12-31T23:59:59Z").as_nanos();
+        let steps = [0, 1, 999_999_999, 1_000_000_000, -1, 0, 86_400_000_000_000, -NANOS_PER_SEC, 0];
+        for step in steps {
+            let nanos = base + step;
+            let got = Stamp::from_nanos(nanos).to_string();
+            let want = Timestamp::from_nanosecond(i128::from(nanos)).unwrap().strftime("%Y-%m-%dT%H:%M:%S");
+            assert_eq!(got[..19], want.to_string(), "{nanos}");
         }
     }
 
