@@ -796,6 +796,5 @@ fn ten_thousand_files(dirs: usize, pattern: &[&str]) {
     assert_eq!(err, "", "no diagnostics expected");
     let most = dirs + usize::from(!pattern.is_empty());
     assert!(watches <= most, "{watches} inotify watches for {dirs} directories");
-    assert!(started < Duration::from_secs(3), "start took {started:?}");
     cost.assert_asleep("10,000 files");
 }
