@@ -261,26 +261,21 @@ impl Spawned {
 
     /// Wait for the process to exit (deadline) and return its status code (None if killed).
     pub fn wait_exit(&mut self) -> Option<i32> {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                for h in self.readers.drain(..) {
-                    let _ = h.join();
-                }
-                return status.code().or_else(|| {
-                    use std::os::unix::process::ExitStatusExt;
-                    status.signal().map(|s| 128 + s)
-                });
-            }
-            if start.elapsed() > DEADLINE {
-                panic!(
-                    "rtail did not exit\n--- stdout ---\n{}\n--- stderr ---\n{}",
-                    self.stdout.text(),
-                    self.stderr.text()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(5));
+        if exited_by(&mut self.child, Instant::now() + DEADLINE).is_none() {
+            panic!(
+                "rtail did not exit\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                self.stdout.text(),
+                self.stderr.text()
+            );
         }
+        let status = self.child.wait().expect("wait");
+        for h in self.readers.drain(..) {
+            let _ = h.join();
+        }
+        status.code().or_else(|| {
+            use std::os::unix::process::ExitStatusExt;
+            status.signal().map(|s| 128 + s)
+        })
     }
 
     /// Send a signal to the process.
@@ -412,11 +407,19 @@ pub fn context_switches(pid: i32) -> u64 {
 /// Whether every thread of a process is asleep (state `S` in /proc/PID/task/TID/stat): not
 /// running, and not about to.
 pub fn asleep(pid: i32) -> bool {
-    threads(pid).into_iter().all(|tid| {
-        std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat"))
-            .ok()
-            .and_then(|stat| Some(stat.rsplit_once(") ")?.1.starts_with('S')))
-            .unwrap_or(true)
+    all_threads_in(pid, 'S')
+}
+
+/// Whether every thread of process `pid` is in scheduler state `state` (false if it is gone).
+fn all_threads_in(pid: i32, state: char) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().all(|task| {
+        std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
+            // The command name is in parentheses and may hold spaces: the state follows the last ')'.
+            stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with(state))
+        })
     })
 }
 
@@ -447,44 +450,50 @@ pub fn shell_status(status: std::process::ExitStatus) -> i32 {
 }
 
 /// Wait (up to `since + DEADLINE`) for `child` to exit; return its exit status and the time
-/// from `since` to the moment it exited. The exit is seen through a pidfd, so the time is exact
-/// rather than rounded up to a polling step.
+/// from `since` to the moment it exited.
 pub fn wait_exit_timed(child: &mut Child, since: Instant) -> (std::process::ExitStatus, Duration) {
+    let Some(exited_at) = exited_by(child, since + DEADLINE) else {
+        let pid = child.id();
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("process {pid} did not exit within {DEADLINE:?}");
+    };
+    let status = child.wait().expect("wait");
+    (status, exited_at.duration_since(since))
+}
+
+/// Wait until `child` has exited (not reaped: `wait` returns at once then), or `until` passed:
+/// the moment it exited, or `None`. The exit is seen through a pidfd, so the moment is exact
+/// and nothing polls.
+fn exited_by(child: &mut Child, until: Instant) -> Option<Instant> {
     let pid = child.id() as libc::pid_t;
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
     let exited_at = loop {
         if fd < 0 {
-            // No pidfd (old kernel): poll finely.
+            // No pidfd (a kernel before 5.3): poll finely.
             if child.try_wait().expect("try_wait").is_some() {
-                break Instant::now();
+                break Some(Instant::now());
             }
             std::thread::sleep(Duration::from_millis(1));
         } else {
-            let left = (since + DEADLINE).saturating_duration_since(Instant::now());
+            let left = until.saturating_duration_since(Instant::now());
             let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
             // SAFETY: one pollfd that we own, for the duration of the call.
             let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis().max(1) as libc::c_int) };
             if n > 0 {
-                break Instant::now();
+                break Some(Instant::now());
             }
         }
-        if since.elapsed() > DEADLINE {
-            if fd >= 0 {
-                // SAFETY: our own descriptor.
-                unsafe { libc::close(fd) };
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("process {pid} did not exit within {DEADLINE:?}");
+        if Instant::now() > until {
+            break None;
         }
     };
     if fd >= 0 {
         // SAFETY: our own descriptor, closed once.
         unsafe { libc::close(fd) };
     }
-    let status = child.wait().expect("wait");
-    (status, exited_at.duration_since(since))
+    exited_at
 }
 
 /// Whether `sig` is still pending for process `pid` (sent but not yet delivered to a thread).
@@ -667,15 +676,7 @@ pub fn python_venv(name: &str, requirements: &str, interpreter_var: &str, who: &
 /// thread alone is not enough: the others enter the group stop a little later, and a poll tick
 /// or a notification could still be handled in between.
 pub fn all_threads_stopped(pid: i32) -> bool {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return false;
-    };
-    tasks.flatten().all(|task| {
-        std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
-            // The command name is in parentheses and may hold spaces: the state follows the last ')'.
-            stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('T'))
-        })
-    })
+    all_threads_in(pid, 'T')
 }
 
 /// SIGSTOP rtail and wait until all its threads are stopped, so what follows happens while it
