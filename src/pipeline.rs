@@ -896,18 +896,42 @@ impl Sink {
         let grouped = !batch.starts.is_empty();
         let mut stamps = std::mem::take(&mut batch.stamps);
         stamps.clear();
+        let mut count = 0;
         self.with_stamper(batch.source, |stamper| {
             if !grouped {
                 stamper.look_at(batch.records(delim).map(|r| r.bytes));
             }
-            let mut pos = 0;
-            for record in batch.records(delim) {
-                if let Some(stamp) = stamper.stamp(record.bytes) {
-                    stamps.push((pos, stamp));
+            let bytes = &batch.bytes;
+            let mut stamp = |start: usize, end: usize| {
+                if let Some(stamp) = stamper.stamp(&bytes[start..end]) {
+                    stamps.push((start, stamp));
                 }
-                pos += record.bytes.len() + usize::from(record.terminated);
+                count += 1;
+            };
+            if grouped {
+                let mut pos = 0;
+                for record in batch.records(delim) {
+                    stamp(pos, pos + record.bytes.len());
+                    pos += record.bytes.len() + usize::from(record.terminated);
+                }
+            } else {
+                // Lines, the usual case: from one delimiter to the next, nothing else to mind.
+                let mut start = 0;
+                for end in memchr::memchr_iter(delim, bytes) {
+                    stamp(start, end);
+                    start = end + 1;
+                }
+                if start < bytes.len() {
+                    stamp(start, bytes.len());
+                }
             }
         });
+        // Usually every record has a time (one without takes the previous one's): then the
+        // JSON output needs no pass of its own over the bytes if they need no escaping.
+        batch.plain_stamped = self.shaping.stamps
+            && !grouped
+            && stamps.len() == count
+            && crate::output::json::plain_text(&batch.bytes, delim);
         batch.stamps = stamps;
     }
 

@@ -63,6 +63,11 @@ pub(crate) struct Batch {
     /// `--number`: the line number in its generation (from 1) of each record whose number
     /// is known, by the position of its first byte, in order.
     pub(crate) numbers: Vec<(usize, u64)>,
+    /// Set by the sink ([`crate::pipeline`]) when every record has its entry in `stamps` and
+    /// none has a byte JSON escapes or is not valid UTF-8: the JSON output then takes the
+    /// records' bounds from `stamps` and copies their bytes as they are, without looking at
+    /// them again. A batch built from others starts without it.
+    pub(crate) plain_stamped: bool,
 }
 
 /// One record of a [`Batch`].
@@ -95,6 +100,7 @@ impl Batch {
             starts: Vec::new(),
             late: Vec::new(),
             numbers: Vec::new(),
+            plain_stamped: false,
         }
     }
 

@@ -13,13 +13,15 @@ use crate::pipeline::BLOCK;
 use crate::source::read::read_once_at;
 use crate::sys;
 
-/// Output buffer size: many small batches become one large write.
-const OUT_BUF: usize = 64 * 1024;
+/// Output buffer size of the terminal: many small batches become one large write.
+pub(crate) const OUT_BUF: usize = 64 * 1024;
 
 pub(crate) struct Stdout {
     /// Standard output, borrowed: never closed by us.
     out: ManuallyDrop<File>,
     buf: Vec<u8>,
+    /// The buffer is written out when it holds this many bytes.
+    size: usize,
 }
 
 fn classify(err: io::Error) -> Fail {
@@ -31,20 +33,21 @@ fn classify(err: io::Error) -> Fail {
 }
 
 impl Stdout {
-    pub(crate) fn new() -> Stdout {
+    /// With a buffer of `size` bytes.
+    pub(crate) fn new(size: usize) -> Stdout {
         // SAFETY: fd 1 is open for the life of the process (a closed one was replaced at start,
         // see `sys::claim_standard_fds`), and ManuallyDrop keeps us from closing it.
         let out = ManuallyDrop::new(unsafe { File::from_raw_fd(1) });
         sys::grow_pipe(out.as_fd());
-        Stdout { out, buf: Vec::with_capacity(OUT_BUF) }
+        Stdout { out, buf: Vec::with_capacity(size), size }
     }
 
     /// Buffer `bytes` (a large piece is written at once).
     pub(crate) fn put(&mut self, bytes: &[u8]) -> Result<(), Fail> {
-        if self.buf.len() + bytes.len() > OUT_BUF {
+        if self.buf.len() + bytes.len() > self.size {
             self.flush()?;
         }
-        if bytes.len() >= OUT_BUF {
+        if bytes.len() >= self.size {
             return self.out.write_all(bytes).map_err(classify);
         }
         self.buf.extend_from_slice(bytes);
@@ -53,7 +56,7 @@ impl Stdout {
 
     /// The buffer, to append to directly; written out first when it is full.
     pub(crate) fn buffer(&mut self) -> Result<&mut Vec<u8>, Fail> {
-        if self.buf.len() >= OUT_BUF {
+        if self.buf.len() >= self.size {
             self.flush()?;
         }
         Ok(&mut self.buf)

@@ -140,7 +140,7 @@ impl Terminal {
     pub(crate) fn new(layout: Layout) -> Terminal {
         let palette = layout.colour.clone().map(Palette::new);
         Terminal {
-            out: Stdout::new(),
+            out: Stdout::new(super::stdout::OUT_BUF),
             layout,
             last: None,
             any_header: false,

@@ -376,3 +376,68 @@ fn followed_records_are_stamped_as_they_come() {
     let times: Vec<&str> = got.iter().filter_map(|o| o["ts"].as_str()).collect();
     assert_eq!(times, ["2026-12-01T10:00:00Z", "2026-12-01T10:00:01.250Z", "2026-12-01T10:00:01.250Z"]);
 }
+
+/// Records that all have a time, and need no escaping, go through the JSON output by a shorter
+/// way (their bounds from their stamps): what comes out is what any record gives, field by
+/// field. Each case is one file read whole; those with a quote, a tab, bytes that are not UTF-8
+/// or a first line without a time cannot take the shorter way, and must not differ either.
+#[test]
+fn stamped_records_come_out_the_same_whichever_way_they_take() {
+    let stamped =
+        |i: usize, rest: &[u8]| [format!("2026-12-01T10:00:{i:02}.123Z ").as_bytes(), rest].concat();
+    let lines = |rests: &[&[u8]]| rests.iter().enumerate().map(|(i, r)| stamped(i, r)).collect::<Vec<_>>();
+    let joined = |lines: &[Vec<u8>], delim: u8| {
+        lines.iter().flat_map(|l| [l.as_slice(), &[delim]].concat()).collect::<Vec<u8>>()
+    };
+    let clean: Vec<Vec<u8>> = lines(&[b"GET /a 200", b"GET /b 404 caf\xc3\xa9", b"", b"POST /c 201"]);
+    let mut unstamped_first = vec![b"no time yet".to_vec()];
+    unstamped_first.extend(clean.clone());
+    let cases: Vec<(&str, Vec<u8>, u8)> = vec![
+        ("clean", joined(&clean, b'\n'), b'\n'),
+        ("partial", [joined(&clean, b'\n'), stamped(9, b"half")].concat(), b'\n'),
+        ("nul", joined(&clean, 0), 0),
+        ("nul-and-newline", joined(&lines(&[b"two\nlines", b"one"]), 0), 0),
+        ("quote", joined(&lines(&[b"say \"hi\"", b"ok"]), b'\n'), b'\n'),
+        ("tab", joined(&lines(&[b"a\tb", b"ok"]), b'\n'), b'\n'),
+        ("latin1", joined(&lines(&[b"caf\xe9", b"ok"]), b'\n'), b'\n'),
+        ("unstamped-first", joined(&unstamped_first, b'\n'), b'\n'),
+    ];
+    let dir = TestDir::new();
+    for (name, bytes, delim) in cases {
+        dir.write(name, bytes.as_slice());
+        let mut args = vec!["--json", "-n", "+1", name];
+        if delim == 0 {
+            args.insert(0, "-z");
+        }
+        let out = dir.rtail().args(&args).output().expect("run");
+        assert_eq!(out.status.code(), Some(0), "{name}: {out:?}");
+        let stdout = String::from_utf8(out.stdout).expect("JSON output is UTF-8");
+        // What each record's object must be, from the file's bytes.
+        let mut want = Vec::new();
+        let (mut offset, mut ts) = (0, None::<String>);
+        let mut pieces: Vec<&[u8]> = bytes.split(|&b| b == delim).collect();
+        let partial = !pieces.last().is_some_and(|p| p.is_empty());
+        if !partial {
+            pieces.pop();
+        }
+        for (i, piece) in pieces.iter().enumerate() {
+            if piece.len() >= 24 && piece[..4] == *b"2026" {
+                ts = Some(String::from_utf8_lossy(&piece[..24]).into_owned());
+            }
+            let mut object = json!({"path": name, "offset": offset, "line": String::from_utf8_lossy(piece)});
+            if let Some(ts) = &ts {
+                object["ts"] = json!(ts);
+            }
+            if std::str::from_utf8(piece).is_err() {
+                use base64::Engine as _;
+                object["line_base64"] = json!(base64::engine::general_purpose::STANDARD.encode(piece));
+            }
+            if partial && i == pieces.len() - 1 {
+                object["partial"] = json!(true);
+            }
+            want.push(object);
+            offset += piece.len() + 1;
+        }
+        assert_eq!(objects(&stdout), want, "{name}");
+    }
+}
