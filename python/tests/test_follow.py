@@ -264,9 +264,12 @@ def wait_until_gone(pid, seconds=5):
 
 
 CHILD = """
-import faulthandler, sys, time, rtail
+import faulthandler, signal, sys, time, rtail
 # Should it not end in time, its stacks are in the failure message.
 faulthandler.dump_traceback_later(8, exit=True)
+# Ctrl-C raises KeyboardInterrupt even when this was started with SIGINT ignored (Python then
+# leaves it ignored): a suite run from a background job of a script, or under nohup.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 where = sys.argv[2]
 with rtail.follow(sys.argv[1]) as f:
     real_wait = f._cond.wait
@@ -332,6 +335,8 @@ def test_ctrl_c_leaves_no_rtail(tmp_path, where):
 ELSEWHERE = """
 import asyncio, faulthandler, signal, sys, threading, rtail
 faulthandler.dump_traceback_later(8, exit=True)
+# As in CHILD: not left ignored by how the suite was started.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 blocked = threading.Event()
 
 
