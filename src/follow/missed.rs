@@ -28,6 +28,22 @@ use crate::text::quote;
 /// Directory listings by directory, for [`Engine::remember_generations`].
 pub(super) type Listings = std::collections::HashMap<std::path::PathBuf, Vec<std::ffi::OsString>>;
 
+/// The file a name was just opened on, whose missed generations are about to be read.
+pub(super) struct Opening {
+    identity: Identity,
+    /// Its first bytes (at most [`FINGERPRINT_LEN`]).
+    head: Vec<u8>,
+}
+
+impl Opening {
+    pub(super) fn of(file: &std::fs::File, meta: &std::fs::Metadata) -> Opening {
+        let mut head = vec![0; FINGERPRINT_LEN];
+        let n = crate::source::read::read_once_at(file, &mut head, 0).unwrap_or(0);
+        head.truncate(n);
+        Opening { identity: Identity::of(meta), head }
+    }
+}
+
 /// Whether two first-bytes fingerprints are of the same content: equal as far as both go.
 fn same_start(a: &[u8], b: &[u8]) -> bool {
     let n = a.len().min(b.len());
@@ -102,9 +118,15 @@ impl Engine<'_> {
         })
     }
 
-    /// Input `i`'s name leads to a new file: first print the generations of it that were
-    /// rotated away before they could be read.
-    pub(super) fn read_missed(&mut self, i: usize, opening: Option<Identity>) -> Result<(), Stopped> {
+    /// Input `i`'s name leads to a new file, `opening`: first print the generations of it that
+    /// were rotated away before they could be read.
+    ///
+    /// The listing stops at `opening` itself, or at its compressed copy (known by its first
+    /// bytes): on a busy machine the name can be rotated on, twice or more, between the open
+    /// and the listing. That file is read next, from its start, so its copy is not news; and
+    /// the generations listed after it are newer than it, so they wait for the next look at
+    /// the name (the rotation that moved this file away brings one), to come after it.
+    pub(super) fn read_missed(&mut self, i: usize, opening: Option<Opening>) -> Result<(), Stopped> {
         let Some(path) = self.files[i].path.clone() else { return Ok(()) };
         let Ok(rotated) = history::generations(&path) else { return Ok(()) };
         // A generation last written before the files this name led to were is no missed news
@@ -119,7 +141,10 @@ impl Engine<'_> {
             .max();
         for rot in rotated {
             let identity = Identity { dev: rot.dev, ino: rot.ino };
-            if !self.reads_back(&rot.path) || opening == Some(identity) || self.read_here(i, identity, None) {
+            if opening.as_ref().is_some_and(|o| o.identity == identity) {
+                break;
+            }
+            if !self.reads_back(&rot.path) || self.read_here(i, identity, None) {
                 continue;
             }
             let mtime = rot.mtime.duration_since(std::time::UNIX_EPOCH).map_or((0, 0), |d| {
@@ -129,6 +154,9 @@ impl Engine<'_> {
                 continue;
             }
             let Some(head) = history::head(&rot, FINGERPRINT_LEN) else { continue };
+            if opening.as_ref().is_some_and(|o| same_start(&o.head, &head)) {
+                break;
+            }
             let known = head.is_empty() || self.read_here(i, identity, Some(&head));
             self.files[i].seen.push(Seen { head });
             if known {

@@ -881,7 +881,7 @@ impl<'a> Engine<'a> {
             self.pump_drains(i)?;
             // Generations before this file that were rotated away unseen come next (not this
             // file itself: it may have been rotated away since it was opened).
-            let opening = opened.as_ref().ok().map(|(_, meta)| Identity::of(meta));
+            let opening = opened.as_ref().ok().map(|(file, meta)| missed::Opening::of(file, meta));
             self.read_missed(i, opening)?;
         }
         let f = &mut self.files[i];
