@@ -618,11 +618,10 @@ fn ctrl_c_with_a_child_command_ends_a_serving_run_with_the_childs_status() {
     let dir = TestDir::new();
     dir.write("app.log", "x\n");
     let mut s = serve(&dir, &["--serve=0", "app.log", "--", "sleep", "1000"]);
-    let deadline = Instant::now() + DEADLINE;
-    while crate::util::live_descendants(s.rtail.pid()).is_empty() {
-        assert!(Instant::now() < deadline, "the command did not start");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let pid = s.rtail.pid();
+    crate::util::wait_for_condition("the command to start", || {
+        !crate::util::live_descendants(pid).is_empty()
+    });
     s.rtail.signal(libc::SIGINT);
     assert_eq!(s.rtail.wait_exit(), Some(128 + libc::SIGINT));
 }
