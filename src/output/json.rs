@@ -560,15 +560,22 @@ mod tests {
             "back\\slash",
             "\u{7f}del",
         ];
-        let stamps = [None, Some(crate::stamp::Stamp::from_nanos(1_764_583_200_123_000_000))];
+        let stamps = [
+            None,
+            Some(crate::stamp::Stamp::from_nanos(1_764_583_200_123_000_000)),
+            Some(crate::stamp::Stamp::from_nanos(1_764_583_200_123_456_789)),
+            Some(crate::stamp::Stamp::from_nanos(1_764_583_200_000_000_000)),
+        ];
         for path in ["app.log", "-", "we\"ird\\dir/\u{e9}.log"] {
             for text in lines {
                 let cases = [true, false].into_iter().flat_map(|t| stamps.map(|s| (t, s)));
                 for ((terminated, stamp), number) in cases.flat_map(|c| [(c, None), (c, Some(42))]) {
                     let ts = stamp.map(|s| s.to_string());
+                    let offset = [0, 7, 10, 1234, 99_999, u64::MAX]
+                        [(text.len() + number.map_or(0, |n| n as usize)) % 6];
                     let object = RecordLine {
                         path,
-                        offset: 1234,
+                        offset,
                         line_number: number,
                         ts: ts.as_deref(),
                         line: Cow::Borrowed(text),
@@ -583,14 +590,8 @@ mod tests {
                         continue;
                     }
                     let mut got = Vec::new();
-                    let record = Record {
-                        offset: 1234,
-                        bytes: text.as_bytes(),
-                        terminated,
-                        stamp,
-                        late: false,
-                        number,
-                    };
+                    let record =
+                        Record { offset, bytes: text.as_bytes(), terminated, stamp, late: false, number };
                     plain_record(&mut got, &prefix(path), &record);
                     assert_eq!(
                         String::from_utf8_lossy(&got),
