@@ -376,13 +376,18 @@ impl Engine<'_> {
         let regular = opened.as_ref().is_some_and(|(_, m)| m.is_file());
         let poll_only = self.poll || (opened.is_some() && !regular) || (self.by_name && path.is_symlink());
         let perms = opened.as_ref().map(|(_, m)| perms_of(m));
+        // Generations the name had before it was found come first (see below).
+        let opening = opened
+            .as_ref()
+            .filter(|_| self.reads_back_before(&path))
+            .map(|(file, meta)| super::missed::Opening::of(file, meta));
         let cur = opened.map(|(file, meta)| Reader::new(id, Arc::new(file), &meta, 0));
         let failure = failed.as_ref().map(|e| super::Failure::Errno(e.raw_os_error().unwrap_or(libc::EIO)));
         self.files.push(Followed {
             id,
             path: Some(Arc::from(path.as_path())),
             from_pattern: true,
-            cur,
+            cur: None,
             drains: Vec::new(),
             failure,
             dead: false,
@@ -404,7 +409,29 @@ impl Engine<'_> {
                 self.sink.event(id, EventKind::Inaccessible, text)?;
             }
         }
+        // A name found late (a writer that started under load, its first file created, filled
+        // and rotated before the name was seen) may have generations already, and the pattern
+        // would find them under their rotated names, after this file's lines. So they are read
+        // back first, in their place, as when a followed name leads to a new file
+        // (`missed.rs`): before this file is its current one, so none is taken for older news.
+        if opening.is_some() {
+            self.read_missed(i, opening)?;
+        }
+        self.files[i].cur = cur;
         self.watch(i)?;
         self.check(i, false)
+    }
+
+    /// Whether a new match `path` has its rotated generations read back before it: with
+    /// `--history`, or when a pattern matches its rotated names (probed with `PATH.1`; a
+    /// pattern that takes only dated names, `*.log-*`, is not asked). Not for a name that is
+    /// itself a rotated one of a followed name.
+    fn reads_back_before(&self, path: &Path) -> bool {
+        if !self.by_name || self.live_input_of(path).is_some() {
+            return false;
+        }
+        let mut probe = path.as_os_str().to_owned();
+        probe.push(".1");
+        self.history || self.patterns.iter().any(|p| p.glob.matches(Path::new(&probe)))
     }
 }

@@ -44,6 +44,7 @@ fn logs(dir: &TestDir) {
 }
 
 in_both_modes!(
+    a_name_found_late_reads_its_rotated_first_file_first,
     a_new_matching_file_is_followed_from_its_first_byte,
     a_new_subdirectory_is_looked_into_with_double_star,
     a_rename_between_matching_names_keeps_the_reader,
@@ -73,6 +74,34 @@ fn a_rename_is_an_event_for_programs_not_a_notice(mode: &[&str]) {
     );
     assert!(out.contains("{\"path\":\"logs/b.log\",\"offset\":4,\"line\":\"two\"}"), "{out}");
     assert_eq!(err, "", "not on standard error");
+}
+
+/// A name found late whose first file was rotated already: created, filled and renamed while
+/// rtail could not look (held back with SIGSTOP, as a saturated machine holds it back). The
+/// pattern matches the rotated name too; that file is read back first, in its place, before
+/// the newer file at the name, and once. It came after the newer file's lines before (found
+/// under its rotated name), a stress test's "out of order" under load.
+fn a_name_found_late_reads_its_rotated_first_file_first(mode: &[&str]) {
+    let dir = TestDir::new();
+    logs(&dir);
+    dir.write("logs/ready.log", "ready\n");
+    let s = follow(&dir, mode, &["-q", "-F", "-n", "+1", "logs/*.log*"]);
+    wait_stdout_is(&s, "ready\n");
+    crate::util::stop(&s);
+    dir.write("logs/w.log", "g1 a\ng1 b\n");
+    fs::rename(dir.join("logs/w.log"), dir.join("logs/w.log.1")).expect("rotate");
+    dir.write("logs/w.log", "g2 a\n");
+    crate::util::resume(&s);
+    wait_stdout_is(&s, "ready\ng1 a\ng1 b\ng2 a\n");
+    dir.append("logs/w.log", "g2 b\n");
+    wait_stdout_is(&s, "ready\ng1 a\ng1 b\ng2 a\ng2 b\n");
+    let (_, err) = s.finish();
+    assert!(
+        err.contains(
+            "rtail: 'logs/w.log.1' was rotated from 'logs/w.log' before it could be followed; printing it\n"
+        ),
+        "{err}"
+    );
 }
 
 fn a_new_matching_file_is_followed_from_its_first_byte(mode: &[&str]) {
