@@ -79,16 +79,9 @@ fn read_pid(dir: &TestDir, name: &str) -> i32 {
 /// streams are read to their end: a leftover holding them open would otherwise stall the test.
 fn finish_child(mut s: Spawned, since: Instant, pgid: i32) -> (Finished, Vec<ProcInfo>) {
     let (status, took) = wait_exit_timed(&mut s.child, since);
-    let exited = Instant::now();
-    let mut pause = Duration::from_millis(1);
-    let left = loop {
-        let left = live_in_group(pgid);
-        if left.is_empty() || exited.elapsed() > Duration::from_secs(1) {
-            break left;
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(50));
-    };
+    // Whatever is left in the group a second after the exit is reported.
+    crate::util::poll_until(Duration::from_secs(1), || live_in_group(pgid).is_empty());
+    let left = live_in_group(pgid);
     drop(KillGroupOnDrop(pgid));
     s.join_readers();
     let r = Finished { status, code: shell_status(status), out: s.stdout.text(), err: s.stderr.text(), took };
